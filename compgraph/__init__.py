@@ -1,0 +1,31 @@
+"""compgraph: computation graphs and reverse-mode automatic differentiation.
+
+Three ways in, one engine underneath:
+  import compgraph as torch            PyTorch-style eager tensors
+  g = compgraph.Graph(); g.add(a, b)   the tutorial's explicit graph, forward(g)/backward(g)
+  import compgraph.dynet as dy         DyNet-style lazy expressions with automatic batching
+"""
+from . import backend, ops  # noqa: F401
+from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,  # noqa: F401
+                       set_grad_enabled)
+from .backend import (bool_, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: F401
+                      int32, int64, set_default_dtype, uint8)
+from .errors import (AnomalyError, ArgumentError, CompgraphError, DeviceError, DTypeError,  # noqa: F401
+                     GraphError, ShapeError)
+from .functional import *  # noqa: F401,F403
+from .graph import Graph, backward, forward, one_hot  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
+from .random import manual_seed, seed  # noqa: F401
+from .tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
+
+# PyTorch's dtype aliases
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+bool = bool_
+
+__version__ = "0.1.0"

@@ -1,0 +1,270 @@
+"""Reverse mode: the backward sweep, grad(), no_grad() and detect_anomaly().
+
+The sweep visits nodes in reverse creation order (creation order is a topological order)
+and, for each, runs its op's VJPs and accumulates the results into its inputs with `+`.
+No recursion anywhere: a chain of 100,000 nodes is an ordinary list.
+"""
+import contextlib
+from functools import partial
+
+import numpy as np
+
+from . import tensor as _t
+from .backend import ndarray, xp_of
+from .errors import GraphError, ShapeError
+from .ops import OPS
+from .ops.table import fmt
+from .tensor import Tensor, _make, check_finite
+
+
+# --- the namespace VJPs run against -----------------------------------------------------------
+
+class ArrayNamespace:
+    """What VJPs call `xp` on raw arrays: the array module, plus the table's own ops
+    (sigmoid, scatter_add, softmax, ...) where the module has no function of that name."""
+
+    def __init__(self, xp):
+        self._xp = xp
+        for name, op in OPS.items():
+            if not op.np_same:
+                setattr(self, name, partial(op.fwd, xp))
+        self.permute_dims = lambda a, axes: xp.transpose(a, axes)
+
+    def __getattr__(self, name):          # first use of a module function: cache it
+        value = getattr(self._xp, name)
+        setattr(self, name, value)
+        return value
+
+
+_namespaces = {}
+
+
+def array_namespace(xp):
+    ns = _namespaces.get(xp)
+    if ns is None:
+        ns = _namespaces[xp] = ArrayNamespace(xp)
+    return ns
+
+
+def unbroadcast(xp, g, shape):
+    """Sum g over the axes that broadcasting added or stretched, giving `shape`."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                      if d == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if lead or g.shape != tuple(shape):
+        g = xp.reshape(g, shape)
+    return g
+
+
+# --- ordering ----------------------------------------------------------------------------------
+
+def reachable(roots):
+    """Nodes that need a gradient on the way to `roots`, in creation (topological) order."""
+    seen = set()
+    stack = [r for r in roots if r.requires_grad]
+    seen.update(stack)
+    while stack:
+        ins = stack.pop().inputs
+        if ins:
+            for x in ins:
+                if x.requires_grad and x not in seen:
+                    seen.add(x)
+                    stack.append(x)
+    return sorted(seen, key=_creation)
+
+
+def _creation(t):
+    return t._id
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+def backprop(order, grads, retain_graph=False, create_graph=False, capture=None, keep_all=False):
+    """Push the gradients in `grads` ({node: grad}) back through `order`.
+
+    Returns {node: grad} for the leaves reached and for the nodes in `capture`.  With
+    keep_all, `grads` keeps every node's gradient (the tutorial's Graph wants them all).
+    """
+    F = None
+    if create_graph:
+        from . import functional as F
+    out = {}
+    anomaly = _t.ANOMALY
+    for node in reversed(order):
+        g = grads.get(node) if keep_all else grads.pop(node, None)
+        if g is None:
+            continue
+        op = node.op
+        if capture is not None and node in capture or node._retain:
+            out[node] = g
+        if op is None:
+            out[node] = g
+            continue
+        ins = node.inputs
+        if ins is None:
+            raise GraphError(
+                f"backward through the graph a second time (at op {op.name}): its saved values "
+                "were freed after the first backward; pass retain_graph=True to the first "
+                "backward() if you need to call it twice")
+        if create_graph:
+            xp, vals, ans = F, ins, node
+        else:
+            vals = [x._value for x in ins]
+            ans = node._value
+            xp = array_namespace(np if ans.__class__ is ndarray else xp_of(ans))
+        vjps = op.vjps_for(len(ins))
+        attrs = node.attrs
+        for i, x in enumerate(ins):
+            if not x.requires_grad:
+                continue
+            gx = vjps[i](xp, g, ans, *vals, **attrs)
+            shape = x.shape
+            if gx.shape != shape:
+                gx = unbroadcast(xp, gx, shape)
+            if anomaly and not create_graph:
+                check_finite(op, gx, f"backward (gradient of input {i + 1})")
+            prev = grads.get(x)
+            grads[x] = gx if prev is None else prev + gx
+        if not retain_graph:
+            node.inputs = None
+    return out
+
+
+def _seed(root, gradient, create_graph):
+    if gradient is None:
+        if root.numel() != 1:
+            raise GraphError(f"backward: grad can be implicitly created only for a scalar output, "
+                             f"this one has shape {fmt(root.shape)}; pass gradient= of that shape "
+                             "or reduce it first (e.g. .sum() or .mean())")
+        ones = xp_of(root._value).ones(root.shape, dtype=root.dtype)
+        return _make(ones) if create_graph else ones
+    g = gradient if isinstance(gradient, Tensor) else _t.tensor(gradient, dtype=root.dtype)
+    if tuple(g.shape) != tuple(root.shape):
+        raise ShapeError(f"backward: gradient of shape {fmt(g.shape)} does not fit the output "
+                         f"of shape {fmt(root.shape)}")
+    return g if create_graph else g._value.copy()
+
+
+def _ensure_computed(roots):
+    for r in roots:
+        if r._value is None and r._graph is not None:
+            r._graph.evaluate(r)
+
+
+def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(root)/d(leaf) into every leaf's .grad (PyTorch's tensor.backward)."""
+    if not isinstance(root, Tensor):
+        raise GraphError(f"backward: expected a Tensor, got {type(root).__name__}")
+    if not root.requires_grad:
+        raise GraphError("backward: this tensor does not require grad and has no graph: none of "
+                         "the tensors it was computed from has requires_grad=True (or it was "
+                         "computed under no_grad())")
+    _ensure_computed([root])
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = {root: _seed(root, gradient, create_graph)}
+    capture = set(inputs) if inputs is not None else None
+    reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture)
+    for node, g in reached.items():
+        if capture is not None and node not in capture:
+            continue
+        if node.op is None or node._retain or capture is not None:
+            _accumulate(node, g, create_graph)
+
+
+def _accumulate(node, g, create_graph):
+    """Add g into node.grad as a Tensor, never aliasing another tensor's gradient."""
+    if create_graph:
+        node.grad = g if node.grad is None else node.grad + g
+        return
+    if g.dtype != node.dtype:
+        g = g.astype(node.dtype)
+    if node.grad is None:
+        # the array may be a broadcast view or shared with another leaf (add passes its
+        # gradient through unchanged): the stored gradient must be this tensor's own
+        if not g.flags.writeable or g.base is not None or not g.flags.owndata:
+            g = g.copy()
+        node.grad = _make(g)
+    else:
+        node.grad._value = node.grad._value + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple, without touching .grad (PyTorch's autograd.grad)."""
+    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for o in outputs:
+        if not o.requires_grad:
+            raise GraphError("grad: an output does not require grad (no input of it has "
+                             "requires_grad=True)")
+    _ensure_computed(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = {}
+    for o, go in zip(outputs, grad_outputs):
+        s = _seed(o, go, create_graph)
+        grads[o] = s if o not in grads else grads[o] + s
+    reached = backprop(reachable(outputs), grads, retain_graph, create_graph, set(inputs))
+    result = []
+    for x in inputs:
+        g = reached.get(x)
+        if g is None:
+            if not allow_unused:
+                raise GraphError("grad: one of the inputs was not used to compute the outputs "
+                                 "(pass allow_unused=True to get None for it)")
+            result.append(None)
+        else:
+            result.append(g if create_graph else _make(g))
+    return tuple(result)
+
+
+# --- modes ---------------------------------------------------------------------------------------
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager and decorator that turns gradient recording on or off."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = _t.GRAD_ENABLED
+        _t.GRAD_ENABLED = self.mode
+
+    def __exit__(self, *exc):
+        _t.GRAD_ENABLED = self.prev
+        return False
+
+
+class no_grad(set_grad_enabled):
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    def __init__(self):
+        super().__init__(True)
+
+
+def is_grad_enabled():
+    return _t.GRAD_ENABLED
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Inside it, the first op whose forward or backward makes NaN or Inf raises AnomalyError."""
+
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def __enter__(self):
+        self.prev = _t.ANOMALY
+        _t.ANOMALY = self.mode
+
+    def __exit__(self, *exc):
+        _t.ANOMALY = self.prev
+        return False

@@ -1,0 +1,170 @@
+"""Graph: nodes in creation order, the tutorial's explicit computation graph.
+
+    g = Graph()
+    a = g.var(1.0); b = g.var(2.0)
+    c = g.add(a, b)          # recorded, not computed
+    forward(g)               # a loop over g.nodes
+    c.grad = 1.0
+    backward(g)              # a loop over reversed(g.nodes), gradients added with +=
+
+Nodes are ordinary Tensors (the one node type) that belong to the graph, so every op of
+compgraph works on them and records into the same graph.  Because nodes are appended as
+they are made, g.nodes is always a topological order: forward needs no sort.
+"""
+import numpy as np
+
+from . import functional as F
+from .autograd import backprop
+from .backend import ndarray, xp_of
+from .errors import ArgumentError, ShapeError
+from .tensor import Tensor, _make, _as_array, check_finite
+from . import tensor as _t
+
+
+class Graph:
+    def __init__(self):
+        self.nodes = []
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __repr__(self):
+        return f"<Graph with {len(self.nodes)} nodes>"
+
+    # --- building ------------------------------------------------------------------------
+    def _adopt(self, node):
+        node._graph = self
+        node._index = len(self.nodes)
+        self.nodes.append(node)
+        return node
+
+    def var(self, value, name=None, requires_grad=None):
+        """A leaf holding `value` (the tutorial's var: inputs and parameters alike)."""
+        arr = value._value if isinstance(value, Tensor) else np.asarray(value)
+        node = _make(arr, arr.dtype.kind == "f" if requires_grad is None else requires_grad)
+        node.name = name
+        return self._adopt(node)
+
+    def placeholder(self, shape, dtype=np.float32, name=None):
+        """A leaf whose value is fed later: forward(g, feed={node: value})."""
+        node = self.var(np.zeros(shape, dtype), name=name)
+        return node
+
+    def record(self, op, args, attrs):
+        """Add a node for op(args) without computing it; its shape rule runs now."""
+        shapes = [a.shape for a in args]
+        if op.shape is not None:
+            shape = op.shape(*shapes, **attrs)
+        else:
+            shape = None
+        dtypes = [a.dtype for a in args]
+        dtype = op.dtype(*dtypes, **attrs) if op.dtype is not None else np.result_type(*dtypes)
+        node = _make(None)
+        node._meta = (tuple(shape), np.dtype(dtype))
+        if not op.nondiff and _t.GRAD_ENABLED and any(a.requires_grad for a in args):
+            node.requires_grad = True
+        node.op, node.inputs, node.attrs = op, args, attrs
+        return self._adopt(node)
+
+    # the tutorial's method names; `mul` is the matrix product there
+    def add(self, a, b):
+        return F.add(a, b)
+
+    def mul(self, a, b):
+        return F.matmul(a, b)
+
+    def logistic(self, a):
+        return F.sigmoid(a)
+
+    def logsoftmax(self, a):
+        return F.log_softmax(a, -1)
+
+    def cross_entropy(self, pred, gold):
+        """-(gold . logsoftmax(pred)): the tutorial's loss for a one-hot (or soft) target."""
+        return -F.sum(self.logsoftmax(pred) * gold)
+
+    def __getattr__(self, name):
+        # every other function of compgraph works on graph nodes and records here
+        fn = getattr(F, name, None)
+        if fn is None or name.startswith("_"):
+            raise AttributeError(f"Graph has no method {name!r}")
+        return fn
+
+    # --- running ------------------------------------------------------------------------------
+    def compute(self, node):
+        vals = [x._value for x in node.inputs]
+        xp = np if vals[0].__class__ is ndarray else xp_of(vals[0])
+        out = node.op.fwd(xp, *vals, **node.attrs)
+        node._value = np.asarray(out) if xp is np and out.__class__ is not ndarray else out
+        if _t.ANOMALY:
+            check_finite(node.op, node._value, "forward")
+
+    def forward(self, feed=None):
+        """Compute every node in creation order (the tutorial's forward)."""
+        if feed:
+            for node, value in feed.items():
+                node._value = _as_array(value, node.dtype)
+        for node in self.nodes:
+            if node.op is not None:
+                self.compute(node)
+
+    def evaluate(self, target=None):
+        """Compute the nodes not yet computed, up to `target` (all when None)."""
+        end = len(self.nodes) if target is None else target._index + 1
+        for node in self.nodes[:end]:
+            if node._value is None:
+                self.compute(node)
+
+    def invalidate(self):
+        """An input changed: every computed op node must be recomputed."""
+        for node in self.nodes:
+            if node.op is not None:
+                node._value = None
+
+    def backward(self):
+        """Push the gradients the user seeded (e.g. loss.grad = 1.0) back through every node."""
+        self.evaluate()
+        seeds = {}
+        for node in self.nodes:
+            if node.grad is not None:
+                g = node.grad._value if isinstance(node.grad, Tensor) else node.grad
+                xp = xp_of(node._value)
+                seeds[node] = xp.broadcast_to(xp.asarray(g, dtype=node.dtype), node.shape).copy()
+        if not seeds:
+            raise ArgumentError("backward(graph): no node has a gradient to start from; "
+                                "set one first, e.g. loss.grad = 1.0")
+        backprop(self.nodes, seeds, retain_graph=True, keep_all=True)
+        for node in self.nodes:
+            g = seeds.get(node)
+            node.grad = g
+
+
+def forward(graph, feed=None):
+    """Compute all values of `graph` (or of the graph a tensor belongs to)."""
+    _graph_of(graph).forward(feed)
+
+
+def backward(graph):
+    """The tutorial's backward: gradients of every node, as plain arrays in node.grad."""
+    if isinstance(graph, Tensor) and graph._graph is None:
+        graph.backward()
+        return
+    _graph_of(graph).backward()
+
+
+def _graph_of(x):
+    if isinstance(x, Graph):
+        return x
+    if isinstance(x, Tensor) and x._graph is not None:
+        return x._graph
+    raise ArgumentError(f"expected a Graph (or a node of one), got {type(x).__name__}")
+
+
+def one_hot(label, num_classes):
+    """A float vector with a 1 at `label` (the tutorial's nn.one_hot)."""
+    labels = np.asarray(label)
+    if labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0 or labels.max() >= num_classes)):
+        raise ShapeError(f"one_hot: labels must be integers in 0..{num_classes - 1}, got {label!r}")
+    return (labels[..., None] == np.arange(num_classes)).astype(np.float64)
+
+

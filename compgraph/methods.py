@@ -1,0 +1,63 @@
+"""Tensor's operators and methods, each pointing at its function in compgraph.functional.
+
+Kept apart from tensor.py so that the node stays a page long; the arithmetic operators are
+spelled out with `apply` because they are the hottest calls a training loop makes.
+"""
+from . import functional as F
+from .ops import OPS
+from .tensor import Tensor, apply, as_tensor
+
+_ADD, _SUB, _MUL, _DIV, _POW, _MATMUL, _NEG = (OPS[n] for n in
+                                               ("add", "sub", "mul", "div", "pow", "matmul", "neg"))
+
+
+def _other(x, like):
+    return x if isinstance(x, Tensor) else as_tensor(x, like)
+
+
+def _binary(op):
+    def forward(self, other):
+        return apply(op, (self, other if other.__class__ is Tensor else _other(other, self)))
+
+    def reflected(self, other):
+        return apply(op, (_other(other, self), self))
+    return forward, reflected
+
+
+Tensor.__add__, Tensor.__radd__ = _binary(_ADD)
+Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB)
+Tensor.__mul__, Tensor.__rmul__ = _binary(_MUL)
+Tensor.__truediv__, Tensor.__rtruediv__ = _binary(_DIV)
+Tensor.__pow__, Tensor.__rpow__ = _binary(_POW)
+Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
+Tensor.__neg__ = lambda self: apply(_NEG, (self,))
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = F.abs
+Tensor.__eq__, Tensor.__ne__ = F.eq, F.ne
+Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = F.lt, F.le, F.gt, F.ge
+Tensor.__getitem__ = F.getitem
+
+# in-place arithmetic makes a new node, as `x = x + y` would: the graph stays correct
+Tensor.__iadd__ = Tensor.__add__
+Tensor.__isub__ = Tensor.__sub__
+Tensor.__imul__ = Tensor.__mul__
+Tensor.__itruediv__ = Tensor.__truediv__
+
+for _name in ["add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "abs", "sign",
+              "sin", "cos", "sigmoid", "tanh", "relu", "clamp", "clip", "maximum", "minimum",
+              "sum", "mean", "prod", "var", "std", "max", "min", "amax", "amin", "argmax",
+              "argmin", "logsumexp", "softmax", "log_softmax", "matmul", "mm", "mv", "dot",
+              "outer", "reshape", "view", "flatten", "squeeze", "unsqueeze", "permute",
+              "transpose", "swapaxes", "t", "expand", "broadcast_to", "split", "chunk",
+              "gather", "index_select", "take_along_axis", "eq", "ne", "lt", "le", "gt", "ge",
+              "leaky_relu", "elu", "gelu", "softplus"]:
+    setattr(Tensor, _name, getattr(F, _name))
+
+Tensor.multiply, Tensor.divide, Tensor.subtract, Tensor.neg = F.mul, F.div, F.sub, F.neg
+Tensor.T = property(lambda self: F.permute_dims(self, tuple(reversed(range(self.ndim)))))
+Tensor.expand_as = lambda self, other: F.broadcast_to(self, other.shape)
+Tensor.view_as = lambda self, other: F.reshape(self, other.shape)
+Tensor.type_as = lambda self, other: self.type(other.dtype)
+Tensor.any = lambda self: bool(self._value.any())
+Tensor.all = lambda self: bool(self._value.all())
+Tensor.norm = lambda self, p=2: F.sqrt(F.sum(self * self)) if p == 2 else F.sum(F.abs(self) ** p) ** (1.0 / p)

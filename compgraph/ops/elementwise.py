@@ -1,0 +1,122 @@
+"""Elementwise ops: arithmetic, unary math, activations.  One line of forward, one of VJP."""
+import math
+
+import numpy as np
+
+from .table import broadcast, defop, same_shape
+
+
+def _tie_split(xp, g, wins, ties):
+    """g where this operand won, half of g where it tied, 0 elsewhere (dtype of g kept)."""
+    return xp.where(wins, g, xp.where(ties, g * 0.5, 0))
+
+
+def _binary(name, fwd, vjp_a, vjp_b, **kw):
+    return defop(name, fwd, vjp_a, vjp_b, shape=broadcast(name), **kw)
+
+
+def _unary(name, fwd, vjp=None, **kw):
+    return defop(name, fwd, *([vjp] if vjp else []), shape=same_shape, **kw)
+
+
+# --- arithmetic ---------------------------------------------------------------------------
+_binary("add", lambda xp, a, b: a + b,
+        lambda xp, g, ans, a, b: g,
+        lambda xp, g, ans, a, b: g)
+_binary("sub", lambda xp, a, b: a - b,
+        lambda xp, g, ans, a, b: g,
+        lambda xp, g, ans, a, b: -g)
+_binary("mul", lambda xp, a, b: a * b,
+        lambda xp, g, ans, a, b: g * b,
+        lambda xp, g, ans, a, b: g * a)
+_binary("div", lambda xp, a, b: a / b,
+        lambda xp, g, ans, a, b: g / b,
+        lambda xp, g, ans, a, b: -g * ans / b)
+_binary("pow", lambda xp, a, b: a ** b,
+        lambda xp, g, ans, a, b: g * b * a ** (b - 1),
+        # d/db a^b = a^b log a; where a <= 0 the log is undefined and PyTorch gives 0 at a == 0
+        lambda xp, g, ans, a, b: g * ans * xp.log(xp.where(a > 0, a, 1)))
+_binary("maximum", lambda xp, a, b: xp.maximum(a, b),
+        # ties split the gradient evenly, as PyTorch does
+        lambda xp, g, ans, a, b: _tie_split(xp, g, a > b, a == b),
+        lambda xp, g, ans, a, b: _tie_split(xp, g, b > a, a == b), np_same=True)
+_binary("minimum", lambda xp, a, b: xp.minimum(a, b),
+        lambda xp, g, ans, a, b: _tie_split(xp, g, a < b, a == b),
+        lambda xp, g, ans, a, b: _tie_split(xp, g, b < a, a == b), np_same=True)
+_unary("neg", lambda xp, a: -a,
+       lambda xp, g, ans, a: -g)
+
+# comparisons: boolean results, no gradient
+for _name, _f in [("eq", lambda xp, a, b: a == b), ("ne", lambda xp, a, b: a != b),
+                  ("lt", lambda xp, a, b: a < b), ("le", lambda xp, a, b: a <= b),
+                  ("gt", lambda xp, a, b: a > b), ("ge", lambda xp, a, b: a >= b)]:
+    defop(_name, _f, shape=broadcast(_name), nondiff=True, dtype=lambda *d, **k: np.dtype(np.bool_))
+
+defop("where", lambda xp, c, a, b: xp.where(c, a, b),
+      None,
+      lambda xp, g, ans, c, a, b: xp.where(c, g, 0),
+      lambda xp, g, ans, c, a, b: xp.where(c, 0, g),
+      shape=broadcast("where"), np_same=True,
+      dtype=lambda c, a, b, **k: np.result_type(a, b))
+
+# --- unary math ---------------------------------------------------------------------------
+_unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans, np_same=True)
+_unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, np_same=True)
+_unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), np_same=True)
+_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, np_same=True)
+_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a), np_same=True)
+_unary("sign", lambda xp, a: xp.sign(a), nondiff=True, np_same=True)
+_unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a), np_same=True)
+_unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a), np_same=True)
+_unary("clip", lambda xp, a, min=None, max=None: xp.clip(a, min, max),
+       lambda xp, g, ans, a, min=None, max=None: g * (ans == a))
+
+# --- activations --------------------------------------------------------------------------
+def _sigmoid(xp, a):
+    # exp of a non-positive number only: no overflow warnings for large |a|
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+_unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans))
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans), np_same=True)
+_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
+_unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
+       lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))
+_unary("elu", lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * (xp.exp(xp.minimum(a, 0)) - 1)),
+       lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)))
+_unary("softplus", lambda xp, a: xp.logaddexp(0, a),
+       lambda xp, g, ans, a: g * xp.sigmoid(a))
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _erf(xp, a):
+    try:  # SciPy's erf when it is there; otherwise the exact one from math, elementwise
+        from scipy.special import erf
+        return erf(a) if xp is np else xp.asarray(erf(xp.asnumpy(a)))
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[a.dtype])(a)
+
+
+def _gelu(xp, a, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * a * (1 + xp.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * a ** 3)))
+    return 0.5 * a * (1 + _erf(xp, a / math.sqrt(2)))
+
+
+def _gelu_vjp(xp, g, ans, a, approximate="none"):
+    if approximate == "tanh":
+        u = _SQRT_2_OVER_PI * (a + 0.044715 * a ** 3)
+        t = xp.tanh(u)
+        du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
+        return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * du)
+    # d/da [a Phi(a)] = Phi(a) + a phi(a), with Phi(a) = ans / a written without dividing
+    phi = xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
+    return g * (xp.gelu_cdf(a) + a * phi)
+
+
+_unary("gelu", _gelu, _gelu_vjp)
+# the standard normal CDF, used by gelu's gradient; differentiable so that gelu is too
+_unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
+       lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi))

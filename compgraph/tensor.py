@@ -1,0 +1,486 @@
+"""Tensor: the one node type of compgraph.
+
+A Tensor holds its value (a NumPy or CuPy array), its gradient, and, when it was made by
+an op while gradients are on, that op, its inputs and the op's attributes.  Those fields
+*are* the graph: backward walks them, the executors schedule them, `draw` pictures them.
+
+`apply` is the hot path of the whole toolkit: every op call, eager or lazy, goes through it.
+It is plain Python over arrays with no dispatch layers, so its cost per node is what the
+benchmarks measure.
+"""
+import itertools
+
+import numpy as np
+
+from . import backend
+from .backend import ndarray, xp_of
+from .errors import AnomalyError, ArgumentError, DTypeError, GraphError, ShapeError
+from .ops import OPS
+from .ops.table import fmt
+
+# Global switches, read on the hot path as module globals (see autograd.no_grad and
+# autograd.detect_anomaly, which set them).
+GRAD_ENABLED = True
+ANOMALY = False
+
+_next_id = itertools.count().__next__   # creation order = a topological order
+_NOATTRS = {}
+
+
+class Tensor:
+    __slots__ = ("_value", "grad", "requires_grad", "op", "inputs", "attrs", "_id",
+                 "_graph", "_index", "_meta", "_retain", "name", "__weakref__")
+
+    # NumPy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
+    __array_ufunc__ = None
+    __hash__ = object.__hash__
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        t = tensor(data, dtype=dtype, requires_grad=requires_grad)
+        _init(self, t._value, requires_grad)
+
+    # --- what a tensor is ---------------------------------------------------------------
+    @property
+    def value(self):
+        """The raw array (NumPy or CuPy); the tutorial's `node.value`."""
+        return self._value
+
+    @value.setter
+    def value(self, array):
+        self._value = _as_array(array, None)
+        if self._graph is not None:
+            self._graph.invalidate()
+
+    @property
+    def data(self):
+        """A tensor sharing this one's array, outside the graph (PyTorch's .data)."""
+        return _make(self._value, False)
+
+    @data.setter
+    def data(self, other):
+        self._value = other._value if isinstance(other, Tensor) else _as_array(other, self.dtype)
+
+    @property
+    def shape(self):
+        v = self._value
+        return v.shape if v is not None else self._meta[0]
+
+    @property
+    def dtype(self):
+        v = self._value
+        return v.dtype if v is not None else self._meta[1]
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def device(self):
+        return backend.device_of(self._value)
+
+    @property
+    def is_leaf(self):
+        return self.op is None
+
+    @property
+    def grad_fn(self):
+        return self.op
+
+    # the tutorial's node fields
+    @property
+    def type(self):
+        return "var" if self.op is None else self.op.name
+
+    @property
+    def id(self):
+        return self._index if self._index is not None else self._id
+
+    @property
+    def children(self):
+        return list(self.inputs or ())
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self):
+        return self.ndim
+
+    def numel(self):
+        return int(np.prod(self.shape))
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # --- conversions --------------------------------------------------------------------
+    def numpy(self):
+        v = self._value
+        if not isinstance(v, np.ndarray):
+            raise DTypeError("can't convert a cuda tensor to numpy: use .cpu() first")
+        return v
+
+    def __array__(self, dtype=None, copy=None):
+        v = self.numpy()
+        return v if dtype is None else v.astype(dtype, copy=False)
+
+    def item(self):
+        if self.numel() != 1:
+            raise ShapeError(f"item(): only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {fmt(self.shape)}")
+        return self._value.reshape(()).item()
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise ShapeError(f"the truth value of a tensor with shape {fmt(self.shape)} is "
+                             "ambiguous: use .any() or .all()")
+        return bool(self.item())
+
+    def detach(self):
+        return _make(self._value, False)
+
+    def clone(self):
+        from . import functional as F
+        return F.clone(self)
+
+    def to(self, *args, dtype=None, device=None):
+        """to('cuda'), to(float64), to(other_tensor), to(device=..., dtype=...)."""
+        for a in args:
+            if isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            else:
+                dtype = a
+        out = self
+        if device is not None and backend.normalize_device(device) != self.device:
+            from . import functional as F
+            out = F.to_device(out, backend.normalize_device(device))
+        if dtype is not None:
+            out = out.type(dtype)
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def type(self, dtype):
+        dt = backend.as_dtype(dtype)
+        if dt == self.dtype:
+            return self
+        from . import functional as F
+        return F.astype(self, dt)
+
+    def float(self):
+        return self.type(backend.float32)
+
+    def double(self):
+        return self.type(backend.float64)
+
+    def half(self):
+        return self.type(backend.float16)
+
+    def long(self):
+        return self.type(backend.int64)
+
+    def int(self):
+        return self.type(backend.int32)
+
+    def bool(self):
+        return self.type(backend.bool_)
+
+    # --- gradients ----------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self._value is not None and self.dtype.kind not in "fc":
+            raise DTypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        self._retain = True
+        return self
+
+    # --- in place (outside the graph, as PyTorch's in-place ops on .data) -----------------
+    def _inplace_check(self, what):
+        if self.requires_grad and self.op is None and GRAD_ENABLED:
+            raise GraphError(f"{what}: a leaf tensor that requires grad is being changed in "
+                             "place; do it on .data or inside compgraph.no_grad()")
+
+    def zero_(self):
+        self._inplace_check("zero_")
+        self._value[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._inplace_check("fill_")
+        self._value[...] = value
+        return self
+
+    def copy_(self, src):
+        self._inplace_check("copy_")
+        self._value[...] = src._value if isinstance(src, Tensor) else src
+        return self
+
+    def add_(self, other, alpha=1):
+        self._inplace_check("add_")
+        o = other._value if isinstance(other, Tensor) else other
+        if alpha != 1:
+            o = o * alpha
+        self._value += o
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, -alpha)
+
+    def mul_(self, other):
+        self._inplace_check("mul_")
+        self._value *= other._value if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other):
+        self._inplace_check("div_")
+        self._value /= other._value if isinstance(other, Tensor) else other
+        return self
+
+    def clamp_(self, min=None, max=None):
+        self._inplace_check("clamp_")
+        np.clip(self._value, min, max, out=self._value)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        self._inplace_check("uniform_")
+        from .random import generator
+        self._value[...] = generator().uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        self._inplace_check("normal_")
+        from .random import generator
+        self._value[...] = generator().normal(mean, std, self.shape)
+        return self
+
+    def __setitem__(self, index, value):
+        self._inplace_check("item assignment")
+        self._value[_raw_index(index)] = value._value if isinstance(value, Tensor) else value
+
+    # --- printing -----------------------------------------------------------------------
+    def __repr__(self):
+        if self._value is None:
+            return f"tensor(<not computed>, shape={fmt(self.shape)}, op={self.type})"
+        body = np.array2string(np.asarray(self._value) if self.device == "cpu" else self._value.get(),
+                               precision=4, separator=", ", floatmode="maxprec_equal",
+                               prefix="tensor(", suppress_small=False)
+        extra = []
+        if self.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extra.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extra.append("device='cuda'")
+        if self.op is not None and self.requires_grad:
+            extra.append(f"grad_fn=<{self.op.name}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    __str__ = __repr__
+
+    def _repr_svg_(self):
+        from .viz import draw
+        return draw(self, format="svg")
+
+
+# --- making tensors -------------------------------------------------------------------------
+
+def _init(t, value, requires_grad):
+    t._value = value
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.op = None
+    t.inputs = None
+    t.attrs = _NOATTRS
+    t._id = _next_id()
+    t._graph = None
+    t._index = None
+    t._meta = None
+    t._retain = False
+    t.name = None
+
+
+def _make(value, requires_grad=False, cls=Tensor):
+    t = cls.__new__(cls)
+    _init(t, value, requires_grad)
+    return t
+
+
+def _as_array(data, dtype):
+    """An array from user data, with PyTorch's dtype inference for Python data."""
+    if isinstance(data, Tensor):
+        data = data._value
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data, dtype=dtype)
+    if backend._cupy is not None and isinstance(data, backend._cupy.ndarray):
+        return data.astype(dtype) if dtype is not None else data.copy()
+    try:
+        arr = np.array(data, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"tensor(): cannot make a tensor from {type(data).__name__}: {e}") from None
+    if arr.dtype == object:
+        raise ArgumentError(f"tensor(): cannot make a tensor from {type(data).__name__} "
+                            "(ragged nesting or non-numbers)")
+    if dtype is None and arr.dtype == np.float64:
+        arr = arr.astype(backend.get_default_dtype())   # Python floats -> float32, as PyTorch
+    return arr
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new leaf tensor from data (a number, nested lists, an array, a tensor)."""
+    dt = backend.as_dtype(dtype)
+    arr = _as_array(data, dt)
+    if device is not None:
+        arr = backend.to_device(arr, backend.normalize_device(device))
+    if requires_grad and arr.dtype.kind not in "fc":
+        raise DTypeError(f"only floating-point tensors can require gradients, got {arr.dtype}; "
+                         "pass dtype=compgraph.float32")
+    return _make(arr, requires_grad)
+
+
+def as_tensor(x, like=None):
+    """x as a Tensor, without copying; numbers take the dtype of `like` (NumPy's weak scalars)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float)) and like is not None:
+        dt = like.dtype
+        if isinstance(x, float) and dt.kind not in "fc":
+            dt = backend.get_default_dtype()
+        elif isinstance(x, bool):
+            dt = dt if dt.kind != "b" else dt
+        return _make(like_array(like, x, dt), False)
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float, list, tuple)):
+        return _make(_as_array(x, None) if not isinstance(x, np.ndarray) else x, False)
+    if backend._cupy is not None and isinstance(x, backend._cupy.ndarray):
+        return _make(x, False)
+    raise ArgumentError(f"expected a Tensor, a number or an array, got {type(x).__name__}")
+
+
+def like_array(like, value, dtype):
+    xp = xp_of(like._value) if like._value is not None else np
+    return xp.asarray(value, dtype=dtype)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a NumPy array (as torch.from_numpy)."""
+    if not isinstance(array, np.ndarray):
+        raise ArgumentError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return _make(array, False)
+
+
+# --- the hot path ----------------------------------------------------------------------------
+
+def apply(op, args, attrs=_NOATTRS):
+    """Run `op` on tensors `args`: compute (eager) or record (lazy), and link the node."""
+    requires_grad = False
+    for a in args:
+        if a._graph is not None:
+            return a._graph.record(op, args, attrs)
+        if a.requires_grad:
+            requires_grad = True
+    vals = [a._value for a in args]
+    v0 = vals[0]
+    xp = np if v0.__class__ is ndarray else _xp_checked(op, vals)
+    if op.check:
+        op.shape(*[v.shape for v in vals], **attrs)
+    try:
+        out = op.fwd(xp, *vals, **attrs)
+    except Exception as e:
+        raise explain_failure(op, vals, attrs, e) from None
+    if out.__class__ is not ndarray and xp is np:
+        out = np.asarray(out)
+    t = Tensor.__new__(Tensor)
+    t._value = out
+    t.grad = None
+    t._id = _next_id()
+    t._graph = None
+    t._index = None
+    t._meta = None
+    t._retain = False
+    t.name = None
+    if requires_grad and GRAD_ENABLED and not op.nondiff:
+        t.requires_grad = True
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+    else:
+        t.requires_grad = False
+        t.op = None
+        t.inputs = None
+        t.attrs = _NOATTRS
+    if ANOMALY:
+        check_finite(op, out, "forward")
+    return t
+
+
+def _xp_checked(op, vals):
+    """The array module of the operands; a clear error when they live on different devices."""
+    xps = {xp_of(v) for v in vals}
+    if len(xps) > 1:
+        devices = ", ".join(backend.device_of(v) for v in vals)
+        raise backend.DeviceError(f"{op.name}: operands are on different devices ({devices}); "
+                                  "move them with .to('cuda') or .cpu()")
+    return xps.pop()
+
+
+def explain_failure(op, vals, attrs, error):
+    """Turn an error from inside a forward into one that names the op and the shapes."""
+    shapes = [np.shape(v) for v in vals]
+    if op.shape is not None:
+        try:
+            op.shape(*shapes, **attrs)
+        except ShapeError as e:
+            return e
+        except Exception:
+            pass
+    desc = ", ".join(f"{fmt(s)} {getattr(v, 'dtype', '')}" for s, v in zip(shapes, vals))
+    return ShapeError(f"{op.name} failed on operands {desc}: {error}")
+
+
+def check_finite(op, value, phase):
+    xp = xp_of(value)
+    if value.dtype.kind in "fc" and not bool(xp.all(xp.isfinite(value))):
+        raise AnomalyError(f"detect_anomaly: {op.name} produced NaN or Inf in its {phase} "
+                           f"(output shape {fmt(value.shape)})")
+
+
+def _raw_index(index):
+    """A user's index with tensors replaced by their arrays and lists by integer arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._value
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        out.append(i)
+    return tuple(out)
