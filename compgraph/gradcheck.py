@@ -22,7 +22,7 @@ def _as_f64_inputs(inputs):
 
 def _scalarize(y, weights):
     """A fixed random projection of the output, so one backward checks the whole Jacobian."""
-    return (y * weights).sum() if y.numel() != 1 else y.sum()
+    return (y * weights).sum()
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
@@ -36,9 +36,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not wrt:
         raise GradcheckError("gradcheck: no input has requires_grad=True")
     y = fn(*inputs)
-    weights = np.random.default_rng(seed).standard_normal(y.shape)
+    weights = np.asarray(np.random.default_rng(seed).standard_normal(y.shape))
     wt = _make(weights)
-    analytic = grad(_scalarize(y, wt), wrt, allow_unused=True)
+    # an output that does not depend on any input (a constant gradient) has zero derivative
+    analytic = (grad(_scalarize(y, wt), wrt, allow_unused=True) if y.requires_grad
+                else [None] * len(wrt))
     for k, (x, ga) in enumerate(zip(wrt, analytic)):
         ga = np.zeros_like(x._value) if ga is None else ga._value
         flat = x._value.reshape(-1)         # a view: nudging it nudges x
@@ -55,7 +57,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         bad = ~np.isclose(ga, num, atol=atol, rtol=rtol)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            msg = (f"gradcheck: input {inputs.index(x)} (shape {x.shape}) disagrees at index "
+            position = next(j for j, t in enumerate(inputs) if t is x)
+            msg = (f"gradcheck: input {position} (shape {x.shape}) disagrees at index "
                    f"{idx}: analytic {ga[idx]:.6g}, numerical {num[idx]:.6g} "
                    f"({int(bad.sum())} of {bad.size} entries off)")
             if raise_exception:
@@ -71,7 +74,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     def first_grad(*xs):
         y = fn(*xs)
-        weights = _make(np.random.default_rng(seed + 1).standard_normal(y.shape))
+        weights = _make(np.asarray(np.random.default_rng(seed + 1).standard_normal(y.shape)))
         ws = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
         gs = grad(_scalarize(y, weights), ws, create_graph=True, allow_unused=True)
         total = None

@@ -166,21 +166,23 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
             log(f"compgraph.data: {what}: downloaded into {target}")
             return result
 
-    raise DataError(_not_found_message(name, split, failures))
+    raise DataError(_not_found_message(name, split, failures, mirrors))
 
 
-def _not_found_message(name: str, split: str, failures: list[str]) -> str:
+def _not_found_message(name: str, split: str, failures: list[str], mirrors) -> str:
     files = ", ".join(stem + ".gz" for pair in FILES.values() for stem in pair)
     lines = [f"could not load {name} ({split} split); sources tried:"]
     lines += [f"  - {failure}" for failure in failures]
-    lines.append("To get the data:")
+    lines.append("To get the data, either:")
     if name in SYSTEM_PACKAGES:
         lines.append(f"  * sudo apt-get install {SYSTEM_PACKAGES[name]}   (Debian/Ubuntu), or")
+    source = f" from {mirrors[0]}" if mirrors else ""
     lines.append(
-        f"  * download the four files ({files}) into {cache_dir(name)} "
-        "(that is $COMPGRAPH_DATA/" + name + " when COMPGRAPH_DATA is set; "
-        "set COMPGRAPH_DATA to choose the folder), or pass data_dir=..."
+        f"  * download the four files ({files}){source} into {cache_dir(name)} "
+        f"(the cache folder, $COMPGRAPH_DATA/{name} when COMPGRAPH_DATA is set; "
+        "set COMPGRAPH_DATA to use another folder), or"
     )
+    lines.append("  * pass data_dir= a folder that holds them.")
     return "\n".join(lines)
 
 
@@ -203,8 +205,11 @@ def _load_from_dir(directory: str, split: str):
     images_stem, labels_stem = FILES[split]
     images_path = _find_file(directory, images_stem)
     labels_path = _find_file(directory, labels_stem)
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
+    try:
+        images = read_idx(images_path)
+        labels = read_idx(labels_path)
+    except OSError as exc:  # unreadable file: report it and try the next source
+        raise DataError(f"cannot read: {exc}") from exc
     _check_pair(images, labels, images_path, labels_path)
     return images, labels.astype(np.int64)
 
@@ -255,7 +260,10 @@ def _download_verified(filename: str, target_dir: str, mirrors, digests, progres
         return
     if not mirrors:
         raise DataError(f"no mirrors configured for {filename}")
-    os.makedirs(target_dir, exist_ok=True)
+    try:
+        os.makedirs(target_dir, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the cache folder {target_dir}: {exc}") from exc
     errors = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename

@@ -40,7 +40,7 @@ def _xent_fwd(xp, logits, target, reduction="mean"):
 def _spread_per_example(xp, g, logits, reduction):
     """The gradient of each example's loss, as a column that broadcasts over the classes."""
     if reduction == "mean":
-        n = logits.size // logits.shape[-1]
+        n = int(np.prod(logits.shape[:-1]))   # works on arrays and on tensors
         g = g * (1.0 / n)
     if reduction == "none":
         return xp.expand_dims(g, -1)

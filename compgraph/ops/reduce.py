@@ -37,7 +37,7 @@ _reduction("mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis
 def _extreme_vjp(xp, g, ans, a, axis=None, keepdims=False):
     # the gradient goes to the extreme element(s); ties share it evenly
     hit = a == xp.reshape(ans, _kept(a.shape, axis))
-    share = xp.sum(hit, axis=axis, keepdims=True)
+    share = xp.astype(xp.sum(hit, axis=axis, keepdims=True), g.dtype)
     return xp.where(hit, _spread(xp, g, a, axis) / share, 0)
 
 
