@@ -9,12 +9,13 @@ from functools import partial
 
 import numpy as np
 
-from . import tensor as _t
+from . import state
+
 from .backend import ndarray, xp_of
 from .errors import GraphError, ShapeError
 from .ops import OPS
 from .ops.table import fmt
-from .tensor import Tensor, _make, check_finite
+from .tensor import Tensor, _make, check_finite, tensor as make_tensor
 
 
 # --- the namespace VJPs run against -----------------------------------------------------------
@@ -91,7 +92,7 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
     if create_graph:
         from . import functional as F
     out = {}
-    anomaly = _t.ANOMALY
+    anomaly = state.ANOMALY
     for node in reversed(order):
         g = grads.get(node) if keep_all else grads.pop(node, None)
         if g is None:
@@ -140,7 +141,7 @@ def _seed(root, gradient, create_graph):
                              "or reduce it first (e.g. .sum() or .mean())")
         ones = xp_of(root._value).ones(root.shape, dtype=root.dtype)
         return _make(ones) if create_graph else ones
-    g = gradient if isinstance(gradient, Tensor) else _t.tensor(gradient, dtype=root.dtype)
+    g = gradient if isinstance(gradient, Tensor) else make_tensor(gradient, dtype=root.dtype)
     if tuple(g.shape) != tuple(root.shape):
         raise ShapeError(f"backward: gradient of shape {fmt(g.shape)} does not fit the output "
                          f"of shape {fmt(root.shape)}")
@@ -233,11 +234,11 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.mode = bool(mode)
 
     def __enter__(self):
-        self.prev = _t.GRAD_ENABLED
-        _t.GRAD_ENABLED = self.mode
+        self.prev = state.GRAD_ENABLED
+        state.GRAD_ENABLED = self.mode
 
     def __exit__(self, *exc):
-        _t.GRAD_ENABLED = self.prev
+        state.GRAD_ENABLED = self.prev
         return False
 
 
@@ -252,7 +253,7 @@ class enable_grad(set_grad_enabled):
 
 
 def is_grad_enabled():
-    return _t.GRAD_ENABLED
+    return state.GRAD_ENABLED
 
 
 class detect_anomaly(contextlib.ContextDecorator):
@@ -262,9 +263,9 @@ class detect_anomaly(contextlib.ContextDecorator):
         self.mode = mode
 
     def __enter__(self):
-        self.prev = _t.ANOMALY
-        _t.ANOMALY = self.mode
+        self.prev = state.ANOMALY
+        state.ANOMALY = self.mode
 
     def __exit__(self, *exc):
-        _t.ANOMALY = self.prev
+        state.ANOMALY = self.prev
         return False

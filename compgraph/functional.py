@@ -159,7 +159,7 @@ def _reduce(name, x, dim, keepdim, axis, keepdims, **extra):
 
 def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     out = _reduce("sum", x, dim, keepdim, axis, keepdims)
-    return out if dtype is None else out.type(dtype)
+    return out if dtype is None else out.astype(dtype)
 
 
 def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False):

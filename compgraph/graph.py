@@ -18,7 +18,7 @@ from .autograd import backprop
 from .backend import ndarray, xp_of
 from .errors import ArgumentError, ShapeError
 from .tensor import Tensor, _make, _as_array, check_finite
-from . import tensor as _t
+from . import state
 
 
 class Graph:
@@ -61,7 +61,7 @@ class Graph:
         dtype = op.dtype(*dtypes, **attrs) if op.dtype is not None else np.result_type(*dtypes)
         node = _make(None)
         node._meta = (tuple(shape), np.dtype(dtype))
-        if not op.nondiff and _t.GRAD_ENABLED and any(a.requires_grad for a in args):
+        if not op.nondiff and state.GRAD_ENABLED and any(a.requires_grad for a in args):
             node.requires_grad = True
         node.op, node.inputs, node.attrs = op, args, attrs
         return self._adopt(node)
@@ -96,7 +96,7 @@ class Graph:
         xp = np if vals[0].__class__ is ndarray else xp_of(vals[0])
         out = node.op.fwd(xp, *vals, **node.attrs)
         node._value = np.asarray(out) if xp is np and out.__class__ is not ndarray else out
-        if _t.ANOMALY:
+        if state.ANOMALY:
             check_finite(node.op, node._value, "forward")
 
     def forward(self, feed=None):

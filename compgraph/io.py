@@ -182,7 +182,6 @@ def _make_tensor(arr: np.ndarray, requires_grad: bool):
 
 def _encode(obj, arrays: list, specs: list, where: str):
     """Return the JSON node for ``obj``, appending its arrays to ``arrays``."""
-    # bool before int: bool is a subclass of int but is its own JSON type.
     if isinstance(obj, _JSON_SCALARS):
         return _plain_scalar(obj)
     if _is_tensor(obj):
@@ -217,7 +216,8 @@ def _encode(obj, arrays: list, specs: list, where: str):
 
 def _plain_scalar(obj):
     # Subclasses (np.str_, np.float64, IntEnum, ...) become the plain type,
-    # which is what load() gives back.
+    # which is what load() gives back. bool comes first: it subclasses int
+    # but is its own JSON type.
     for plain in (bool, int, float, str):
         if isinstance(obj, plain):
             return plain(obj)

@@ -57,7 +57,7 @@ Tensor.multiply, Tensor.divide, Tensor.subtract, Tensor.neg = F.mul, F.div, F.su
 Tensor.T = property(lambda self: F.permute_dims(self, tuple(reversed(range(self.ndim)))))
 Tensor.expand_as = lambda self, other: F.broadcast_to(self, other.shape)
 Tensor.view_as = lambda self, other: F.reshape(self, other.shape)
-Tensor.type_as = lambda self, other: self.type(other.dtype)
+Tensor.type_as = lambda self, other: self.astype(other.dtype)
 Tensor.any = lambda self: bool(self._value.any())
 Tensor.all = lambda self: bool(self._value.all())
 Tensor.norm = lambda self, p=2: F.sqrt(F.sum(self * self)) if p == 2 else F.sum(F.abs(self) ** p) ** (1.0 / p)

@@ -12,16 +12,12 @@ import itertools
 
 import numpy as np
 
-from . import backend
+from . import backend, state
 from .backend import ndarray, xp_of
 from .errors import AnomalyError, ArgumentError, DTypeError, GraphError, ShapeError
 from .ops import OPS
 from .ops.table import fmt
 
-# Global switches, read on the hot path as module globals (see autograd.no_grad and
-# autograd.detect_anomaly, which set them).
-GRAD_ENABLED = True
-ANOMALY = False
 
 _next_id = itertools.count().__next__   # creation order = a topological order
 _NOATTRS = {}
@@ -89,7 +85,9 @@ class Tensor:
     # the tutorial's node fields
     @property
     def type(self):
-        return "var" if self.op is None else self.op.name
+        """The node's kind ('var', 'add', ...) as the tutorial reads it; calling it,
+        t.type(dtype), converts as PyTorch's Tensor.type does."""
+        return _NodeType("var" if self.op is None else self.op.name, self)
 
     @property
     def id(self):
@@ -174,7 +172,7 @@ class Tensor:
             from . import functional as F
             out = F.to_device(out, backend.normalize_device(device))
         if dtype is not None:
-            out = out.type(dtype)
+            out = out.astype(dtype)
         return out
 
     def cpu(self):
@@ -183,7 +181,7 @@ class Tensor:
     def cuda(self):
         return self.to("cuda")
 
-    def type(self, dtype):
+    def astype(self, dtype):
         dt = backend.as_dtype(dtype)
         if dt == self.dtype:
             return self
@@ -191,22 +189,22 @@ class Tensor:
         return F.astype(self, dt)
 
     def float(self):
-        return self.type(backend.float32)
+        return self.astype(backend.float32)
 
     def double(self):
-        return self.type(backend.float64)
+        return self.astype(backend.float64)
 
     def half(self):
-        return self.type(backend.float16)
+        return self.astype(backend.float16)
 
     def long(self):
-        return self.type(backend.int64)
+        return self.astype(backend.int64)
 
     def int(self):
-        return self.type(backend.int32)
+        return self.astype(backend.int32)
 
     def bool(self):
-        return self.type(backend.bool_)
+        return self.astype(backend.bool_)
 
     # --- gradients ----------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -225,7 +223,7 @@ class Tensor:
 
     # --- in place (outside the graph, as PyTorch's in-place ops on .data) -----------------
     def _inplace_check(self, what):
-        if self.requires_grad and self.op is None and GRAD_ENABLED:
+        if self.requires_grad and self.op is None and state.GRAD_ENABLED:
             raise GraphError(f"{what}: a leaf tensor that requires grad is being changed in "
                              "place; do it on .data or inside compgraph.no_grad()")
 
@@ -309,6 +307,18 @@ class Tensor:
     def _repr_svg_(self):
         from .viz import draw
         return draw(self, format="svg")
+
+
+class _NodeType(str):
+    """A node's type name that can also be called like PyTorch's Tensor.type(dtype)."""
+
+    def __new__(cls, name, node):
+        s = super().__new__(cls, name)
+        s.node = node
+        return s
+
+    def __call__(self, dtype=None):
+        return self.node.astype(dtype) if dtype is not None else f"compgraph.{self.node.dtype}"
 
 
 # --- making tensors -------------------------------------------------------------------------
@@ -426,7 +436,7 @@ def apply(op, args, attrs=_NOATTRS):
     t._meta = None
     t._retain = False
     t.name = None
-    if requires_grad and GRAD_ENABLED and not op.nondiff:
+    if requires_grad and state.GRAD_ENABLED and not op.nondiff:
         t.requires_grad = True
         t.op = op
         t.inputs = args
@@ -436,7 +446,7 @@ def apply(op, args, attrs=_NOATTRS):
         t.op = None
         t.inputs = None
         t.attrs = _NOATTRS
-    if ANOMALY:
+    if state.ANOMALY:
         check_finite(op, out, "forward")
     return t
 

@@ -1,0 +1,6 @@
+"""Process-wide switches read on the hot path: gradient recording and anomaly checks.
+
+Set them through autograd.no_grad(), set_grad_enabled() and detect_anomaly().
+"""
+GRAD_ENABLED = True
+ANOMALY = False
