@@ -164,7 +164,8 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                          "computed under no_grad())")
     _ensure_computed([root])
     if retain_graph is None:
-        retain_graph = create_graph
+        # a Graph (the tutorial's, DyNet's) lives until the user drops it: keep it whole
+        retain_graph = create_graph or root._graph is not None
     grads = {root: _seed(root, gradient, create_graph)}
     capture = set(inputs) if inputs is not None else None
     reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture)
