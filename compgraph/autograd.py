@@ -91,6 +91,7 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
     F = None
     if create_graph:
         from . import functional as F
+    np_ns = array_namespace(np)
     out = {}
     anomaly = state.ANOMALY
     for node in reversed(order):
@@ -98,7 +99,7 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
         if g is None:
             continue
         op = node.op
-        if capture is not None and node in capture or node._retain:
+        if node._retain or capture is not None and node in capture:
             out[node] = g
         if op is None:
             out[node] = g
@@ -114,14 +115,17 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
         else:
             vals = [x._value for x in ins]
             ans = node._value
-            xp = array_namespace(np if ans.__class__ is ndarray else xp_of(ans))
-        vjps = op.vjps_for(len(ins))
+            xp = np_ns if ans.__class__ is ndarray else array_namespace(xp_of(ans))
+        vjps = op.vjps if op.vjp_n is None else op.vjps_for(len(ins))
         attrs = node.attrs
         for i, x in enumerate(ins):
             if not x.requires_grad:
                 continue
-            gx = vjps[i](xp, g, ans, *vals, **attrs)
-            shape = x.shape
+            if attrs:
+                gx = vjps[i](xp, g, ans, *vals, **attrs)
+            else:
+                gx = vjps[i](xp, g, ans, *vals)
+            shape = x.shape if create_graph else x._value.shape
             if gx.shape != shape:
                 gx = unbroadcast(xp, gx, shape)
             if anomaly and not create_graph:
@@ -135,7 +139,7 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
 
 def _seed(root, gradient, create_graph):
     if gradient is None:
-        if root.numel() != 1:
+        if root._value.size != 1:
             raise GraphError(f"backward: grad can be implicitly created only for a scalar output, "
                              f"this one has shape {fmt(root.shape)}; pass gradient= of that shape "
                              "or reduce it first (e.g. .sum() or .mean())")

@@ -491,9 +491,10 @@ def to_device(x, device):
 # --- layers as functions ---------------------------------------------------------------------------
 
 def linear(x, weight, bias=None):
-    """x @ weight.T + bias, as torch.nn.functional.linear."""
-    out = matmul(x, transpose(weight, 0, 1))
-    return out if bias is None else out + bias
+    """x @ weight.T + bias, as torch.nn.functional.linear: one node with its bias."""
+    if bias is None:
+        return matmul(x, transpose(weight, 0, 1))
+    return apply(OPS["linear"], (x, weight, bias))
 
 
 def dropout(x, p=0.5, training=True):

@@ -380,13 +380,8 @@ def as_tensor(x, like=None):
     """x as a Tensor, without copying; numbers take the dtype of `like` (NumPy's weak scalars)."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, int, float)) and like is not None:
-        dt = like.dtype
-        if isinstance(x, float) and dt.kind not in "fc":
-            dt = backend.get_default_dtype()
-        elif isinstance(x, bool):
-            dt = dt if dt.kind != "b" else dt
-        return _make(like_array(like, x, dt), False)
+    if like is not None and x.__class__ in (float, int, bool):
+        return scalar_constant(x, like)
     if isinstance(x, (np.ndarray, np.generic, bool, int, float, list, tuple)):
         return _make(_as_array(x, None) if not isinstance(x, np.ndarray) else x, False)
     if backend._cupy is not None and isinstance(x, backend._cupy.ndarray):
@@ -394,9 +389,27 @@ def as_tensor(x, like=None):
     raise ArgumentError(f"expected a Tensor, a number or an array, got {type(x).__name__}")
 
 
-def like_array(like, value, dtype):
-    xp = xp_of(like._value) if like._value is not None else np
-    return xp.asarray(value, dtype=dtype)
+_constants = {}
+
+
+def scalar_constant(x, like):
+    """A 0-d constant for a Python number in an op with `like`: it takes like's dtype (so
+    0.5 * float32 stays float32), and is cached, since training loops use the same few
+    numbers (1/2, 2, lr) millions of times.  Constants never require grad and are never
+    written to, so sharing them is safe."""
+    v = like._value
+    dt = v.dtype if v is not None else like.dtype
+    if x.__class__ is float and dt.kind not in "fc":
+        dt = backend.get_default_dtype()
+    device = "cpu" if v is None or v.__class__ is ndarray else backend.device_of(v)
+    key = (x, x.__class__, dt, device)
+    t = _constants.get(key)
+    if t is None:
+        if len(_constants) > 4096:
+            _constants.clear()
+        arr = np.asarray(x, dtype=dt)
+        t = _constants[key] = _make(arr if device == "cpu" else backend.to_device(arr, device))
+    return t
 
 
 def from_numpy(array):
@@ -422,7 +435,7 @@ def apply(op, args, attrs=_NOATTRS):
     if op.check:
         op.shape(*[v.shape for v in vals], **attrs)
     try:
-        out = op.fwd(xp, *vals, **attrs)
+        out = op.fwd(xp, *vals, **attrs) if attrs else op.fwd(xp, *vals)
     except Exception as e:
         raise explain_failure(op, vals, attrs, e) from None
     if out.__class__ is not ndarray and xp is np:

@@ -144,3 +144,25 @@ def _einsum_shape(*shapes, subscripts):
 
 
 defop("einsum", _einsum_fwd, vjp_n=_einsum_vjp, shape=_einsum_shape, check=True, np_same=True)
+
+
+# --- linear: x @ w.T + b in one node (the layer every network is made of) -----------------------
+
+def _linear_shape(x, w, b, **attrs):
+    if len(w) != 2 or len(x) == 0 or x[-1] != w[1] or tuple(b) not in ((w[0],), ()):
+        raise ShapeError(f"linear: input {fmt(x)}, weight {fmt(w)} and bias {fmt(b)} do not fit: "
+                         f"the weight must be (out_features, in_features) = (?, {x[-1] if x else '?'}) "
+                         "and the bias (out_features,)")
+    return x[:-1] + (w[0],)
+
+
+def _linear_vjp_w(xp, g, ans, x, w, b):
+    # every leading dimension of x is a batch dimension: flatten them into rows
+    return xp.reshape(g, (-1, g.shape[-1])).T @ xp.reshape(x, (-1, x.shape[-1]))
+
+
+defop("linear", lambda xp, x, w, b: xp.matmul(x, w.T) + b,
+      lambda xp, g, ans, x, w, b: xp.matmul(g, w),
+      _linear_vjp_w,
+      lambda xp, g, ans, x, w, b: g,     # the engine sums the batch rows into the bias
+      shape=_linear_shape)
