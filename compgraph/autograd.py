@@ -116,12 +116,20 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
             vals = [x._value for x in ins]
             ans = node._value
             xp = np_ns if ans.__class__ is ndarray else array_namespace(xp_of(ans))
-        vjps = op.vjps if op.vjp_n is None else op.vjps_for(len(ins))
         attrs = node.attrs
+        if op.vjp_all is not None:
+            all_grads = op.vjp_all(xp, g, ans, *vals, **attrs)
+        else:
+            all_grads = None
+            vjps = op.vjps if op.vjp_n is None else op.vjps_for(len(ins))
         for i, x in enumerate(ins):
             if not x.requires_grad:
                 continue
-            if attrs:
+            if all_grads is not None:
+                gx = all_grads[i]
+                if gx is None:
+                    continue
+            elif attrs:
                 gx = vjps[i](xp, g, ans, *vals, **attrs)
             else:
                 gx = vjps[i](xp, g, ans, *vals)

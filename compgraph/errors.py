@@ -32,3 +32,8 @@ class AnomalyError(CompgraphError, FloatingPointError):
 
 class DeviceError(CompgraphError, RuntimeError):
     """Arrays on different devices in one op, or a device that is not available."""
+
+
+class TraceError(CompgraphError, RuntimeError):
+    """compile() met something a replayed trace cannot reproduce (value-dependent control
+    flow, random numbers drawn inside the traced function)."""

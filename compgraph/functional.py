@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from . import backend
-from .errors import ArgumentError, ShapeError
+from . import backend, state
+from .errors import ArgumentError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -505,6 +505,10 @@ def dropout(x, p=0.5, training=True):
         return x
     if p == 1:
         return x * 0
+    if state.TRACE is not None:
+        raise TraceError("compile: dropout draws new random numbers on every call, which a "
+                         "replayed trace would freeze; call dropout outside the compiled "
+                         "function, or compile the model in eval mode")
     keep = generator().random(x.shape) >= p
     mask = (keep / (1 - p)).astype(x.dtype)
     return x * as_tensor(mask)

@@ -4,3 +4,6 @@ Set them through autograd.no_grad(), set_grad_enabled() and detect_anomaly().
 """
 GRAD_ENABLED = True
 ANOMALY = False
+
+# While compgraph.compile traces a function, every node apply() makes is appended here.
+TRACE = None

@@ -116,6 +116,7 @@ class Tensor:
 
     # --- conversions --------------------------------------------------------------------
     def numpy(self):
+        self._concrete("numpy()")
         v = self._value
         if not isinstance(v, np.ndarray):
             raise DTypeError("can't convert a cuda tensor to numpy: use .cpu() first")
@@ -125,13 +126,25 @@ class Tensor:
         v = self.numpy()
         return v if dtype is None else v.astype(dtype, copy=False)
 
+    def _concrete(self, what):
+        """Reading a value into Python while compile() traces would bake it in: refuse."""
+        if state.TRACE is not None:
+            from .errors import TraceError
+            raise TraceError(
+                f"compile: {what} reads a tensor's value into Python while tracing, so the "
+                "traced program would depend on this one value (value-dependent control flow). "
+                "Use compgraph.where(...) for a data-dependent choice, or move this out of the "
+                "compiled function.")
+
     def item(self):
+        self._concrete("item()")
         if self.numel() != 1:
             raise ShapeError(f"item(): only one-element tensors can be converted to a Python "
                              f"number, this one has shape {fmt(self.shape)}")
         return self._value.reshape(()).item()
 
     def tolist(self):
+        self._concrete("tolist()")
         return self._value.tolist()
 
     def __float__(self):
@@ -146,6 +159,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
+        self._concrete("bool(tensor) (an `if` or `while` on a tensor)")
         if self.numel() != 1:
             raise ShapeError(f"the truth value of a tensor with shape {fmt(self.shape)} is "
                              "ambiguous: use .any() or .all()")
@@ -461,6 +475,8 @@ def apply(op, args, attrs=_NOATTRS):
         t.attrs = _NOATTRS
     if state.ANOMALY:
         check_finite(op, out, "forward")
+    if state.TRACE is not None:
+        state.TRACE.append(t)
     return t
 
 

@@ -24,15 +24,17 @@ OPS = {}
 
 
 class Op:
-    __slots__ = ("name", "fwd", "vjps", "vjp_n", "shape", "dtype", "nondiff", "check",
-                 "np_same", "batch", "doc", "_vjp_cache")
+    __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "nondiff",
+                 "check", "np_same", "batch", "doc", "_vjp_cache")
 
-    def __init__(self, name, fwd, vjps, vjp_n=None, shape=None, dtype=None, nondiff=False,
-                 check=False, np_same=False, batch=None, doc=""):
+    def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
+                 nondiff=False, check=False, np_same=False, batch=None, doc=""):
         self.name = name
         self.fwd = fwd
         self.vjps = tuple(vjps)
         self.vjp_n = vjp_n          # variadic ops: vjp_n(i, xp, g, ans, *inputs, **attrs)
+        self.vjp_all = vjp_all      # or all inputs at once: a list with a gradient (or None)
+                                    # per input (compiled regions use this)
         self.shape = shape
         self.dtype = dtype          # dtype rule; None means NumPy's result type
         self.nondiff = nondiff      # output never requires grad (argmax, comparisons)

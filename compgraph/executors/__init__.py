@@ -1,0 +1,1 @@
+"""Executors: strategies that run the same graph data (lazy, autobatch, replay)."""
