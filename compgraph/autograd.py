@@ -5,46 +5,15 @@ and, for each, runs its op's VJPs and accumulates the results into its inputs wi
 No recursion anywhere: a chain of 100,000 nodes is an ordinary list.
 """
 import contextlib
-from functools import partial
-
 import numpy as np
 
 from . import state
 
 from .backend import ndarray, xp_of
 from .errors import GraphError, ShapeError
-from .ops import OPS
+from .ops.namespace import array_namespace  # noqa: F401  (re-exported)
 from .ops.table import fmt
 from .tensor import Tensor, _make, check_finite, tensor as make_tensor
-
-
-# --- the namespace VJPs run against -----------------------------------------------------------
-
-class ArrayNamespace:
-    """What VJPs call `xp` on raw arrays: the array module, plus the table's own ops
-    (sigmoid, scatter_add, softmax, ...) where the module has no function of that name."""
-
-    def __init__(self, xp):
-        self._xp = xp
-        for name, op in OPS.items():
-            if not op.np_same:
-                setattr(self, name, partial(op.fwd, xp))
-        self.permute_dims = lambda a, axes: xp.transpose(a, axes)
-
-    def __getattr__(self, name):          # first use of a module function: cache it
-        value = getattr(self._xp, name)
-        setattr(self, name, value)
-        return value
-
-
-_namespaces = {}
-
-
-def array_namespace(xp):
-    ns = _namespaces.get(xp)
-    if ns is None:
-        ns = _namespaces[xp] = ArrayNamespace(xp)
-    return ns
 
 
 def unbroadcast(xp, g, shape):

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import backprop
+from .ops.namespace import array_namespace
 from .backend import ndarray, xp_of
 from .errors import ArgumentError, ShapeError
 from .tensor import Tensor, _make, _as_array, check_finite
@@ -93,9 +94,9 @@ class Graph:
     # --- running ------------------------------------------------------------------------------
     def compute(self, node):
         vals = [x._value for x in node.inputs]
-        xp = np if vals[0].__class__ is ndarray else xp_of(vals[0])
+        xp = array_namespace(np if vals[0].__class__ is ndarray else xp_of(vals[0]))
         out = node.op.fwd(xp, *vals, **node.attrs)
-        node._value = np.asarray(out) if xp is np and out.__class__ is not ndarray else out
+        node._value = np.asarray(out) if xp.is_numpy and out.__class__ is not ndarray else out
         if state.ANOMALY:
             check_finite(node.op, node._value, "forward")
 

@@ -16,11 +16,13 @@ from . import backend, state
 from .backend import ndarray, xp_of
 from .errors import AnomalyError, ArgumentError, DTypeError, GraphError, ShapeError
 from .ops import OPS
+from .ops.namespace import array_namespace
 from .ops.table import fmt
 
 
 _next_id = itertools.count().__next__   # creation order = a topological order
 _NOATTRS = {}
+NP = array_namespace(np)   # what NumPy-backed ops receive as xp
 
 
 class Tensor:
@@ -445,14 +447,14 @@ def apply(op, args, attrs=_NOATTRS):
             requires_grad = True
     vals = [a._value for a in args]
     v0 = vals[0]
-    xp = np if v0.__class__ is ndarray else _xp_checked(op, vals)
+    xp = NP if v0.__class__ is ndarray else array_namespace(_xp_checked(op, vals))
     if op.check:
         op.shape(*[v.shape for v in vals], **attrs)
     try:
         out = op.fwd(xp, *vals, **attrs) if attrs else op.fwd(xp, *vals)
     except Exception as e:
         raise explain_failure(op, vals, attrs, e) from None
-    if out.__class__ is not ndarray and xp is np:
+    if out.__class__ is not ndarray and xp is NP:
         out = np.asarray(out)
     t = Tensor.__new__(Tensor)
     t._value = out

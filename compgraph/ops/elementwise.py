@@ -94,7 +94,7 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 def _erf(xp, a):
     try:  # SciPy's erf when it is there; otherwise the exact one from math, elementwise
         from scipy.special import erf
-        return erf(a) if xp is np else xp.asarray(erf(xp.asnumpy(a)))
+        return erf(a) if xp.is_numpy else xp.asarray(erf(xp.asnumpy(a)))
     except ImportError:
         return np.vectorize(math.erf, otypes=[a.dtype])(a)
 

@@ -37,6 +37,8 @@ def _matmul_vjp_b(xp, g, ans, a, b):
         return xp.expand_dims(a, -1) * xp.expand_dims(g, -2)
     if b.ndim == 1:                                    # a^T g, summed over batches by the engine
         return xp.matmul(xp.swapaxes(a, -1, -2), xp.expand_dims(g, -1))[..., 0]
+    if a.ndim == 2 and a.shape[0] == 1:                # one row: an outer product
+        return a.T * g
     return xp.matmul(xp.swapaxes(a, -1, -2), g)
 
 
@@ -61,7 +63,7 @@ def _fixed_rank(name, ranks, inner):
 
 defop("mm", lambda xp, a, b: a @ b,
       lambda xp, g, ans, a, b: g @ b.T,
-      lambda xp, g, ans, a, b: a.T @ g,
+      lambda xp, g, ans, a, b: _outer_rows(xp, g, a).T,
       shape=_fixed_rank("mm", (2, 2), "columns of the first must equal rows of the second"),
       check=True)
 defop("mv", lambda xp, m, v: m @ v,
@@ -156,9 +158,19 @@ def _linear_shape(x, w, b, **attrs):
     return x[:-1] + (w[0],)
 
 
+def _outer_rows(xp, g, x):
+    """g.T @ x for row stacks g (n, p), x (n, q): every leading dim of x is a batch dim.
+    For a single row this is an outer product, which BLAS gemm does 4x slower than a
+    broadcast multiply (k = 1 is its worst case)."""
+    g2 = xp.reshape(g, (-1, g.shape[-1]))
+    x2 = xp.reshape(x, (-1, x.shape[-1]))
+    if g2.shape[0] == 1:
+        return g2.T * x2
+    return g2.T @ x2
+
+
 def _linear_vjp_w(xp, g, ans, x, w, b):
-    # every leading dimension of x is a batch dimension: flatten them into rows
-    return xp.reshape(g, (-1, g.shape[-1])).T @ xp.reshape(x, (-1, x.shape[-1]))
+    return _outer_rows(xp, g, x)
 
 
 defop("linear", lambda xp, x, w, b: xp.matmul(x, w.T) + b,

@@ -68,7 +68,7 @@ def _scatter_add(xp, g, index, shape):
     out = xp.zeros(shape, dtype=g.dtype)
     if is_basic_index(index):
         out[index] = g
-    elif xp is np:
+    elif xp.is_numpy:
         np.add.at(out, index, g)
     else:
         import cupyx
