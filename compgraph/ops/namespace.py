@@ -26,6 +26,7 @@ class ArrayNamespace:
             self.max = _reduction(np.maximum)
             self.min = _reduction(np.minimum)
             self.mean = _mean
+            self.broadcast_to = _broadcast_to
 
     def __getattr__(self, name):          # first use of a module function: cache it
         value = getattr(self._xp, name)
@@ -45,6 +46,16 @@ def _mean(a, axis=None, keepdims=False):
     s = np.add.reduce(a, axis=axis, keepdims=keepdims)
     n = a.size // max(s.size, 1) if a.size else 0
     return s / n if n else np.mean(a, axis=axis, keepdims=keepdims)
+
+
+def _broadcast_to(a, shape):
+    """np.broadcast_to, with a fast path for the common case of a reduced scalar (the
+    gradient of sum/mean): a read-only stride-0 view made directly."""
+    if a.__class__ is np.ndarray and a.ndim == 0:
+        view = np.ndarray(shape, a.dtype, a, 0, (0,) * len(shape))
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(a, shape)
 
 
 _namespaces = {}
