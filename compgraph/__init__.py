@@ -18,6 +18,7 @@ from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
 from .random import manual_seed, seed  # noqa: F401
 from .executors.replay import compile  # noqa: F401
+from .viz import draw, explain, profile  # noqa: F401
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
 
 # PyTorch's dtype aliases

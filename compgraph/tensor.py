@@ -321,8 +321,13 @@ class Tensor:
     __str__ = __repr__
 
     def _repr_svg_(self):
+        """Jupyter shows the graph that made this tensor, when Graphviz is there."""
+        from .errors import CompgraphError
         from .viz import draw
-        return draw(self, format="svg")
+        try:
+            return draw(self, format="svg")
+        except (CompgraphError, ImportError, OSError):
+            return None   # no picture (no Graphviz, or a freed graph): Jupyter shows the repr
 
 
 class _NodeType(str):
