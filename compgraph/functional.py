@@ -680,3 +680,26 @@ def is_tensor(x):
     return isinstance(x, Tensor)
 
 
+
+
+# --- convolution (the layers live in compgraph.nn; these names let VJPs run on tensors) ----------
+
+def _op_function(name):
+    def f(*inputs, **attrs):
+        return apply(OPS[name], tuple(_lift(x, None) for x in inputs), attrs)
+    f.__name__ = name
+    f.__doc__ = f"The op table's {name!r} on tensors."
+    return f
+
+
+conv2d_input_grad = _op_function("conv2d_input_grad")
+conv2d_weight_grad = _op_function("conv2d_weight_grad")
+max_pool2d_scatter = _op_function("max_pool2d_scatter")
+max_pool2d_gather = _op_function("max_pool2d_gather")
+pad_constant = _op_function("pad_constant")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (NCHW), as torch.nn.functional.conv2d."""
+    from .nn.functional import conv2d as _conv2d
+    return _conv2d(input, weight, bias, stride, padding, dilation, groups)

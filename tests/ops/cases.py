@@ -119,3 +119,8 @@ def make_input(spec, rng, dtype=np.float64):
             return (p / p.sum(-1, keepdims=True)).astype(dtype), True
         raise ValueError(kind)
     return rng.standard_normal(spec).astype(dtype), True
+
+
+# the convolution ops declare their cases beside the layers that use them
+from tests.nn.conv_op_cases import CONV_CASES  # noqa: E402
+CASES.update(CONV_CASES)

@@ -64,3 +64,7 @@ REF = {
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,
     "cross_entropy": _xent,
 }
+
+
+from tests.nn.conv_op_cases import CONV_REF  # noqa: E402
+REF.update(CONV_REF)

@@ -1,0 +1,79 @@
+"""Adam and AdamW, with PyTorch's formulas (bias-corrected moments, eps outside the root):
+
+  g = grad (maximize: -grad);  Adam's weight_decay adds wd * p to g (L2),
+  AdamW's multiplies p by (1 - lr * wd) first (decoupled decay, Loshchilov & Hutter)
+  m = m + (1 - beta1) (g - m);   v = beta2 v + (1 - beta2) g^2;   t += 1
+  amsgrad: vmax = max(vmax, v) and vmax replaces v below
+  p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+"""
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, _check
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check("learning rate", lr)
+        _check("epsilon", eps)
+        _check("weight_decay", weight_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                v = p._value
+                g = p.grad._value
+                if maximize:
+                    g = -g
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(v),
+                                             "exp_avg_sq": np.zeros_like(v)}
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = np.zeros_like(v)
+                if wd:
+                    if decoupled:
+                        v *= 1 - lr * wd
+                    else:
+                        g = g + wd * v
+                state["step"] += 1
+                t = state["step"]
+                m, s = state["exp_avg"], state["exp_avg_sq"]
+                m += (1 - beta1) * (g - m)
+                s *= beta2
+                s += (1 - beta2) * (g * g)
+                if amsgrad:
+                    np.maximum(state["max_exp_avg_sq"], s, out=state["max_exp_avg_sq"])
+                    s = state["max_exp_avg_sq"]
+                step_size = lr / (1 - beta1 ** t)
+                denom = np.sqrt(s)
+                denom /= math.sqrt(1 - beta2 ** t)
+                denom += eps
+                v -= step_size * (m / denom)
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 1e-2)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)

@@ -1,0 +1,134 @@
+"""Loss modules against their formulas in NumPy, every reduction, and their gradients."""
+import numpy as np
+import pytest
+
+import compgraph as cg
+import compgraph.nn as nn
+import compgraph.nn.functional as F
+from compgraph.errors import ArgumentError
+
+RNG = np.random.default_rng(0)
+LOGITS = RNG.standard_normal((5, 4))
+TARGET = np.array([0, 3, -100, 2, 1])
+WEIGHT = np.array([0.5, 1.0, 2.0, 1.5])
+
+
+def log_softmax(a, axis=-1):
+    a = a - a.max(axis, keepdims=True)
+    return a - np.log(np.exp(a).sum(axis, keepdims=True))
+
+
+def reduce(per, reduction, denom=None):
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    return per.sum() / (per.size if denom is None else denom)
+
+
+def t(a, grad=False):
+    return cg.tensor(a, dtype=cg.float64, requires_grad=grad)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse(reduction):
+    a, b = RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2))
+    np.testing.assert_allclose(nn.MSELoss(reduction=reduction)(t(a), t(b))._value,
+                               reduce((a - b) ** 2, reduction), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_with_indices_weights_and_ignore_index(reduction):
+    lp = log_softmax(LOGITS)
+    valid = TARGET != -100
+    ids = np.where(valid, TARGET, 0)
+    picked = -lp[np.arange(5), ids] * valid
+    got = nn.CrossEntropyLoss(reduction=reduction)(t(LOGITS), cg.tensor(TARGET))._value
+    np.testing.assert_allclose(got, reduce(picked, reduction, valid.sum()), rtol=1e-12)
+    w = WEIGHT[ids] * valid
+    got = nn.CrossEntropyLoss(weight=t(WEIGHT), reduction=reduction)(t(LOGITS), cg.tensor(TARGET))._value
+    np.testing.assert_allclose(got, reduce(picked * WEIGHT[ids], reduction, w.sum()), rtol=1e-12)
+
+
+def test_cross_entropy_plain_indices_and_probabilities():
+    ids = np.array([1, 0, 3, 3, 2])
+    lp = log_softmax(LOGITS)
+    np.testing.assert_allclose(nn.CrossEntropyLoss()(t(LOGITS), cg.tensor(ids)).item(),
+                               -lp[np.arange(5), ids].mean(), rtol=1e-12)
+    probs = RNG.random((5, 4))
+    probs /= probs.sum(1, keepdims=True)
+    np.testing.assert_allclose(nn.CrossEntropyLoss()(t(LOGITS), t(probs)).item(),
+                               -(probs * lp).sum(1).mean(), rtol=1e-12)
+    # (N, C, d) input: classes along dim 1
+    x = RNG.standard_normal((2, 4, 3))
+    y = RNG.integers(0, 4, (2, 3))
+    lp3 = log_softmax(x, axis=1)
+    ref = -np.take_along_axis(lp3, y[:, None], 1)[:, 0].mean()
+    np.testing.assert_allclose(nn.CrossEntropyLoss()(t(x), cg.tensor(y)).item(), ref, rtol=1e-12)
+
+
+def test_cross_entropy_label_smoothing():
+    eps = 0.2
+    ids = np.array([1, 0, 3, 3, 2])
+    lp = log_softmax(LOGITS)
+    smooth = (1 - eps) * np.eye(4)[ids] + eps / 4
+    got = nn.CrossEntropyLoss(label_smoothing=eps)(t(LOGITS), cg.tensor(ids)).item()
+    np.testing.assert_allclose(got, -(smooth * lp).sum(1).mean(), rtol=1e-12)
+    # with weights and ignored targets: PyTorch's (1 - eps) * nll + eps / C * smoothing term
+    valid = TARGET != -100
+    sel = np.where(valid, TARGET, 0)
+    wsum = (WEIGHT[sel] * valid).sum()
+    nll = (-lp[np.arange(5), sel] * WEIGHT[sel] * valid).sum() / wsum
+    sm = (-(lp * WEIGHT).sum(1) * valid).sum() / wsum
+    got = nn.CrossEntropyLoss(weight=t(WEIGHT), label_smoothing=eps)(t(LOGITS), cg.tensor(TARGET)).item()
+    np.testing.assert_allclose(got, (1 - eps) * nll + eps / 4 * sm, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(weight=WEIGHT), dict(label_smoothing=0.1),
+                                dict(reduction="sum", weight=WEIGHT, label_smoothing=0.3)], ids=str)
+def test_cross_entropy_gradients(kw):
+    kw = {k: (t(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    loss = nn.CrossEntropyLoss(**kw)
+    assert cg.gradcheck(lambda x: loss(x, cg.tensor(TARGET)), [t(LOGITS, grad=True)])
+
+
+def test_nll_loss_matches_cross_entropy_of_log_softmax():
+    ids = cg.tensor(TARGET)
+    for reduction in ("mean", "sum", "none"):
+        a = nn.NLLLoss(weight=t(WEIGHT), reduction=reduction)(F.log_softmax(t(LOGITS), dim=1), ids)
+        b = nn.CrossEntropyLoss(weight=t(WEIGHT), reduction=reduction)(t(LOGITS), ids)
+        np.testing.assert_allclose(a._value, b._value, rtol=1e-12)
+    assert cg.gradcheck(lambda x: nn.NLLLoss()(x, ids), [t(LOGITS, grad=True)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_losses(reduction):
+    z = RNG.standard_normal((4, 3))
+    y = (RNG.random((4, 3)) > 0.5).astype(float)
+    p = 1 / (1 + np.exp(-z))
+    per = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    np.testing.assert_allclose(nn.BCELoss(reduction=reduction)(t(p), t(y))._value,
+                               reduce(per, reduction), rtol=1e-10)
+    np.testing.assert_allclose(nn.BCEWithLogitsLoss(reduction=reduction)(t(z), t(y))._value,
+                               reduce(per, reduction), rtol=1e-10)
+    pw = np.array([1.0, 2.0, 0.5])
+    per_pw = -(pw * y * np.log(p) + (1 - y) * np.log(1 - p))
+    got = nn.BCEWithLogitsLoss(reduction=reduction, pos_weight=t(pw))(t(z), t(y))._value
+    np.testing.assert_allclose(got, reduce(per_pw, reduction), rtol=1e-10)
+
+
+def test_bce_gradients_and_extreme_logits_stay_finite():
+    y = t((RNG.random((3, 2)) > 0.5).astype(float))
+    pw = t(np.array([3.0, 0.5]))
+    assert cg.gradcheck(lambda z: nn.BCEWithLogitsLoss(pos_weight=pw)(z, y),
+                        [t(RNG.standard_normal((3, 2)), grad=True)])
+    assert cg.gradcheck(lambda p: nn.BCELoss()(p, y), [t(RNG.uniform(0.1, 0.9, (3, 2)), grad=True)])
+    big = t(np.array([[1000., -1000.]]), grad=True)
+    loss = nn.BCEWithLogitsLoss(pos_weight=t(np.array([2.0, 2.0])))(big, t(np.array([[0., 1.]])))
+    loss.backward()
+    assert np.isfinite(loss.item()) and np.isfinite(big.grad._value).all()
+
+
+def test_bad_reduction_is_refused():
+    with pytest.raises(ArgumentError, match="reduction"):
+        nn.MSELoss(reduction="avg")
