@@ -27,6 +27,7 @@ class ArrayNamespace:
             self.min = _reduction(np.minimum)
             self.mean = _mean
             self.broadcast_to = _broadcast_to
+            self.expand_dims = _expand_dims
 
     def __getattr__(self, name):          # first use of a module function: cache it
         value = getattr(self._xp, name)
@@ -56,6 +57,12 @@ def _broadcast_to(a, shape):
         view.flags.writeable = False
         return view
     return np.broadcast_to(a, shape)
+
+
+def _expand_dims(a, axis):
+    """np.expand_dims for one axis, by indexing (numpy's own is a Python-level helper)."""
+    axis = axis if axis >= 0 else a.ndim + 1 + axis
+    return a[(slice(None),) * axis + (None,)]
 
 
 _namespaces = {}
