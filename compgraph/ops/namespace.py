@@ -28,6 +28,7 @@ class ArrayNamespace:
             self.mean = _mean
             self.broadcast_to = _broadcast_to
             self.expand_dims = _expand_dims
+            self.reshape = _reshape
 
     def __getattr__(self, name):          # first use of a module function: cache it
         value = getattr(self._xp, name)
@@ -52,11 +53,15 @@ def _mean(a, axis=None, keepdims=False):
 def _broadcast_to(a, shape):
     """np.broadcast_to, with a fast path for the common case of a reduced scalar (the
     gradient of sum/mean): a read-only stride-0 view made directly."""
-    if a.__class__ is np.ndarray and a.ndim == 0:
+    if a.__class__ is np.ndarray and a.size == 1 and a.flags.c_contiguous:
         view = np.ndarray(shape, a.dtype, a, 0, (0,) * len(shape))
         view.flags.writeable = False
         return view
     return np.broadcast_to(a, shape)
+
+
+def _reshape(a, shape):
+    return a.reshape(shape)
 
 
 def _expand_dims(a, axis):
