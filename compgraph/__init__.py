@@ -16,7 +16,7 @@ from .functional import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
-from . import nn, optim  # noqa: F401,E402
+from . import cuda, nn, optim  # noqa: F401,E402
 from .random import manual_seed, seed  # noqa: F401
 from .executors.replay import compile  # noqa: F401
 from .viz import draw, explain, profile  # noqa: F401
