@@ -499,6 +499,9 @@ def _xp_checked(op, vals):
 
 def explain_failure(op, vals, attrs, error):
     """Turn an error from inside a forward into one that names the op and the shapes."""
+    from .errors import CompgraphError
+    if isinstance(error, CompgraphError):
+        return error                 # already says what is wrong
     shapes = [np.shape(v) for v in vals]
     if op.shape is not None:
         try:
