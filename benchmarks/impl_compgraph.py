@@ -1,6 +1,7 @@
 """compgraph, written as a PyTorch user writes it: the same code as impl_pytorch.py with
-`import compgraph as torch`.  The `compgraph-compiled` variants wrap the loss in
-compgraph.compile (trace once, replay); `compgraph-autobatch` builds one graph per
+`import compgraph as torch`.  The `compgraph-compiled` variants wrap the whole training
+step (zero_grad, loss, backward, optimizer step) in compgraph.compile: traced once, then
+replayed as generated straight-line code; `compgraph-autobatch` builds one graph per
 sentence in the DyNet dialect and lets the executor batch 32 sentences."""
 
 import time
@@ -48,17 +49,18 @@ def _xor(quick, compiled):
     examples = [(inputs[i], targets[i]) for i in range(4)]
     epochs = W.xor_epochs(quick)
 
-    def step_loss(x, t):
-        return 0.5 * ((t - model(x)) ** 2).sum()
-    loss_fn = torch.compile(step_loss) if compiled else step_loss
+    def train_step(x, t):
+        optimizer.zero_grad()
+        loss = 0.5 * ((t - model(x)) ** 2).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+    step = torch.compile(train_step) if compiled else train_step
 
     start = time.perf_counter()
     for _ in range(epochs):
         for x, t in examples:
-            optimizer.zero_grad()
-            loss = loss_fn(x, t)
-            loss.backward()
-            optimizer.step()
+            step(x, t)
     seconds = time.perf_counter() - start
 
     final = {"W": _numpy(model.hidden.weight), "b": _numpy(model.hidden.bias),
@@ -103,16 +105,17 @@ def _train_mlp(x_np, y_np, batch_size, lr, compiled=False):
     inputs, labels = torch.from_numpy(x_np), torch.from_numpy(y_np)
     n = len(inputs)
 
-    def step_loss(x, t):
-        return F.cross_entropy(model(x), t)
-    loss_fn = torch.compile(step_loss) if compiled else step_loss
+    def train_step(x, t):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), t)
+        loss.backward()
+        optimizer.step()
+        return loss
+    step = torch.compile(train_step) if compiled else train_step
 
     start = time.perf_counter()
     for s in range(0, n, batch_size):
-        optimizer.zero_grad()
-        loss = loss_fn(inputs[s:s + batch_size], labels[s:s + batch_size])
-        loss.backward()
-        optimizer.step()
+        step(inputs[s:s + batch_size], labels[s:s + batch_size])
     seconds = time.perf_counter() - start
 
     return n, seconds, W.mlp_check(model.final_params())

@@ -19,6 +19,7 @@ from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
 from . import cuda, nn, optim  # noqa: F401,E402
 from .random import manual_seed, seed  # noqa: F401
 from .executors.replay import compile  # noqa: F401
+from .executors.autobatch import autobatch  # noqa: F401
 from .viz import draw, explain, profile  # noqa: F401
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
 

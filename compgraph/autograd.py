@@ -144,6 +144,10 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                          "the tensors it was computed from has requires_grad=True (or it was "
                          "computed under no_grad())")
     _ensure_computed([root])
+    if state.TRACE is not None:              # inside compile(): the sweep becomes code
+        from .executors.replay import Backward
+        state.TRACE.append(Backward(root))
+        retain_graph = True                  # the tracer reads the graph after this
     if retain_graph is None:
         # a Graph (the tutorial's, DyNet's) lives until the user drops it: keep it whole
         retain_graph = create_graph or root._graph is not None

@@ -25,7 +25,7 @@ import itertools
 import numpy as np
 
 from .. import state
-from ..autograd import array_namespace
+from ..autograd import _accumulate, array_namespace
 from ..errors import ArgumentError, TraceError
 from ..ops.table import Op
 from ..tensor import Tensor, _make
@@ -50,7 +50,9 @@ class compile:
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
         if plan is None:
-            plan = self.plans[key] = Plan.trace(self.fn, args, kwargs)
+            # the tracing call itself ran the function: its result is this call's result
+            self.plans[key], out = Plan.trace(self.fn, args, kwargs)
+            return out.detach() if self.plans[key].whole_step else out
         return plan.run(args)
 
     def __get__(self, obj, objtype=None):   # methods: compile per instance
@@ -71,8 +73,45 @@ def _signature(args, kwargs):
     return tuple(parts)
 
 
+class Replayed:
+    """A call with effects outside the graph (optimizer.step(), zero_grad()), recorded while
+    tracing and made again, at the same point, on every replay."""
+    __slots__ = ("call",)
+
+    def __init__(self, call):
+        self.call = call
+
+
+class Backward:
+    """loss.backward() inside a compiled function: its sweep becomes generated code."""
+    __slots__ = ("root",)
+
+    def __init__(self, root):
+        self.root = root
+
+
+def replayed(method):
+    """Decorator for methods whose effect compile() must repeat on replay (not trace into)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if state.TRACE is not None:
+            if any(callable(a) for a in list(args) + list(kwargs.values())):
+                raise TraceError(f"compile: {method.__qualname__} with a closure inside a "
+                                 "compiled function is not supported; call it outside")
+            state.TRACE.append(Replayed(functools.partial(method, self, *args, **kwargs)))
+        return method(self, *args, **kwargs)
+    wrapper.__wrapped_by_replay__ = True
+    return wrapper
+
+
 class Plan:
-    """The traced program for one signature: generated forward and backward functions."""
+    """The traced program for one signature, as generated straight-line Python.
+
+    Without a backward inside, the plan is a forward region: `run` returns one node whose
+    op is the whole region, with a generated backward for later.  With loss.backward()
+    (and optimizer calls) inside, the plan is a whole training step: one generated
+    function runs the forward, the backward, hands the gradients to the leaves' .grad and
+    makes the recorded calls, in the order they were traced."""
 
     @classmethod
     def trace(cls, fn, args, kwargs):
@@ -87,49 +126,60 @@ class Plan:
         if not isinstance(out, Tensor):
             raise ArgumentError(f"compile: {getattr(fn, '__name__', fn)} must return one Tensor, "
                                 f"got {type(out).__name__}")
-        return cls(fn, args, trace, out)
+        return cls(fn, args, trace, out), out
 
     def __init__(self, fn, args, trace, out):
-        made = {id(t) for t in trace}
+        tensors = [t for t in trace if isinstance(t, Tensor)]
+        backwards = [e for e in trace if isinstance(e, Backward)]
+        if len(backwards) > 1:
+            raise TraceError("compile: more than one backward() in one compiled function")
+        self.whole_step = bool(backwards) or any(isinstance(e, Replayed) for e in trace)
+        made = {id(t) for t in tensors}
         self.arg_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        arg_ids = {id(args[i]): k for k, i in enumerate(self.arg_positions)}
-        # only what the result depends on, in creation order
-        needed, stack = set(), [out]
+        arg_ids = {id(args[i]) for i in self.arg_positions}
+        if id(out) in arg_ids:
+            raise TraceError("compile: the function returns one of its inputs unchanged; "
+                             "there is nothing to compile")
+        # only what the result (and the backward's root) depends on, in creation order
+        needed, stack = set(), [out] + [b.root for b in backwards]
         while stack:
             t = stack.pop()
             if id(t) in made and id(t) not in needed:
                 needed.add(id(t))
                 stack.extend(t.inputs or ())
-        nodes = [t for t in trace if id(t) in needed]
-        for t in nodes:
-            if t.op is None:
+        for t in tensors:
+            if id(t) in needed and t.op is None:
                 raise TraceError("compile: an op inside the function ran without recording its "
                                  "inputs (no_grad inside a compiled function is not supported)")
-        externals, ext_ids = [], {}
-        names = {}                              # id(tensor) -> variable name in generated code
-        for k in range(len(self.arg_positions)):
-            names[id(args[self.arg_positions[k]])] = f"a{k}"
-        for t in nodes:
-            for x in t.inputs:
-                if id(x) not in made and id(x) not in arg_ids and id(x) not in ext_ids:
-                    ext_ids[id(x)] = len(externals)
-                    names[id(x)] = f"e{len(externals)}"
-                    externals.append(x)
-        for k, t in enumerate(nodes):
-            names[id(t)] = f"v{k}"
+        names, externals = {}, []          # id(tensor) -> its variable in the generated code
+        for k, i in enumerate(self.arg_positions):
+            names[id(args[i])] = f"a{k}"
+        items = []                         # the trace, as the generated code will run it
+        for t in trace:
+            if isinstance(t, Tensor):
+                if id(t) not in needed:
+                    continue
+                for x in t.inputs:
+                    if id(x) not in names and id(x) not in made:
+                        names[id(x)] = f"e{len(externals)}"
+                        externals.append(x)
+                names[id(t)] = f"v{len(items)}"
+            items.append(t)
         self.externals = externals
-        self.out_requires_grad = out.requires_grad
-        self.out_dtype = out.dtype
-        if id(out) in arg_ids or id(out) in ext_ids:
-            raise TraceError("compile: the function returns one of its inputs unchanged; "
-                             "there is nothing to compile")
-        self.forward, self.backward, self.n_inputs = _generate(nodes, names, out, args,
-                                                               self.arg_positions, externals)
-        self.op = Op(f"compiled:{getattr(fn, '__name__', 'fn')}#{next(_region_ids)}",
-                     None, (), vjp_all=self._vjp_all)
+        self.out_requires_grad = out.requires_grad and not self.whole_step
+        writer = _Writer(names, len(self.arg_positions), len(externals))
+        if self.whole_step:
+            self.step = writer.whole_step(items, out)
+        else:
+            nodes = [t for t in items if isinstance(t, Tensor)]
+            self.forward, self.backward = writer.region(nodes, out)
+            self.op = Op(f"compiled:{getattr(fn, '__name__', 'fn')}#{next(_region_ids)}",
+                         None, (), vjp_all=self._vjp_all)
 
     def run(self, args):
         inputs = [args[i] for i in self.arg_positions] + self.externals
+        if self.whole_step:
+            return _make(self.step(inputs, *[x._value for x in inputs]))
         value, saved = self.forward(*[x._value for x in inputs])
         out = _make(value)
         if self.out_requires_grad and state.GRAD_ENABLED:
@@ -145,67 +195,106 @@ class Plan:
         return self.backward(g, saved, vals)
 
 
-def _generate(nodes, names, out, args, arg_positions, externals):
-    """Write the forward and backward of the traced nodes as Python source and compile it."""
-    env = {"np": array_namespace(np)}
-    inputs = [f"a{k}" for k in range(len(arg_positions))] + [f"e{k}" for k in range(len(externals))]
-    fwd = [f"def forward({', '.join(inputs)}):"]
-    for k, t in enumerate(nodes):
-        env[f"f{k}"] = t.op.fwd
-        call_args = ", ".join(["np"] + [names[id(x)] for x in t.inputs])
+class _Writer:
+    """Writes the generated functions: one line per forward node, a few per VJP."""
+
+    def __init__(self, names, n_args, n_externals):
+        self.names = names
+        self.env = {"np": array_namespace(np), "publish": _accumulate, "make": _make}
+        self.inputs = [f"a{k}" for k in range(n_args)] + [f"e{k}" for k in range(n_externals)]
+
+    def _forward(self, t, lines):
+        k = self.names[id(t)][1:]
+        self.env[f"f{k}"] = t.op.fwd
+        call_args = ", ".join(["np"] + [self.names[id(x)] for x in t.inputs])
         if t.attrs:
-            env[f"attrs{k}"] = t.attrs
+            self.env[f"attrs{k}"] = t.attrs
             call_args += f", **attrs{k}"
-        fwd.append(f"    v{k} = f{k}({call_args})")
-    fwd.append(f"    return {names[id(out)]}, ({', '.join(f'v{k}' for k in range(len(nodes)))},)")
+        lines.append(f"    v{k} = f{k}({call_args})")
 
-    # the backward: the engine's sweep, unrolled for this one graph
-    bwd = ["def backward(g, saved, inputs):",
-           f"    ({', '.join(f'v{k}' for k in range(len(nodes)))},) = saved",
-           f"    ({', '.join(inputs)},) = inputs" if inputs else "    pass",
-           f"    g{names[id(out)]} = g"]
-    has_grad = {id(out)}
-    for k in reversed(range(len(nodes))):
-        t = nodes[k]
-        if id(t) not in has_grad or not t.requires_grad:
-            continue
-        n_in = len(t.inputs)
-        vjps = t.op.vjps if t.op.vjp_n is None else t.op.vjps_for(n_in)
-        operands = ", ".join(names[id(x)] for x in t.inputs)
-        attrs = f", **attrs{k}" if t.attrs else ""
-        if t.op.vjp_all is not None:
-            env[f"ball{k}"] = t.op.vjp_all
-            bwd.append(f"    gall{k} = ball{k}(np, gv{k}, v{k}, {operands}{attrs})")
-        for i, x in enumerate(t.inputs):
-            if not x.requires_grad:
+    def _backward(self, nodes, root, lines):
+        """The engine's sweep unrolled for this graph; returns the names that got a gradient."""
+        names, env = self.names, self.env
+        has_grad = {id(root)}
+        for t in reversed(nodes):
+            if id(t) not in has_grad or not t.requires_grad:
                 continue
+            k = names[id(t)][1:]
+            vjps = t.op.vjps if t.op.vjp_n is None else t.op.vjps_for(len(t.inputs))
+            operands = ", ".join(names[id(x)] for x in t.inputs)
+            attrs = f", **attrs{k}" if t.attrs else ""
             if t.op.vjp_all is not None:
-                expr = f"gall{k}[{i}]"
-            else:
-                env[f"b{k}_{i}"] = vjps[i]
-                expr = f"b{k}_{i}(np, gv{k}, v{k}, {operands}{attrs})"
-            bwd.append(f"    t = {expr}")
-            got, want = _vjp_shape(t, i), x.shape
-            if got != want:        # broadcasting, undone as the engine would, decided now
-                lead = len(got) - len(want)
-                axes = tuple(range(lead)) + tuple(lead + j for j, d in enumerate(want)
-                                                  if d == 1 and got[lead + j] != 1)
-                bwd.append(f"    t = np.reshape(np.sum(t, axis={axes}, keepdims=True), {want})")
-            name = "g" + names[id(x)]
-            if id(x) in has_grad:
-                bwd.append(f"    {name} = {name} + t")
-            else:
-                bwd.append(f"    {name} = t")
-                has_grad.add(id(x))
-    grads = [f"g{n}" if _has(n, names, has_grad) else "None" for n in inputs]
-    bwd.append(f"    return [{', '.join(grads)}]")
-    source = "\n".join(fwd) + "\n\n" + "\n".join(bwd) + "\n"
-    exec(builtins_compile(source, "<compgraph.compile>", "exec"), env)
-    return env["forward"], env["backward"], len(inputs)
+                env[f"ball{k}"] = t.op.vjp_all
+                lines.append(f"    gall{k} = ball{k}(np, gv{k}, v{k}, {operands}{attrs})")
+            for i, x in enumerate(t.inputs):
+                if not x.requires_grad:
+                    continue
+                if t.op.vjp_all is not None:
+                    expr = f"gall{k}[{i}]"
+                else:
+                    env[f"b{k}_{i}"] = vjps[i]
+                    expr = f"b{k}_{i}(np, gv{k}, v{k}, {operands}{attrs})"
+                lines.append(f"    t = {expr}")
+                got, want = _vjp_shape(t, i), x.shape
+                if got != want:        # broadcasting, undone as the engine would, decided now
+                    lead = len(got) - len(want)
+                    axes = tuple(range(lead)) + tuple(lead + j for j, d in enumerate(want)
+                                                      if d == 1 and got[lead + j] != 1)
+                    lines.append(f"    t = np.reshape(np.sum(t, axis={axes}, keepdims=True), {want})")
+                name = "g" + names[id(x)]
+                if id(x) in has_grad:
+                    lines.append(f"    {name} = {name} + t")
+                else:
+                    lines.append(f"    {name} = t")
+                    has_grad.add(id(x))
+        return {names[i] for i in has_grad if i in names}
 
+    def _compile(self, source):
+        self.source = source
+        exec(builtins_compile(source, "<compgraph.compile>", "exec"), self.env)
 
-def _has(input_name, names, has_grad):
-    return any(names[i] == input_name for i in has_grad if i in names)
+    def region(self, nodes, out):
+        """forward(*inputs) -> (value, saved) and backward(g, saved, inputs) -> input grads."""
+        saved = ", ".join(self.names[id(t)] for t in nodes)
+        fwd = [f"def forward({', '.join(self.inputs)}):"]
+        for t in nodes:
+            self._forward(t, fwd)
+        fwd.append(f"    return {self.names[id(out)]}, ({saved},)")
+        bwd = ["def backward(g, saved, inputs):",
+               f"    ({saved},) = saved",
+               f"    ({', '.join(self.inputs)},) = inputs" if self.inputs else "    pass",
+               f"    g{self.names[id(out)]} = g"]
+        got = self._backward(nodes, out, bwd)
+        bwd.append(f"    return [{', '.join(f'g{n}' if n in got else 'None' for n in self.inputs)}]")
+        self._compile("\n".join(fwd) + "\n\n" + "\n".join(bwd) + "\n")
+        return self.env["forward"], self.env["backward"]
+
+    def whole_step(self, items, out):
+        """step(tensors, *values) -> the output's value, with backward and calls inside."""
+        lines = [f"def step(tensors, {', '.join(self.inputs)}):"]
+        nodes = []
+        for k, item in enumerate(items):
+            if isinstance(item, Tensor):
+                self._forward(item, lines)
+                nodes.append(item)
+            elif isinstance(item, Replayed):
+                self.env[f"call{k}"] = item.call
+                lines.append(f"    call{k}()")
+            else:
+                root = item.root
+                if root.numel() != 1:
+                    raise TraceError("compile: backward() of a non-scalar inside a compiled "
+                                     "function is not supported")
+                lines.append(f"    g{self.names[id(root)]} = np.ones({root.shape}, "
+                             f"dtype=np.dtype('{root.dtype.str}'))")
+                got = self._backward(nodes, root, lines)
+                # the leaves' gradients go to .grad, accumulated as tensor.backward() does
+                for j, name in enumerate(self.inputs):
+                    if name in got:
+                        lines.append(f"    publish(tensors[{j}], g{name}, False)")
+        lines.append(f"    return {self.names[id(out)]}")
+        self._compile("\n".join(lines) + "\n")
+        return self.env["step"]
 
 
 def _vjp_shape(node, i):

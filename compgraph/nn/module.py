@@ -11,6 +11,7 @@ import collections
 
 import numpy as np
 
+from ..executors.replay import replayed
 from .. import backend
 from ..errors import ArgumentError, CompgraphError
 from ..tensor import Tensor, _init
@@ -258,6 +259,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @replayed
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
             if p.grad is None:

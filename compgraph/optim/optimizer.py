@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..errors import ArgumentError
+from ..executors.replay import replayed
 from ..tensor import Tensor
 
 
@@ -25,6 +26,12 @@ required = _Required()
 class Optimizer:
     """Base class: `params` is an iterable of tensors, of (name, tensor) pairs, or of dicts
     (parameter groups, each with its own options overriding `defaults`)."""
+
+    def __init_subclass__(cls, **kwargs):
+        # compile() repeats step() on replay rather than tracing into its in-place updates
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__ and not getattr(cls.step, "__wrapped_by_replay__", False):
+            cls.step = replayed(cls.step)
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -73,6 +80,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    @replayed
     def zero_grad(self, set_to_none=True):
         """Forget the gradients (None, the default as in PyTorch 2) or zero them in place."""
         for group in self.param_groups:

@@ -59,3 +59,11 @@ def test_expressions_match_hand_derived_formulas(capsys):
         left, right = block.split("=", 1)
         assert len(_numbers(left)) >= 2
         np.testing.assert_allclose(_numbers(left), _numbers(right))
+
+
+def test_dynet_example_runs_as_written(capsys):
+    out = run("dynet_example.py", capsys)
+    loss = float(re.search(r"loss ([0-9.]+)", out).group(1))
+    norm = float(re.search(r"dW1 norm ([0-9.]+)", out).group(1))
+    # 17 classes from a random start: the loss is near log(17), and W1 received a gradient
+    assert 1.0 < loss < 6.0 and norm > 0

@@ -1,0 +1,105 @@
+"""The DyNet dialect: DyNet programs run on compgraph with only the import changed.
+
+    import compgraph.dynet as dy          # or: from compgraph.dynet import *
+    m = dy.ParameterCollection()
+    W = m.add_parameters((8, 4)); b = m.add_parameters(8)
+    trainer = dy.SimpleSGDTrainer(m, learning_rate=0.1)
+    dy.renew_cg()                          # a fresh lazy graph
+    loss = dy.pickneglogsoftmax(W * dy.inputVector(x) + b, gold)
+    loss.value(); loss.backward(); trainer.update()
+
+Evaluation is lazy as in DyNet: building computes nothing, value()/forward() compute what
+is needed, and the graph lives until the next renew_cg().  With automatic batching on --
+dy.renew_cg(autobatching=True), dy.config(autobatch=True), dynet_config.set(autobatch=1)
+or --dynet-autobatch 1 on the command line -- the per-example operations of everything
+built before a value is asked for run in batches (compgraph.executors.autobatch), forward
+and backward; cg().autobatch_report() tells how.
+"""
+import sys
+
+from ..random import manual_seed
+from .expr import *  # noqa: F401,F403
+from .expr import _ex, concatenate
+from . import expr as _expr_module
+from .graph import BatchedExpression, ComputationGraph, Expression, _Current, cg, renew_cg  # noqa: F401
+from .lstm_ops import CELL, GATES, HIDDEN
+from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupParameters, Model,  # noqa: F401
+                     NormalInitializer, NumpyInitializer, ParameterCollection, Parameters,
+                     SaxeInitializer, UniformInitializer)
+from .rnn import (BiRNNBuilder, GRUBuilder, LSTMBuilder, RNNState, SimpleRNNBuilder,  # noqa: F401
+                  VanillaLSTMBuilder)
+from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSGDTrainer,  # noqa: F401
+                       Trainer)
+from ..tensor import apply as _apply
+
+__all__ = sorted(
+    [n for n, v in vars(_expr_module).items() if callable(v) and not n.startswith("_")
+     and getattr(v, "__module__", "") == "compgraph.dynet.expr"]
+    + ["BatchedExpression", "ComputationGraph", "Expression", "cg", "renew_cg",
+       "ConstInitializer", "GlorotInitializer", "Initializer", "LookupParameters", "Model",
+       "NormalInitializer", "NumpyInitializer", "ParameterCollection", "Parameters",
+       "SaxeInitializer", "UniformInitializer", "BiRNNBuilder", "GRUBuilder", "LSTMBuilder",
+       "RNNState", "SimpleRNNBuilder", "VanillaLSTMBuilder", "AdagradTrainer", "AdamTrainer",
+       "MomentumSGDTrainer", "SimpleSGDTrainer", "Trainer", "vanilla_lstm_gates",
+       "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
+       "cg_version"])
+
+
+def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
+    """DyNet's fused LSTM gates: [i f o | g] from x_t (or a list, concatenated) and h_tm1."""
+    x = concatenate(x_t) if isinstance(x_t, (list, tuple)) else _ex(x_t)
+    h = concatenate(h_tm1) if isinstance(h_tm1, (list, tuple)) else _ex(h_tm1)
+    return _apply(GATES, (x, h, _ex(Wx), _ex(Wh), _ex(b)))
+
+
+def vanilla_lstm_c(c_tm1, gates_t):
+    return _apply(CELL, (_ex(c_tm1), gates_t))
+
+
+def vanilla_lstm_h(c_t, gates_t):
+    return _apply(HIDDEN, (c_t, gates_t))
+
+
+def config(autobatch=None, random_seed=None, **ignored):
+    """Process-wide settings, as DyNet's dynet_config.set: autobatch applies to the graphs
+    made by later renew_cg() calls; random_seed seeds compgraph's generator."""
+    if autobatch is not None:
+        _Current.config["autobatch"] = bool(autobatch)
+    if random_seed:
+        manual_seed(int(random_seed))
+    return dict(_Current.config)
+
+
+class _DynetConfig:
+    """`dynet_config.set(autobatch=1)`, for programs written against DyNet's module."""
+
+    @staticmethod
+    def set(autobatch=None, random_seed=None, mem=None, requested_gpus=None, **kw):
+        return config(autobatch=autobatch, random_seed=random_seed)
+
+    @staticmethod
+    def get():
+        return dict(_Current.config)
+
+
+dynet_config = _DynetConfig()
+
+
+def reset_random_seed(seed):
+    manual_seed(int(seed))
+
+
+def cg_version():
+    return id(cg())
+
+
+def _command_line(argv):
+    """DyNet reads --dynet-autobatch N and --dynet-seed N from the command line."""
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "--dynet-autobatch":
+            config(autobatch=value not in ("0", ""))
+        elif flag == "--dynet-seed":
+            config(random_seed=value)
+
+
+_command_line(sys.argv)

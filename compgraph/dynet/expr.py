@@ -1,0 +1,552 @@
+"""DyNet's expression functions and Expression's methods, as aliases over compgraph's ops.
+
+Dimensions as DyNet has them: a vector is (n,), a matrix (rows, cols), `W*x` is the
+matrix-vector product; a scalar is shape () and reports DyNet's dim ((1,), 1).  Batched
+expressions carry the batch as the leading axis (see graph.py); `_off(x)` is where
+DyNet's own dimensions start.
+"""
+import numpy as np
+
+from .. import functional as F
+from ..errors import ArgumentError, ShapeError
+from ..ops import OPS
+from ..random import generator
+from ..tensor import Tensor, _make, apply, as_tensor
+from .graph import BatchedExpression, Expression, cg
+
+_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
+    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
+_F32 = np.float32
+
+
+def _off(x):
+    return 1 if x.__class__ is BatchedExpression else 0
+
+
+def _ex(x, like=None):
+    """An operand as a node: Parameters become their node in the current graph."""
+    if isinstance(x, Tensor):
+        return x
+    expr = getattr(x, "expr", None)
+    if expr is not None:
+        return expr()
+    return as_tensor(x, like)
+
+
+def _unbatch(node):
+    node.__class__ = Expression
+    return node
+
+
+def _batch(node):
+    node.__class__ = BatchedExpression
+    node._graph._has_batched = True
+    return node
+
+
+def _dims(x):
+    return x.shape[_off(x):]
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+def inputTensor(arr, batched=False, device=""):
+    """A constant input; with batched=True the last dimension is the batch (as in DyNet)."""
+    a = np.array(arr, dtype=_F32)
+    if batched:
+        return cg().leaf(np.ascontiguousarray(np.moveaxis(a, -1, 0)), batched=True)
+    return cg().leaf(a)
+
+
+def inputVector(v):
+    return cg().leaf(np.array(v, dtype=_F32).reshape(-1))
+
+
+def vecInput(dim):
+    return cg().leaf(np.zeros(dim, _F32))
+
+
+def scalarInput(s):
+    return cg().leaf(np.array(s, dtype=_F32).reshape(()))
+
+
+def matInput(d1, d2):
+    return cg().leaf(np.zeros((d1, d2), _F32))
+
+
+def inputMatrix(v, d):
+    """DyNet's inputMatrix: the flat list v read column by column into dims d."""
+    return cg().leaf(np.array(v, dtype=_F32).reshape(tuple(d), order="F"))
+
+
+def zeros(dim, batch_size=1):
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if batch_size > 1:
+        return cg().leaf(np.zeros((batch_size,) + dim, _F32), batched=True)
+    return cg().leaf(np.zeros(dim, _F32))
+
+
+def ones(dim, batch_size=1):
+    return constant(dim, 1.0, batch_size)
+
+
+def constant(dim, val, batch_size=1):
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if batch_size > 1:
+        return cg().leaf(np.full((batch_size,) + dim, val, _F32), batched=True)
+    return cg().leaf(np.full(dim, val, _F32))
+
+
+def random_normal(dim, mean=0.0, stddev=1.0, batch_size=1):
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    a = generator().normal(mean, stddev, ((batch_size,) if batch_size > 1 else ()) + dim)
+    return cg().leaf(a.astype(_F32), batched=batch_size > 1)
+
+
+def random_uniform(dim, left, right, batch_size=1):
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    a = generator().uniform(left, right, ((batch_size,) if batch_size > 1 else ()) + dim)
+    return cg().leaf(a.astype(_F32), batched=batch_size > 1)
+
+
+def random_bernoulli(dim, p, scale=1.0, batch_size=1):
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    a = (generator().random(((batch_size,) if batch_size > 1 else ()) + dim) < p) * scale
+    return cg().leaf(a.astype(_F32), batched=batch_size > 1)
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+def parameter(*ps, update=True):
+    """The node of a parameter (or a lookup table, whole) in the current graph."""
+    nodes = [p.expr(update) for p in ps]
+    return nodes[0] if len(nodes) == 1 else nodes
+
+
+def const_parameter(*ps):
+    return parameter(*ps, update=False)
+
+
+def lookup(lp, index, update=True):
+    """Row `index` of a lookup table: a leaf; its gradient goes to that row only."""
+    return cg().lookup_node(lp, int(index), update)
+
+
+def const_lookup(lp, index):
+    return lookup(lp, index, update=False)
+
+
+def lookup_batch(lp, indices, update=True):
+    ids = np.asarray(indices, dtype=np.int64)
+    return cg().lookup_node(lp, ids, update, batched=True)
+
+
+def const_lookup_batch(lp, indices):
+    return lookup_batch(lp, indices, update=False)
+
+
+# --- arithmetic -------------------------------------------------------------------------------
+
+def _scalarish(x):
+    for d in x.shape[_off(x):]:
+        if d != 1:
+            return False
+    return True
+
+
+def _mul(a, b):
+    """DyNet's `*`: the matrix product; with a number or a one-element side, elementwise."""
+    a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
+    if _scalarish(a) or _scalarish(b):
+        return apply(_MUL, (a, b))
+    ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
+    if not bb or b.ndim > 2:
+        return apply(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
+    if not ba:                                 # W times a batch of vectors: X W^T
+        return apply(_MATMUL, (b, F.transpose(a) if a.ndim == 2 else a))
+    col = F.reshape(b, b.shape + (1,))         # two batches: matrix times column, per element
+    out = apply(_MATMUL, (a, col))
+    return F.reshape(out, out.shape[:-1])
+
+
+def _binary(op):
+    def forward(self, other):
+        if other.__class__ is not Expression:
+            other = _ex(other, self)
+        return apply(op, (self, other))
+
+    def reflected(self, other):
+        return apply(op, (_ex(other, self), self))
+    return forward, reflected
+
+
+Expression.__add__, Expression.__radd__ = _binary(_ADD)
+Expression.__sub__, Expression.__rsub__ = _binary(_SUB)
+Expression.__truediv__, Expression.__rtruediv__ = _binary(_DIV)
+Expression.__mul__ = lambda self, other: _mul(self, other)
+Expression.__rmul__ = lambda self, other: _mul(other, self)
+Expression.__neg__ = lambda self: apply(_NEG, (self,))
+
+
+def cmult(a, b):
+    return F.mul(_ex(a), _ex(b))
+
+
+cwise_multiply = cmult
+
+
+def cdiv(a, b):
+    return F.div(_ex(a), _ex(b))
+
+
+def colwise_add(x, bias):
+    bias = _ex(bias)
+    return x + F.reshape(bias, bias.shape + (1,))
+
+
+def affine_transform(xs):
+    """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
+    out = _ex(xs[0])
+    for w, v in zip(xs[1::2], xs[2::2]):
+        out = out + _mul(w, v)
+    return out
+
+
+def dot_product(a, b):
+    a, b = _ex(a), _ex(b)
+    if a.__class__ is not BatchedExpression and b.__class__ is not BatchedExpression and a.ndim == 1:
+        return F.dot(a, b)
+    return sum_elems(cmult(a, b))
+
+
+def bmax(a, b):
+    return F.maximum(_ex(a), _ex(b))
+
+
+def bmin(a, b):
+    return F.minimum(_ex(a), _ex(b))
+
+
+# --- elementwise functions ----------------------------------------------------------------------
+
+def tanh(x): return F.tanh(_ex(x))                  # noqa: E704
+def logistic(x): return F.sigmoid(_ex(x))           # noqa: E704
+def rectify(x): return F.relu(_ex(x))               # noqa: E704
+def exp(x): return F.exp(_ex(x))                    # noqa: E704
+def log(x): return F.log(_ex(x))                    # noqa: E704
+def sqrt(x): return F.sqrt(_ex(x))                  # noqa: E704
+def abs(x): return F.abs(_ex(x))                    # noqa: E704
+def sin(x): return F.sin(_ex(x))                    # noqa: E704
+def cos(x): return F.cos(_ex(x))                    # noqa: E704
+def square(x): x = _ex(x); return cmult(x, x)       # noqa: E702,E704
+def cube(x): x = _ex(x); return cmult(cmult(x, x), x)  # noqa: E702,E704
+def elu(x, alpha=1.0): return F.elu(_ex(x), alpha)  # noqa: E704
+def softsign(x): x = _ex(x); return x / (F.abs(x) + 1.0)  # noqa: E702,E704
+
+
+# --- reductions, softmax, picking --------------------------------------------------------------
+
+def sum_elems(x):
+    x = _ex(x)
+    off = _off(x)
+    if x.ndim == off:
+        return x
+    return F.sum(x, axis=tuple(range(off, x.ndim)))
+
+
+def mean_elems(x):
+    x = _ex(x)
+    return F.mean(x, axis=tuple(range(_off(x), x.ndim)))
+
+
+def sum_dim(x, d, b=False):
+    off = _off(x)
+    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    out = F.sum(x, axis=axes)
+    return _unbatch(F.sum(out, axis=0)) if b and off else out
+
+
+def mean_dim(x, d, b=False):
+    off = _off(x)
+    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    out = F.mean(x, axis=axes)
+    return _unbatch(F.mean(out, axis=0)) if b and off else out
+
+
+def max_dim(x, d=0):
+    return F.amax(x, _off(x) + d)
+
+
+def min_dim(x, d=0):
+    return F.amin(x, _off(x) + d)
+
+
+def sum_batches(x):
+    if x.__class__ is not BatchedExpression:
+        return x
+    return _unbatch(F.sum(x, axis=0))
+
+
+def mean_batches(x):
+    if x.__class__ is not BatchedExpression:
+        return x
+    return _unbatch(F.mean(x, axis=0))
+
+
+def esum(xs):
+    """The sum of a list of expressions: one stack and one sum (two nodes, not n)."""
+    xs = [_ex(x) for x in xs]
+    if not xs:
+        raise ArgumentError("esum: expected a non-empty list of expressions")
+    if len(xs) == 1:
+        return xs[0]
+    cls, shape = xs[0].__class__, xs[0].shape
+    if all(x.__class__ is cls and x.shape == shape for x in xs):
+        return F.sum(F.stack(xs, axis=0), axis=0)
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+def average(xs):
+    return esum(xs) * (1.0 / len(xs))
+
+
+def logsumexp(xs):
+    """log(sum(exp(x))) over a list of scalar expressions."""
+    return F.logsumexp(F.stack([_ex(x) for x in xs], axis=0), axis=0)
+
+
+def softmax(x, d=0):
+    return F.softmax(_ex(x), axis=_off(x) + d)
+
+
+def log_softmax(x, restrict=None):
+    x = _ex(x)
+    if restrict is None:
+        return F.log_softmax(x, axis=_off(x))
+    # DyNet's restricted log-softmax: -inf outside the listed classes
+    mask = np.full(_dims(x)[0], -np.inf, _F32)
+    mask[list(restrict)] = 0
+    return F.log_softmax(x + as_tensor(mask), axis=_off(x))
+
+
+def pick(x, index, dim=0):
+    """Element `index` of x along dim (a list of indices picks one per batch element)."""
+    if isinstance(index, (list, tuple, np.ndarray)):
+        return pick_batch(x, index, dim)
+    x = _ex(x)
+    return F.getitem(x, (slice(None),) * (_off(x) + dim) + (int(index),))
+
+
+def pick_batch(x, indices, dim=0):
+    x = _ex(x)
+    ids = np.asarray(indices, dtype=np.int64)
+    if x.__class__ is BatchedExpression:
+        if len(ids) != x.shape[0]:
+            raise ShapeError(f"pick_batch: {len(ids)} indices for a batch of {x.shape[0]}")
+        index = (np.arange(len(ids)),) + (slice(None),) * dim + (ids,)
+        return F.getitem(x, index)
+    if dim != 0:
+        x = F.permute_dims(x, (dim,) + tuple(k for k in range(x.ndim) if k != dim))
+    return _batch(F.getitem(x, (ids,)))
+
+
+def pickrange(x, s, e, d=0):
+    return F.getitem(x, (slice(None),) * (_off(x) + d) + (slice(s, e),))
+
+
+def select_rows(x, rows):
+    return F.getitem(x, (slice(None),) * _off(x) + (np.asarray(rows, dtype=np.int64),))
+
+
+def select_cols(x, cols):
+    return F.getitem(x, (slice(None),) * (_off(x) + 1) + (np.asarray(cols, dtype=np.int64),))
+
+
+_targets = {}
+
+
+def _target(v):
+    """Gold class v as a 0-d int64 constant (cached: the same few values recur)."""
+    t = _targets.get(v)
+    if t is None:
+        t = _targets[v] = _make(np.array(v, dtype=np.int64))
+    return t
+
+
+def pickneglogsoftmax(x, v):
+    """-log(softmax(x)[v]), one fused op computed from the log-sum-exp."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return pickneglogsoftmax_batch(x, v)
+    x = _ex(x)
+    if x.__class__ is BatchedExpression:
+        return pickneglogsoftmax_batch(x, [v] * x.shape[0])
+    return apply(_XENT, (x, _target(int(v))), {"reduction": "sum"})
+
+
+def pickneglogsoftmax_batch(x, vs):
+    x = _ex(x)
+    ids = _make(np.asarray(vs, dtype=np.int64))
+    if x.__class__ is not BatchedExpression:
+        return _batch(apply(_XENT, (F.broadcast_to(x, (len(vs),) + x.shape), ids),
+                            {"reduction": "none"}))
+    return apply(_XENT, (x, ids), {"reduction": "none"})
+
+
+def binary_log_loss(x, y):
+    """-sum(y log x + (1 - y) log(1 - x))."""
+    x, y = _ex(x), _ex(y)
+    return -sum_elems(cmult(y, log(x)) + cmult(1.0 - y, log(1.0 - x)))
+
+
+def squared_distance(a, b):
+    d = _ex(a) - _ex(b)
+    return sum_elems(cmult(d, d))
+
+
+def squared_norm(x):
+    x = _ex(x)
+    return sum_elems(cmult(x, x))
+
+
+def l2_norm(x):
+    return F.sqrt(squared_norm(x))
+
+
+def l1_distance(a, b):
+    return sum_elems(F.abs(_ex(a) - _ex(b)))
+
+
+def hinge(x, index, m=1.0):
+    """DyNet's multiclass hinge: sum over j != index of max(0, m - x[index] + x[j])."""
+    x = _ex(x)
+    margins = F.relu(x - pick(x, index) + m)
+    return sum_elems(margins) - m        # the j == index term is exactly m
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+def concatenate(xs, d=0):
+    xs = [_ex(x) for x in xs]
+    if len(xs) == 1:
+        return xs[0]
+    if any(x.__class__ is BatchedExpression for x in xs):
+        B = next(x.shape[0] for x in xs if x.__class__ is BatchedExpression)
+        xs = [x if x.__class__ is BatchedExpression else _batch(F.broadcast_to(x, (B,) + x.shape))
+              for x in xs]
+        return F.cat(xs, axis=d + 1)
+    return F.cat(xs, axis=d)
+
+
+def concatenate_cols(xs):
+    xs = [_ex(x) for x in xs]
+    if len(_dims(xs[0])) == 1:
+        return F.stack(xs, axis=-1)
+    return concatenate(xs, d=1)
+
+
+def concatenate_to_batch(xs):
+    xs = [_ex(x) for x in xs]
+    parts = [x if x.__class__ is BatchedExpression else F.reshape(x, (1,) + x.shape) for x in xs]
+    return _batch(F.cat(parts, axis=0))
+
+
+def reshape(x, d, batch_size=1):
+    x = _ex(x)
+    d = (d,) if isinstance(d, int) else tuple(d)
+    if x.__class__ is BatchedExpression:
+        return F.reshape(x, (x.shape[0],) + d)
+    return F.reshape(x, d)
+
+
+def transpose(x, dims=(1, 0)):
+    x = _ex(x)
+    off = _off(x)
+    if x.ndim - off == 1:                   # a column vector's transpose is a 1 x n row
+        return F.reshape(x, x.shape[:off] + (1,) + x.shape[off:])
+    return F.permute_dims(x, tuple(range(off)) + tuple(off + k for k in dims))
+
+
+# --- noise and dropout --------------------------------------------------------------------------
+
+def dropout(x, p):
+    """Inverted dropout: zero with probability p, scale the rest by 1/(1-p)."""
+    return F.dropout(_ex(x), p)
+
+
+def noise(x, stddev):
+    x = _ex(x)
+    return x + as_tensor(generator().normal(0.0, stddev, x.shape).astype(x.dtype))
+
+
+def block_dropout(x, p):
+    x = _ex(x)
+    keep = float(generator().random() >= p) / (1 - p) if p < 1 else 0.0
+    return x * keep
+
+
+# --- Expression's own methods ---------------------------------------------------------------------
+
+def _npvalue(self, recalculate=False):
+    if recalculate:
+        self._graph.invalidate()
+    if self._value is None:
+        self._graph.evaluate(self)
+    v = self._value
+    return np.moveaxis(v, 0, -1) if self.__class__ is BatchedExpression else v
+
+
+def _value(self, recalculate=False):
+    v = _npvalue(self, recalculate)
+    if v.size == 1 and self.__class__ is not BatchedExpression:
+        return float(v.reshape(()))
+    return v.tolist()
+
+
+def _scalar_value(self, recalculate=False):
+    v = _npvalue(self, recalculate)
+    if v.size != 1:
+        raise ShapeError(f"scalar_value(): the expression has dims {self.dim()}, not a scalar")
+    return float(v.reshape(()))
+
+
+def _vec_value(self, recalculate=False):
+    return _npvalue(self, recalculate).reshape(-1, order="F").tolist()
+
+
+def _dim(self):
+    off = _off(self)
+    dims = tuple(self.shape[off:])
+    return (dims or (1,)), (self.shape[0] if off else 1)
+
+
+def _set(self, value):
+    """Change an input's value; the graph recomputes what depends on it."""
+    if self.op is not None:
+        raise ArgumentError("set(): only inputs (inputVector, vecInput, scalarInput, "
+                            "inputTensor) can be set")
+    self._value = np.array(value, dtype=_F32).reshape(self.shape)
+    self._graph.invalidate()
+
+
+def _getitem(self, index):
+    if isinstance(index, slice):
+        return pickrange(self, index.start or 0, index.stop if index.stop is not None else _dims(self)[0])
+    if isinstance(index, (int, np.integer)):
+        return pick(self, index)
+    return F.getitem(self, index)
+
+
+Expression.value = _value
+Expression.npvalue = _npvalue
+Expression.scalar_value = _scalar_value
+Expression.vec_value = _vec_value
+Expression.dim = _dim
+Expression.set = _set
+Expression.__getitem__ = _getitem
+Expression.forward = lambda self, recalculate=False: _value(self, recalculate)
+Expression.backward = lambda self, full=False: self._graph.dy_backward(self, full)
+Expression.gradient = lambda self: self._graph.gradient_of(self)
+Expression.tensor_value = _npvalue

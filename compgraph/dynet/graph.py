@@ -1,0 +1,142 @@
+"""DyNet's computation graph and its Expression node.
+
+Expression is a Tensor with DyNet's methods (value() is a method, `*` is the matrix
+product, dim() is (dims, batch size)).  It adds no field, so the engine's nodes are made
+Expressions by swapping their class when the graph adopts them -- Graph.record and
+Graph.var both end in `_adopt`, which this graph overrides.  That keeps the engine's hot
+path (apply -> record) untouched, and every op of compgraph applied to an Expression
+gives an Expression.
+
+A *batched* expression (lookup_batch, inputTensor(batched=True), or anything computed
+from one) is a BatchedExpression: the same node with the batch as its leading axis.  Its
+class is the flag, so dialect functions know where DyNet's dimensions start.
+"""
+import numpy as np
+
+from ..errors import GraphError
+from ..executors.autobatch import BatchingGraph
+from ..tensor import Tensor, _make
+
+
+class Expression(Tensor):
+    __slots__ = ()
+    batched = False
+
+
+class BatchedExpression(Expression):
+    __slots__ = ()
+    batched = True
+
+
+class ComputationGraph(BatchingGraph):
+    """One DyNet graph: lazy until a value is asked for, alive until renew_cg()."""
+    node_class = Expression
+
+    def __init__(self, autobatch=False, immediate_compute=False, check_validity=False):
+        super().__init__(autobatch=autobatch)
+        self.immediate_compute = immediate_compute
+        self.check_validity = check_validity
+        self._params = {}        # (Parameters, update) -> its leaf in this graph
+        self._lookups = []       # (leaf, LookupParameters, row ids)
+        self._has_batched = False
+        self._last_grads = {}
+
+    def _adopt(self, node):
+        if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
+            node.__class__ = Expression
+        if self._has_batched and node.inputs:      # batched in, batched out
+            for x in node.inputs:
+                if x.__class__ is BatchedExpression:
+                    node.__class__ = BatchedExpression
+                    break
+        node._graph = self
+        node._index = len(self.nodes)
+        self.nodes.append(node)
+        return node
+
+    def record(self, op, args, attrs):
+        node = super().record(op, args, attrs)
+        if self.immediate_compute:
+            self.evaluate(node)
+            if self.check_validity and node.dtype.kind == "f" and not np.isfinite(node._value).all():
+                raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
+        return node
+
+    # --- leaves -----------------------------------------------------------------------------
+    def leaf(self, array, requires_grad=False, batched=False):
+        node = _make(array, requires_grad, BatchedExpression if batched else Expression)
+        if batched:
+            self._has_batched = True
+        return self._adopt(node)
+
+    def param_node(self, p, update=True):
+        node = self._params.get((p, update))
+        if node is None:
+            node = self.leaf(p._value, update)
+            if update:
+                self.shared_ids.add(node._id)
+            self._params[(p, update)] = node
+        return node
+
+    def lookup_node(self, lp, ids, update=True, batched=False):
+        node = self.leaf(lp._value[ids], update, batched)
+        if update:
+            self._lookups.append((node, lp, ids))
+        return node
+
+    # --- backward -----------------------------------------------------------------------------
+    def dy_backward(self, root, full=False):
+        """DyNet's backward: gradients of root accumulate into the parameters."""
+        if not root.requires_grad:
+            raise GraphError("backward: this expression depends on no parameter that is "
+                             "updated (parameters and lookups made with update=True)")
+        grads = self.backward_from(root, keep_all=full)
+        self._last_grads = grads
+        for (p, update), node in self._params.items():
+            g = grads.get(node)
+            if g is not None:
+                p._add_grad(g)
+        rows = {}                       # table -> ([row ids], [gradients]): one add.at each
+        for node, lp, ids in self._lookups:
+            g = grads.get(node)
+            if g is not None:
+                r = rows.get(lp)
+                if r is None:
+                    r = rows[lp] = ([], [])
+                if isinstance(ids, int):
+                    r[0].append(ids)
+                    r[1].append(g)
+                else:
+                    r[0].extend(ids.tolist())
+                    r[1].extend(g)
+        for lp, (ids, gs) in rows.items():
+            lp._add_grad(np.array(ids, dtype=np.int64), np.array(gs))
+
+    def gradient_of(self, node):
+        g = self._last_grads.get(node)
+        if g is None:
+            if node.op is not None:
+                raise GraphError("gradient(): the gradient of an intermediate expression is "
+                                 "kept only by backward(full=True)")
+            return np.zeros(node.shape, node.dtype)
+        return np.asarray(g)
+
+
+class _Current:
+    """The graph DyNet's free functions build into (DyNet has one per process)."""
+    cg = None
+    config = {"autobatch": False}
+
+
+def cg():
+    if _Current.cg is None:
+        renew_cg()
+    return _Current.cg
+
+
+def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
+    """Drop the current graph and start a new one; autobatching=None follows config()."""
+    if autobatching is None:
+        autobatching = bool(_Current.config["autobatch"])
+    _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
+    return _Current.cg

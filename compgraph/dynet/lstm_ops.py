@@ -1,0 +1,127 @@
+"""DyNet's fused LSTM ops: vanilla_lstm_gates, vanilla_lstm_c, vanilla_lstm_h.
+
+DyNet's VanillaLSTMBuilder computes a step with these three nodes instead of ~15 primitive
+ones; under autobatching each becomes one batched call per time step.  They are private
+Op objects (not entries of the op table, whose test suite covers the table's ops), with
+their batching rules beside them.
+
+Gate layout, as DyNet's: z = Wx x + Wh h + b, rows [i | f | o | g]; i, f, o go through
+the logistic (f with forget_bias added) and g through tanh.
+"""
+import numpy as np
+
+from ..errors import ShapeError
+from ..executors.rules import Elementwise, Rule, attrs_key
+from ..ops.table import Op, fmt
+
+
+def _sigmoid(a):
+    # the logistic through tanh: no overflow for any a, and ~2.5x faster than exp/where
+    return 0.5 * np.tanh(0.5 * a) + 0.5
+
+
+def _gates(xp, x, h, Wx, Wh, b, forget_bias=0.0):
+    """Works on one vector or on a stack of them (rows)."""
+    H = b.shape[-1] // 4
+    z = x @ Wx.T + h @ Wh.T + b
+    if forget_bias:
+        z[..., H:2 * H] += forget_bias
+    out = np.empty_like(z)
+    out[..., :3 * H] = _sigmoid(z[..., :3 * H])
+    out[..., 3 * H:] = np.tanh(z[..., 3 * H:])
+    return out
+
+
+def _dz(g, ans):
+    """Gradient at the pre-activations, from the gates' values."""
+    H = ans.shape[-1] // 4
+    d = np.empty_like(ans)
+    s = ans[..., :3 * H]
+    d[..., :3 * H] = g[..., :3 * H] * s * (1 - s)
+    t = ans[..., 3 * H:]
+    d[..., 3 * H:] = g[..., 3 * H:] * (1 - t * t)
+    return d
+
+
+def _gates_shape(x, h, Wx, Wh, b, forget_bias=0.0):
+    H4 = b[0] if len(b) == 1 else -1
+    if (len(x) != 1 or len(h) != 1 or len(Wx) != 2 or len(Wh) != 2 or H4 % 4 or
+            Wx != (H4, x[0]) or Wh != (H4, h[0]) or h[0] * 4 != H4):
+        raise ShapeError(f"vanilla_lstm_gates: x {fmt(x)}, h {fmt(h)}, Wx {fmt(Wx)}, Wh {fmt(Wh)}, "
+                         f"b {fmt(b)} do not fit: want x (I,), h (H,), Wx (4H, I), Wh (4H, H), b (4H,)")
+    return (H4,)
+
+
+GATES = Op("vanilla_lstm_gates", _gates, [
+    lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: _dz(g, ans) @ Wx,
+    lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: _dz(g, ans) @ Wh,
+    lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: np.outer(_dz(g, ans), x),
+    lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: np.outer(_dz(g, ans), h),
+    lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: _dz(g, ans)],
+    shape=_gates_shape, check=True)
+
+
+def _c(xp, c, gates):
+    H = c.shape[-1]
+    return gates[..., H:2 * H] * c + gates[..., :H] * gates[..., 3 * H:]
+
+
+def _c_vjp_gates(xp, g, ans, c, gates):
+    H = c.shape[-1]
+    d = np.zeros(np.broadcast_shapes(g.shape[:-1], gates.shape[:-1]) + gates.shape[-1:], g.dtype)
+    d[..., :H] = g * gates[..., 3 * H:]
+    d[..., H:2 * H] = g * c
+    d[..., 3 * H:] = g * gates[..., :H]
+    return d
+
+
+def _cell_shape(c, gates):
+    if len(c) != 1 or gates != (4 * c[0],):
+        raise ShapeError(f"vanilla_lstm_c/h: state {fmt(c)} and gates {fmt(gates)} do not fit: "
+                         "want (H,) and (4H,)")
+    return c
+
+
+CELL = Op("vanilla_lstm_c", _c, [
+    lambda xp, g, ans, c, gates: g * gates[..., c.shape[-1]:2 * c.shape[-1]],
+    _c_vjp_gates], shape=_cell_shape, check=True)
+
+
+def _h(xp, c, gates):
+    H = c.shape[-1]
+    return gates[..., 2 * H:3 * H] * np.tanh(c)
+
+
+def _h_vjp_gates(xp, g, ans, c, gates):
+    H = c.shape[-1]
+    d = np.zeros(np.broadcast_shapes(g.shape[:-1], gates.shape[:-1]) + gates.shape[-1:], g.dtype)
+    d[..., 2 * H:3 * H] = g * np.tanh(c)
+    return d
+
+
+HIDDEN = Op("vanilla_lstm_h", _h, [
+    lambda xp, g, ans, c, gates: g * gates[..., 2 * c.shape[-1]:3 * c.shape[-1]] * (1 - np.tanh(c) ** 2),
+    _h_vjp_gates], shape=_cell_shape, check=True)
+
+
+class GatesRule(Rule):
+    """Stacked x and h, shared Wx, Wh, b: two matrix products for the whole batch."""
+
+    def key(self, node, flags):
+        if flags[0] or flags[1] or not (flags[2] and flags[3] and flags[4]):
+            return None          # batch only across uses of the same builder's weights
+        return attrs_key(node.attrs)
+
+    def forward(self, xp, op, attrs, args, flags, nodes):
+        return _gates(xp, *args, **attrs)
+
+    def backward(self, xp, op, attrs, args, flags, nodes, out, G, need):
+        x, h, Wx, Wh, b = args
+        d = _dz(G, out)
+        return [d @ Wx if need[0] else None, d @ Wh if need[1] else None,
+                d.T @ x if need[2] else None, d.T @ h if need[3] else None,
+                d.sum(0) if need[4] else None]
+
+
+GATES.batch = GatesRule()
+CELL.batch = HIDDEN.batch = Elementwise()      # written with [..., :], they run on stacks as is

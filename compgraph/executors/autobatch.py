@@ -1,0 +1,488 @@
+"""Automatic operation batching for lazy graphs (Neubig, Goldberg & Dyer, NIPS 2017).
+
+The user builds one lazy graph holding many examples, each written for a single example
+(no padding, no masks).  When values are needed, `BatchingGraph.evaluate` runs the
+agenda-based strategy of DyNet:
+
+  1. every pending node gets a depth (1 + the deepest pending input) and a *signature*:
+     its op, its rule's key (attributes that must agree), and for each input either the
+     input's shape and dtype (the input is stacked along a new batch axis) or the input's
+     identity (the input is *shared*: a parameter, the same node in every member, as W in
+     W*x_i -- DyNet's sig.h idea);
+  2. nodes whose inputs are all computed wait on an agenda, grouped by signature;
+  3. repeatedly, the group whose signature has the lowest average depth over the whole
+     graph runs as one batched NumPy call (its op's rule, compgraph.executors.rules), and
+     the rows of the result are scattered back to the nodes as views.  Preferring shallow
+     signatures lets deep ones (an output layer used at every time step) wait until all
+     of their nodes are ready and run as one large batch.
+
+Ops without a rule, and groups of one, run node by node exactly as the plain graph would.
+
+Backward reuses the forward batches: `backward_from(root)` walks the executed batches in
+reverse, stacks the gradients of each batch's members, applies the batched VJP of the
+rule once, and hands each stacked input its row; a shared input gets the sum.
+
+Tensor dialect: `compgraph.autobatch()` opens such a graph::
+
+    with compgraph.autobatch() as cg:          # a BatchingGraph
+        losses = []
+        for x, y in examples:
+            h = F.tanh(W @ cg.input(x) + b)     # W, b: ordinary parameters (shared)
+            losses.append(F.cross_entropy(V @ h, y))
+        loss = F.stack(losses).sum()
+    cg.backward(loss)                           # batched forward and backward
+    print(cg.autobatch_report())
+
+Inside the graph, `cg.input(x)` makes a per-example input, `cg.lookup(E, i)` a row of an
+embedding table (batched into one gather), and eager parameters used with graph nodes are
+recorded as shared inputs.  `loss.backward()` works too: it evaluates through the batched
+forward, then sweeps node by node in the core (correct, but only the forward is batched).
+"""
+import numpy as np
+
+from .. import state
+from ..autograd import array_namespace, backprop, reachable, unbroadcast
+from ..graph import Graph
+from ..ops import OPS
+from ..tensor import Tensor, _make, _as_array, _next_id
+from . import rules
+from .rules import attrs_key
+
+rules.install()
+
+_GETITEM = OPS["getitem"]
+
+
+class Batch:
+    """Nodes run together; `args` and `out` are kept for the batched backward."""
+    __slots__ = ("nodes", "args", "flags", "out")
+
+    def __init__(self, nodes, args=None, flags=None, out=None):
+        self.nodes, self.args, self.flags, self.out = nodes, args, flags, out
+
+
+class BatchReport:
+    """How a graph's nodes were batched: totals and a per-op breakdown."""
+
+    def __init__(self, ops):
+        self.ops = ops                                    # op name -> [nodes, batches]
+        self.nodes = sum(n for n, _ in ops.values())
+        self.batches = sum(b for _, b in ops.values())
+        self.average_batch = self.nodes / self.batches if self.batches else 0.0
+
+    def as_dict(self):
+        return {"nodes": self.nodes, "batches": self.batches,
+                "average_batch": self.average_batch,
+                "ops": {k: {"nodes": n, "batches": b} for k, (n, b) in self.ops.items()}}
+
+    def __str__(self):
+        lines = [f"autobatch: {self.nodes} nodes in {self.batches} batches "
+                 f"(average batch {self.average_batch:.1f})"]
+        for name, (n, b) in sorted(self.ops.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"  {name:<22} {n:>7} nodes {b:>6} batches  avg {n / b:6.1f}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+_infer_cache = {}
+
+
+def _infer(op, shapes, dtypes, attrs):
+    """(shape, dtype) of op's result: the op's rules, memoized on hashable arguments
+    (a lazy graph records the same few op/shape combinations over and over)."""
+    key = (op, tuple(shapes), tuple(dtypes), tuple(attrs.items()) if attrs else ())
+    try:
+        hit = _infer_cache.get(key)
+    except TypeError:                  # unhashable attributes (slices, index arrays)
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    shape = op.shape(*shapes, **attrs) if op.shape is not None else None
+    if op.dtype is not None:
+        dtype = op.dtype(*dtypes, **attrs)
+    elif all(d == dtypes[0] for d in dtypes):
+        dtype = dtypes[0]
+    else:
+        dtype = np.result_type(*dtypes)
+    hit = (tuple(shape), np.dtype(dtype))
+    if key is not None:
+        if len(_infer_cache) > 50000:
+            _infer_cache.clear()
+        _infer_cache[key] = hit
+    return hit
+
+
+class BatchingGraph(Graph):
+    """A lazy Graph whose evaluate batches (autobatch=True) or runs node by node, each
+    node computed once: nodes before `_frontier` are known to have values."""
+    node_class = Tensor
+
+    def __init__(self, autobatch=True):
+        super().__init__()
+        self.autobatch = autobatch
+        self.shared_ids = set()      # ids of graph leaves that are parameters
+        self._frontier = 0
+        self._batches = []
+        self._stats = {}
+        self._depth = {}          # node -> depth, noted when recorded
+        self._recorded = {}       # record key -> ((shape, dtype), signature id)
+        self._sigof = {}          # node -> signature id; absent: the node runs alone
+        self._sig_ids = {}        # signature -> id
+        self._sig_flags = []      # id -> which inputs are shared
+        self._sig_depth = []      # id -> total depth of its nodes
+        self._sig_count = []      # id -> number of its nodes
+
+    # --- the tensor dialect's scope ----------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def input(self, value, dtype=None):
+        """A per-example input: a leaf of this graph, stacked with its peers when batched."""
+        arr = _as_array(value, dtype)
+        return self._adopt(_make(arr, False))
+
+    autobatch_input = input
+
+    def lookup(self, table, index):
+        """Row `index` of `table` (a parameter), recorded here; rows of one table batch
+        into one gather and their gradients into one scatter."""
+        return self.record(_GETITEM, (table,), {"index": (int(index),)})
+
+    # --- recording ------------------------------------------------------------------------------
+    def record(self, op, args, attrs):
+        """Graph.record, lean: the shape and dtype rules memoized and, when batching, the
+        node's depth and signature noted in the same pass over its inputs.  The per-node
+        cost of building and scheduling is what autobatching has to win back."""
+        if not self.autobatch:
+            shapes, dtypes = [], []
+            rg = False
+            for a in args:
+                v = a._value
+                if v is not None:
+                    shapes.append(v.shape)
+                    dtypes.append(v.dtype)
+                else:
+                    m = a._meta
+                    shapes.append(m[0])
+                    dtypes.append(m[1])
+                if a.requires_grad:
+                    rg = True
+            return self._new_node(op, args, attrs, _infer(op, shapes, dtypes, attrs), rg)
+        # one key says everything the shape rule and the signature depend on: per input,
+        # its id when it is shared (a parameter) or else its shape, and its dtype
+        shared, depth = self.shared_ids, self._depth
+        rule = op.batch
+        stack_all = rule is None or rule.stack_all
+        key = [op]
+        d = 0
+        rg = False
+        for a in args:
+            v = a._value
+            if v is not None:
+                shape, dtype = v.shape, v.dtype
+            else:
+                shape, dtype = a._meta
+                da = depth.get(a, 0)
+                if da > d:
+                    d = da
+            if a.requires_grad:
+                rg = True
+                if not stack_all and (a._graph is None or a._id in shared):
+                    shape = a._id
+            elif not stack_all and a._graph is not None and a._id in shared:
+                shape = a._id
+            key.append(shape)
+            key.append(dtype)
+        ak = attrs_key(attrs)
+        key.append(ak)
+        key = tuple(key)
+        hit = self._recorded.get(key) if ak is not None else None
+        if hit is None:
+            meta = _infer(op, [a.shape for a in args], [a.dtype for a in args], attrs)
+            t = self._new_node(op, args, attrs, meta, rg)
+            sid = self._signature_id(t, key)
+            if ak is not None:
+                self._recorded[key] = (meta, sid)
+        else:
+            meta, sid = hit
+            t = self._new_node(op, args, attrs, meta, rg)
+        d += 1
+        depth[t] = d
+        if sid is not None:
+            self._sigof[t] = sid
+            self._sig_depth[sid] += d
+            self._sig_count[sid] += 1
+        return t
+
+    def _new_node(self, op, args, attrs, meta, rg):
+        cls = self.node_class
+        t = cls.__new__(cls)
+        t._value = None
+        t.grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        return self._adopt(t)
+
+    def _signature_id(self, node, key):
+        """The interned signature of a node from its record key, or None: it runs alone.
+        Shared inputs appear in the key as ints (ids), stacked ones as shape tuples."""
+        rule = node.op.batch
+        if rule is None:
+            return None
+        flags = tuple(isinstance(k, int) for k in key[1:-1:2])
+        if True in flags and False not in flags and not rule.gathers:
+            return None                       # every input shared: nothing to stack
+        rkey = rule.key(node, flags)
+        if rkey is None:
+            return None
+        sig = (key[:-1], rkey)                # the rule decides which attributes matter
+        sid = self._sig_ids.get(sig)
+        if sid is None:
+            sid = self._sig_ids[sig] = len(self._sig_flags)
+            self._sig_flags.append(flags)
+            self._sig_depth.append(0)
+            self._sig_count.append(0)
+        return sid
+
+    # --- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, target=None):
+        end = len(self.nodes) if target is None else target._index + 1
+        if end <= self._frontier:
+            return
+        pending = [n for n in self.nodes[self._frontier:end] if n._value is None]
+        self._frontier = end
+        if not pending:
+            return
+        if self.autobatch:
+            self._run_agenda(pending)
+        else:
+            for n in pending:
+                self.compute(n)
+
+    def invalidate(self):
+        super().invalidate()
+        self._frontier = 0
+        self._batches = []
+        self._stats = {}
+
+    def _count(self, op, nodes, batches):
+        s = self._stats.get(op.name)
+        if s is None:
+            self._stats[op.name] = [nodes, batches]
+        else:
+            s[0] += nodes
+            s[1] += batches
+
+    def _run_agenda(self, pending):
+        """Run the pending nodes, always taking the ready group whose signature has the
+        lowest average depth (DyNet's agenda-based heuristic)."""
+        sigof = self._sigof
+        avg = [t / c for t, c in zip(self._sig_depth, self._sig_count)]
+        waiting, consumers = {}, {}
+        ready, solo = {}, []
+        for n in pending:
+            w = 0
+            for x in n.inputs:
+                if x._value is None:
+                    if x._graph is not self:        # a node of another lazy graph
+                        x._graph.evaluate(x)
+                        continue
+                    w += 1
+                    c = consumers.get(x)
+                    if c is None:
+                        consumers[x] = [n]
+                    else:
+                        c.append(n)
+            if w:
+                waiting[n] = w
+                continue
+            s = sigof.get(n)
+            if s is None:
+                solo.append(n)
+            else:
+                r = ready.get(s)
+                if r is None:
+                    ready[s] = [n]
+                else:
+                    r.append(n)
+        while True:
+            if solo:
+                group = [solo.pop()]
+                self._run_single(group[0])
+            elif ready:
+                s = min(ready, key=avg.__getitem__)
+                group = ready.pop(s)
+                if len(group) == 1:
+                    self._run_single(group[0])
+                else:
+                    self._run_batch(group, self._sig_flags[s])
+            else:
+                break
+            for n in group:
+                for c in consumers.get(n, ()):
+                    w = waiting[c] - 1
+                    if w:
+                        waiting[c] = w
+                        continue
+                    s = sigof.get(c)
+                    if s is None:
+                        solo.append(c)
+                    else:
+                        r = ready.get(s)
+                        if r is None:
+                            ready[s] = [c]
+                        else:
+                            r.append(c)
+
+    def _run_single(self, node):
+        self.compute(node)
+        self._batches.append(Batch([node]))
+        self._count(node.op, 1, 1)
+
+    def _run_batch(self, nodes, flags):
+        n0 = nodes[0]
+        op = n0.op
+        rule = op.batch
+        B = len(nodes)
+        out_nd = len(n0._meta[0])
+        args = []
+        for i, x0 in enumerate(n0.inputs):
+            if flags[i]:
+                args.append(x0._value)
+                continue
+            a = np.array([m.inputs[i]._value for m in nodes])   # 3x faster than np.stack
+            if rule.pad and a.ndim - 1 < out_nd:
+                a = a.reshape((B,) + (1,) * (out_nd - a.ndim + 1) + a.shape[1:])
+            args.append(a)
+        out = rule.forward(np, op, n0.attrs, args, flags, nodes)
+        if out.ndim > 1:
+            for m, v in zip(nodes, out):
+                m._value = v
+        else:
+            for k, m in enumerate(nodes):
+                m._value = out[k, ...]
+        self._batches.append(Batch(nodes, args, flags, out))
+        self._count(op, B, 1)
+
+    # --- backward -----------------------------------------------------------------------------
+    def backward_from(self, root, gradient=None, keep_all=False):
+        """Gradients of `root` by a reverse sweep over the forward's batches.
+
+        Returns {node: gradient array} for the leaves reached (graph leaves and outside
+        tensors) -- for every node with keep_all."""
+        self.evaluate(root)
+        seed = np.ones(root.shape, root.dtype) if gradient is None else np.asarray(gradient, root.dtype)
+        grads = {root: seed}
+        if not self.autobatch:
+            out = backprop(reachable([root]), grads, retain_graph=True, keep_all=keep_all)
+            if keep_all:
+                out.update(grads)         # with keep_all, grads holds every node's gradient
+            return out
+        ns = array_namespace(np)
+        for b in reversed(self._batches):
+            nodes = b.nodes
+            if b.args is None:
+                node = nodes[0]
+                g = grads.get(node) if keep_all else grads.pop(node, None)
+                if g is not None:
+                    _node_vjp(ns, node, g, grads)
+                continue
+            gs = [grads.get(m) if keep_all else grads.pop(m, None) for m in nodes]
+            if all(g is None for g in gs):
+                continue
+            _batch_vjp(ns, b, gs, grads)
+        out = {}
+        outside = {}
+        for x, g in grads.items():
+            if x.op is None or keep_all:
+                out[x] = np.asarray(g)
+            if x.op is not None and x._graph is not self:
+                outside[x] = np.asarray(g)
+        if outside:     # eager results used in the graph: continue through their history
+            for x, g in backprop(reachable(list(outside)), outside, retain_graph=True).items():
+                out[x] = out[x] + g if x in out else g
+        return out
+
+    def backward(self, root=None, gradient=None):
+        """cg.backward(loss): batched backward, gradients added to the leaves' .grad.
+        Without a root it is the tutorial's Graph.backward (seeded node gradients)."""
+        if root is None:
+            return super().backward()
+        for x, g in self.backward_from(root, gradient).items():
+            if x.op is None and x.requires_grad:
+                if g.dtype != x.dtype:
+                    g = g.astype(x.dtype)
+                x.grad = _make(np.array(g)) if x.grad is None else _make(x.grad._value + g)
+
+    def autobatch_report(self):
+        return BatchReport({k: tuple(v) for k, v in self._stats.items()})
+
+
+def _accumulate(grads, x, g):
+    prev = grads.get(x)
+    grads[x] = g if prev is None else prev + g
+
+
+def _node_vjp(ns, node, g, grads):
+    """One node's VJPs, as the core sweep does them."""
+    ins = node.inputs
+    vals = [x._value for x in ins]
+    vjps = node.op.vjps_for(len(ins))
+    for i, x in enumerate(ins):
+        if x.requires_grad:
+            gx = vjps[i](ns, g, node._value, *vals, **node.attrs)
+            if gx.shape != x.shape:
+                gx = unbroadcast(ns, gx, x.shape)
+            _accumulate(grads, x, gx)
+
+
+def _batch_vjp(ns, b, gs, grads):
+    nodes, args, flags, out = b.nodes, b.args, b.flags, b.out
+    n0 = nodes[0]
+    if any([g is None for g in gs]):
+        # members that do not reach the root: drop them from the batch
+        keep = [k for k, g in enumerate(gs) if g is not None]
+        nodes = [nodes[k] for k in keep]
+        gs = [gs[k] for k in keep]
+        args = [a if f else a[keep] for a, f in zip(args, flags)]
+        out = out[keep]
+    G = np.array(gs)
+    need = [n0.inputs[i].requires_grad if f else any([m.inputs[i].requires_grad for m in nodes])
+            for i, f in enumerate(flags)]
+    if True not in need:
+        return
+    gin = n0.op.batch.backward(ns, n0.op, n0.attrs, args, flags, nodes, out, G, need)
+    B = len(nodes)
+    get = grads.get
+    for i, gx in enumerate(gin):
+        if gx is None:
+            continue
+        x0 = n0.inputs[i]
+        if flags[i]:
+            prev = get(x0)
+            grads[x0] = gx if prev is None else prev + gx
+            continue
+        shape = x0.shape
+        if gx.shape[1:] != shape:
+            gx = gx.reshape((B,) + tuple(shape))        # drop the rank padding
+        rows = gx if gx.ndim > 1 else [gx[k, ...] for k in range(B)]   # 0-d arrays, not scalars
+        for m, row in zip(nodes, rows):
+            x = m.inputs[i]
+            if x.requires_grad:
+                prev = get(x)
+                grads[x] = row if prev is None else prev + row
+
+
+def autobatch():
+    """A lazy graph that batches its examples' ops automatically (see the module doc)."""
+    return BatchingGraph(autobatch=True)
