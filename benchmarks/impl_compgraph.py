@@ -143,3 +143,115 @@ def mlp_batch(quick):
 def mlp_batch_compiled(quick):
     x, y = W.mlp_batch_data(quick)
     return _train_mlp(x, y, W.MLP_BATCH_SIZE, W.MLP_BATCH_LR, compiled=True)
+
+
+# --------------------------------------------------------- rnn-tagger ----
+
+class Tagger(nn.Module):
+    def __init__(self, params):
+        super().__init__()
+        self.embed = nn.Embedding(W.RNN_VOCAB, W.RNN_EMBED)
+        self.lstm = nn.LSTM(W.RNN_EMBED, W.RNN_HIDDEN, batch_first=True)
+        self.out = nn.Linear(W.RNN_HIDDEN, W.RNN_TAGS)
+        _set(self.embed.weight, params["E"])
+        _set(self.lstm.weight_ih_l0, params["Wx"])
+        _set(self.lstm.weight_hh_l0, params["Wh"])
+        _set(self.lstm.bias_ih_l0, params["b"])
+        # one bias in the workload, two in nn.LSTM: the second stays zero and frozen
+        _set(self.lstm.bias_hh_l0, np.zeros_like(params["b"]))
+        self.lstm.bias_hh_l0.requires_grad_(False)
+        _set(self.out.weight, params["Wo"])
+        _set(self.out.bias, params["bo"])
+
+    def forward(self, words):
+        states, _ = self.lstm(self.embed(words))
+        return self.out(states)
+
+    def final_params(self):
+        return {"E": _numpy(self.embed.weight),
+                "Wx": _numpy(self.lstm.weight_ih_l0),
+                "Wh": _numpy(self.lstm.weight_hh_l0),
+                "b": _numpy(self.lstm.bias_ih_l0) + _numpy(self.lstm.bias_hh_l0),
+                "Wo": _numpy(self.out.weight), "bo": _numpy(self.out.bias)}
+
+
+@workload_impl("rnn-tagger", "compgraph")
+def rnn_tagger(quick):
+    """One graph and one update per sentence, written exactly as the PyTorch peer."""
+    model = Tagger(W.rnn_init())
+    optimizer = torch.optim.SGD(model.parameters(), lr=W.RNN_LR)
+    sentences = [(torch.from_numpy(words), torch.from_numpy(tags))
+                 for words, tags in W.rnn_data(quick)]
+
+    start = time.perf_counter()
+    for words, tags in sentences:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(words), tags, reduction="sum")
+        loss.backward()
+        optimizer.step()
+    seconds = time.perf_counter() - start
+
+    return len(sentences), seconds, W.rnn_check(model.final_params())
+
+
+# The DyNet dialect: DyNet's LSTM gate order is i, f, o, g; the workload's is i, f, g, o.
+_H = W.RNN_HIDDEN
+_TO_DYNET = np.r_[0:2 * _H, 3 * _H:4 * _H, 2 * _H:3 * _H]
+_FROM_DYNET = np.argsort(_TO_DYNET)
+
+
+def _dynet_model():
+    import compgraph.dynet as dy
+    p = W.rnn_init()
+    m = dy.ParameterCollection()
+    E = m.add_lookup_parameters((W.RNN_VOCAB, W.RNN_EMBED))
+    E.init_from_array(p["E"])
+    lstm = dy.LSTMBuilder(1, W.RNN_EMBED, W.RNN_HIDDEN, m, forget_bias=0.0)
+    (Wx, Wh, b), = lstm.get_parameters()
+    Wx.set_value(p["Wx"][_TO_DYNET])
+    Wh.set_value(p["Wh"][_TO_DYNET])
+    b.set_value(p["b"][_TO_DYNET])
+    Wo = m.add_parameters((W.RNN_TAGS, _H))
+    Wo.set_value(p["Wo"])
+    bo = m.add_parameters(W.RNN_TAGS)
+    bo.set_value(p["bo"])
+    return dy, m, E, lstm, Wo, bo
+
+
+def _dynet_tagger(quick, batch, autobatch):
+    """DyNet code as its users write it: a new graph per update, losses built per sentence;
+    with autobatch the executor batches the 32 sentences' graphs, with no padding or masks.
+    A batch's loss is the mean of its sentences' summed losses, as in pytorch-padded."""
+    dy, m, E, lstm, Wo, bo = _dynet_model()
+    trainer = dy.SimpleSGDTrainer(m, learning_rate=W.RNN_LR)
+    trainer.set_clip_threshold(0)          # DyNet clips at norm 5 by default; PyTorch does not
+    sentences = W.rnn_data(quick)
+
+    def sentence_loss(words, tags):
+        states = lstm.initial_state().transduce([E[int(w)] for w in words])
+        return dy.esum([dy.pickneglogsoftmax(Wo * h + bo, int(t)) for h, t in zip(states, tags)])
+
+    start = time.perf_counter()
+    for s in range(0, len(sentences), batch):
+        dy.renew_cg(autobatching=autobatch)
+        losses = [sentence_loss(w, t) for w, t in sentences[s:s + batch]]
+        loss = dy.average(losses) if len(losses) > 1 else losses[0]
+        loss.value()
+        loss.backward()
+        trainer.update()
+    seconds = time.perf_counter() - start
+
+    (Wx, Wh, b), = lstm.get_parameters()
+    final = {"E": E.as_array(), "Wx": Wx.as_array()[_FROM_DYNET], "Wh": Wh.as_array()[_FROM_DYNET],
+             "b": b.as_array()[_FROM_DYNET], "Wo": Wo.as_array(), "bo": bo.as_array()}
+    return len(sentences), seconds, W.rnn_check(final)
+
+
+@workload_impl("rnn-tagger", "compgraph-dynet")
+def rnn_tagger_dynet(quick):
+    return _dynet_tagger(quick, 1, autobatch=False)
+
+
+@workload_impl("rnn-tagger", "compgraph-autobatch", check_group="batch32")
+def rnn_tagger_autobatch(quick):
+    return _dynet_tagger(quick, W.RNN_BATCH, autobatch=True)

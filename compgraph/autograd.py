@@ -11,7 +11,7 @@ from . import state
 
 from .backend import ndarray, xp_of
 from .errors import GraphError, ShapeError
-from .ops.namespace import array_namespace  # noqa: F401  (re-exported)
+from .ops.namespace import IndexedGrad, array_namespace, sweep_namespace  # noqa: F401
 from .ops.table import fmt
 from .tensor import Tensor, _make, check_finite, tensor as make_tensor
 
@@ -60,13 +60,20 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
     F = None
     if create_graph:
         from . import functional as F
-    np_ns = array_namespace(np)
+    np_ns = sweep_namespace()
+    owned = {}         # id -> gradient sum this sweep made, that no one else holds yet (the
+                       # dict keeps them alive, so an id cannot be reused by another array)
     out = {}
     anomaly = state.ANOMALY
     for node in reversed(order):
         g = grads.get(node) if keep_all else grads.pop(node, None)
         if g is None:
             continue
+        if g.__class__ is IndexedGrad:       # sparse until now; VJPs and users want it dense
+            g = g.dense()
+            if keep_all:
+                grads[node] = g
+        owned.pop(id(g), None)               # from here on VJPs may pass it along: shared
         op = node.op
         if node._retain or capture is not None and node in capture:
             out[node] = g
@@ -106,9 +113,19 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
             if gx.shape != shape:
                 gx = unbroadcast(xp, gx, shape)
             if anomaly and not create_graph:
+                if gx.__class__ is IndexedGrad:
+                    gx = gx.dense()
                 check_finite(op, gx, f"backward (gradient of input {i + 1})")
             prev = grads.get(x)
-            grads[x] = gx if prev is None else prev + gx
+            if prev is None:
+                grads[x] = gx
+            elif (owned.get(id(prev)) is prev and gx.__class__ is ndarray
+                  and gx.dtype == prev.dtype):
+                prev += gx                   # our own sum from an earlier step: add in place
+            else:
+                grads[x] = total = prev + gx
+                if total.__class__ is ndarray:
+                    owned[id(total)] = total
         if not retain_graph:
             node.inputs = None
     return out

@@ -364,7 +364,7 @@ class BatchingGraph(Graph):
             if rule.pad and a.ndim - 1 < out_nd:
                 a = a.reshape((B,) + (1,) * (out_nd - a.ndim + 1) + a.shape[1:])
             args.append(a)
-        out = rule.forward(np, op, n0.attrs, args, flags, nodes)
+        out = rule.forward(array_namespace(np), op, n0.attrs, args, flags, nodes)
         if out.ndim > 1:
             for m, v in zip(nodes, out):
                 m._value = v

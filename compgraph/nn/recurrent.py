@@ -19,6 +19,8 @@ import numpy as np
 from .. import functional as CF
 from ..errors import ArgumentError, ShapeError
 from ..ops import OPS
+
+_LSTM_CELL = OPS["lstm_cell"]
 from ..tensor import _make, apply
 from . import init
 from ._fn_layers import linear
@@ -46,13 +48,13 @@ def _rnn_step(xw, hw, nonlinearity):
 
 
 def _lstm_step(xw, hw, c, hidden):
-    gates = _add(xw, hw)
-    sig = CF.sigmoid(gates)      # i, f and o in one op; the g block is wasted work, not a node
-    i = _cols(sig, 0, hidden)
-    o = _cols(sig, 3 * hidden, 4 * hidden)
-    g = CF.tanh(_cols(gates, 2 * hidden, 3 * hidden))
-    c2 = i * g if c is None else _cols(sig, hidden, 2 * hidden) * c + i * g
-    return o * CF.tanh(c2), c2
+    """One LSTM step as one table op (lstm_cell, which returns [h' | c']) and two slices."""
+    if hw is None:                    # zero state and no hidden bias: the projection is zero
+        hw = _make(np.zeros(1, xw.dtype))
+    if c is None:
+        c = _make(np.zeros(tuple(xw.shape[:-1]) + (hidden,), xw.dtype))
+    out = apply(_LSTM_CELL, (xw, hw, c))
+    return _cols(out, 0, hidden), _cols(out, hidden, 2 * hidden)
 
 
 def _gru_step(xw, hw, h, hidden):

@@ -70,6 +70,45 @@ def _expand_dims(a, axis):
     return a[(slice(None),) * axis + (None,)]
 
 
+class IndexedGrad:
+    """A gradient that is zero except at some indices, kept as (index, values) pairs until
+    someone needs it dense.  getitem's VJP makes one: taking T slices of one tensor (the
+    time steps of a sequence) then costs O(T) in backward instead of T full-size zero
+    arrays.  Only the backward sweep sees these; it makes them dense before any VJP reads."""
+    __slots__ = ("shape", "dtype", "parts")
+    __array_ufunc__ = None            # ndarray + IndexedGrad -> IndexedGrad.__radd__
+
+    def __init__(self, shape, dtype, parts):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.parts = parts
+
+    def __add__(self, other):
+        if other.__class__ is IndexedGrad:
+            return IndexedGrad(self.shape, np.result_type(self.dtype, other.dtype),
+                               self.parts + other.parts)
+        out = np.array(other, dtype=np.result_type(self.dtype, other.dtype), copy=True)
+        return self._into(np.broadcast_to(out, self.shape).copy() if out.shape != self.shape else out)
+
+    __radd__ = __add__
+
+    def dense(self):
+        return self._into(np.zeros(self.shape, self.dtype))
+
+    def _into(self, out):
+        from .shape import is_basic_index
+        for index, values in self.parts:
+            if is_basic_index(index):
+                out[index] += values
+            else:
+                np.add.at(out, index, values)
+        return out
+
+
+def _lazy_scatter_add(g, index, shape):
+    return IndexedGrad(shape, g.dtype, [(index, g)])
+
+
 _namespaces = {}
 
 
@@ -78,3 +117,16 @@ def array_namespace(xp):
     if ns is None:
         ns = _namespaces[xp] = ArrayNamespace(xp)
     return ns
+
+
+_sweep_namespace = None
+
+
+def sweep_namespace():
+    """NumPy's namespace for the backward sweep: as array_namespace(np), but getitem's
+    gradient stays an IndexedGrad until it is needed dense."""
+    global _sweep_namespace
+    if _sweep_namespace is None:
+        _sweep_namespace = ArrayNamespace(np)
+        _sweep_namespace.scatter_add = _lazy_scatter_add
+    return _sweep_namespace

@@ -27,7 +27,38 @@ def _scatter(g, index, shape):
 
 _erf = np.vectorize(math.erf)
 
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _lstm_cell(xw, hw, c):
+    z = xw + hw
+    H = c.shape[-1]
+    i, f, g, o = _sig(z[..., :H]), _sig(z[..., H:2 * H]), np.tanh(z[..., 2 * H:3 * H]), _sig(z[..., 3 * H:])
+    c2 = f * c + i * g
+    return np.concatenate([o * np.tanh(c2), c2], axis=-1)
+
+
+def _dynet_gates(x, h, Wx, Wh, b, forget_bias=0.0):
+    z = Wx @ x + Wh @ h + b
+    H = len(b) // 4
+    z[H:2 * H] += forget_bias
+    return np.concatenate([_sig(z[:3 * H]), np.tanh(z[3 * H:])])
+
+
+def _dynet_c(c, gates):
+    H = len(c)
+    return gates[H:2 * H] * c + gates[:H] * gates[3 * H:]
+
+
+def _dynet_h(c, gates):
+    H = len(c)
+    return gates[2 * H:3 * H] * np.tanh(c)
+
+
 REF = {
+    "lstm_cell": _lstm_cell, "vanilla_lstm_gates": _dynet_gates,
+    "vanilla_lstm_c": _dynet_c, "vanilla_lstm_h": _dynet_h,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
