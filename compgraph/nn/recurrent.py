@@ -21,6 +21,7 @@ from ..errors import ArgumentError, ShapeError
 from ..ops import OPS
 
 _LSTM_CELL = OPS["lstm_cell"]
+_LSTM_LAYER = OPS["lstm_layer"]
 from ..tensor import _make, apply
 from . import init
 from ._fn_layers import linear
@@ -278,9 +279,9 @@ class _RNNBase(Module):
                 xw = linear(x, wih, self._input_bias(bih, bhh))
                 order = range(steps - 1, -1, -1) if d else range(steps)
                 hs, final = self._run_direction(xw, whh, bhh, states[layer * dirs + d], order, vec)
-                if d:
-                    hs = hs[::-1]
-                outs.append(CF.stack(hs))
+                if isinstance(hs, list):     # cells stepped one node at a time (RNN, GRU)
+                    hs = CF.stack(hs[::-1] if d else hs)
+                outs.append(hs)
                 finals.append(final)
             x = outs[0] if dirs == 1 else CF.cat(outs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
@@ -345,14 +346,22 @@ class LSTM(_RNNBase):
         return 2
 
     def _run_direction(self, xw, whh, bhh, state, order, vec):
-        whh_t = None if vec else apply(_PERMUTE, (whh,), _SWAP)
-        h, c = _start(state[0], xw, whh), state[1]
-        hs = []
-        for t in order:
-            hw = None if h is None else self._hidden(whh, whh_t, h, vec)
-            h, c = _lstm_step(xw[t], hw, c, self.hidden_size)
-            hs.append(h)
-        return hs, [h, c]
+        """The whole sequence in one lstm_layer node (backpropagation through time inside
+        it, the recurrent weight's gradient as one product); returns the stacked outputs,
+        already in time order, and the final [h, c]."""
+        H = self.hidden_size
+        reverse = len(order) > 1 and order[0] > order[-1]
+        flip = {"index": (slice(None, None, -1),)}
+        xs = apply(_GETITEM, (xw,), flip) if reverse else xw
+        zeros = _make(np.zeros(tuple(xw.shape[1:-1]) + (H,), xw.dtype))
+        h0 = zeros if state[0] is None else state[0]
+        c0 = zeros if state[1] is None else state[1]
+        out = apply(_LSTM_LAYER, (xs, whh, h0, c0))           # (T, ..., 6H): [h | c | gates]
+        hs = _cols(out, 0, H)
+        last = apply(_GETITEM, (out,), {"index": (-1,)})
+        if reverse:
+            hs = apply(_GETITEM, (hs,), flip)
+        return hs, [_cols(last, 0, H), _cols(last, H, 2 * H)]
 
 
 class GRU(_RNNBase):

@@ -139,3 +139,66 @@ def _lstm_cell_shape(xw, hw, c):
 
 
 defop("lstm_cell", _lstm_cell, vjp_all=_lstm_cell_vjp, shape=_lstm_cell_shape)
+
+
+# --- a whole LSTM layer over a sequence, in one node (what cuDNN and PyTorch's CPU kernel do) --
+
+def _lstm_layer(xp, xw, whh, h0, c0):
+    """Rows t of the result: [h_t | c_t | i f g o of step t] (6H), from the input projections
+    xw (T, ..., 4H, PyTorch's gate rows [i | f | g | o]), the recurrent weight whh (4H, H)
+    and the initial states h0, c0 (..., H)."""
+    T, H = xw.shape[0], whh.shape[1]
+    out = xp.empty(xw.shape[:-1] + (6 * H,), dtype=xw.dtype)
+    h, c, wt = h0, c0, whh.T
+    for t in range(T):
+        z = xw[t] + h @ wt
+        a = out[t, ..., 2 * H:]
+        a[...] = xp.sigmoid(z)
+        a[..., 2 * H:3 * H] = xp.tanh(z[..., 2 * H:3 * H])
+        c = a[..., H:2 * H] * c + a[..., :H] * a[..., 2 * H:3 * H]
+        h = a[..., 3 * H:] * xp.tanh(c)
+        out[t, ..., :H] = h
+        out[t, ..., H:2 * H] = c
+    return out
+
+
+def _lstm_layer_vjp(xp, G, ans, xw, whh, h0, c0):
+    """Backpropagation through time, step by step for the states, and the recurrent weight's
+    gradient in one product over all steps at the end."""
+    T, H = xw.shape[0], whh.shape[1]
+    dZ = xp.empty(xw.shape, dtype=G.dtype)
+    dh = xp.zeros(h0.shape, dtype=G.dtype)
+    dc = xp.zeros(c0.shape, dtype=G.dtype)
+    for t in range(T - 1, -1, -1):
+        a = ans[t, ..., 2 * H:]
+        i, f, g, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
+        tc = xp.tanh(ans[t, ..., H:2 * H])
+        c_prev = ans[t - 1, ..., H:2 * H] if t else c0
+        dh = dh + G[t, ..., :H]
+        dc = dc + G[t, ..., H:2 * H] + dh * o * (1 - tc * tc)
+        dz = dZ[t]
+        dz[..., :H] = dc * g
+        dz[..., H:2 * H] = dc * c_prev
+        dz[..., 2 * H:3 * H] = dc * i
+        dz[..., 3 * H:] = dh * tc
+        dz += G[t, ..., 2 * H:]                 # anyone who used the gates themselves
+        dz[..., :2 * H] *= a[..., :2 * H] * (1 - a[..., :2 * H])
+        dz[..., 2 * H:3 * H] *= 1 - g * g
+        dz[..., 3 * H:] *= o * (1 - o)
+        dh = dz @ whh
+        dc = dc * f
+    h_prev = xp.concatenate([h0[None], ans[:-1, ..., :H]], axis=0)
+    dwhh = xp.reshape(dZ, (-1, 4 * H)).T @ xp.reshape(h_prev, (-1, H))
+    return [dZ, dwhh, dh, dc]
+
+
+def _lstm_layer_shape(xw, whh, h0, c0):
+    H = whh[1] if len(whh) == 2 else -1
+    if len(whh) != 2 or whh[0] != 4 * H or xw[-1:] != (4 * H,) or h0 != xw[1:-1] + (H,) or c0 != h0:
+        raise ShapeError(f"lstm_layer: projections {fmt(xw)}, recurrent weight {fmt(whh)} and "
+                         f"states {fmt(h0)}, {fmt(c0)} do not fit: want (T, ..., 4H), (4H, H), "
+                         "(..., H), (..., H)")
+    return xw[:-1] + (6 * H,)
+
+
+defop("lstm_layer", _lstm_layer, vjp_all=_lstm_layer_vjp, shape=_lstm_layer_shape, check=True)

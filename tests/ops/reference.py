@@ -56,7 +56,21 @@ def _dynet_h(c, gates):
     return gates[2 * H:3 * H] * np.tanh(c)
 
 
+def _lstm_layer(xw, whh, h0, c0):
+    """Step by step with the cell above, written independently of the fused op."""
+    H = whh.shape[1]
+    h, c, rows = h0, c0, []
+    for t in range(len(xw)):
+        z = xw[t] + h @ whh.T
+        hc = _lstm_cell(z, np.zeros_like(z), c)
+        h, c = hc[..., :H], hc[..., H:]
+        gates = np.concatenate([_sig(z[..., :2 * H]), np.tanh(z[..., 2 * H:3 * H]), _sig(z[..., 3 * H:])], -1)
+        rows.append(np.concatenate([h, c, gates], -1))
+    return np.stack(rows)
+
+
 REF = {
+    "lstm_layer": _lstm_layer,
     "lstm_cell": _lstm_cell, "vanilla_lstm_gates": _dynet_gates,
     "vanilla_lstm_c": _dynet_c, "vanilla_lstm_h": _dynet_h,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
