@@ -163,30 +163,60 @@ def _lstm_layer(xp, xw, whh, h0, c0):
 
 
 def _lstm_layer_vjp(xp, G, ans, xw, whh, h0, c0):
-    """Backpropagation through time, step by step for the states, and the recurrent weight's
-    gradient in one product over all steps at the end."""
+    """Backpropagation through time.  Everything that does not depend on the recurrence is
+    computed for all steps at once; the loop keeps only the eight operations that do.  The
+    recurrent weight's gradient is one product over all steps at the end."""
     T, H = xw.shape[0], whh.shape[1]
+    a = ans[..., 2 * H:]                                    # gates i f g o, all steps
+    i, f, g, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
+    c = ans[..., H:2 * H]
+    c_prev = xp.concatenate([c0[None], c[:-1]], axis=0)
+    tc = xp.tanh(c)
+    # dz[t] for i, f, g = dc[t] * P[t] (three blocks); for o = dh[t] * Q[t]
+    P = xp.concatenate([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], axis=-1)
+    P = xp.reshape(P, P.shape[:-1] + (3, H))
+    Q = tc * o * (1 - o)
+    K = o * (1 - tc * tc)                                   # dc gets dh * K
+    Gh, Gc = G[..., :H], G[..., H:2 * H]
+    dZ = xp.empty(xw.shape, dtype=G.dtype)
+    dZ3 = xp.reshape(dZ[..., :3 * H], dZ.shape[:-1] + (3, H))
+    dh = xp.zeros(h0.shape, dtype=G.dtype)
+    dc = xp.zeros(c0.shape, dtype=G.dtype)
+    for t in range(T - 1, -1, -1):
+        dh = dh + Gh[t]
+        dc = dc + Gc[t] + dh * K[t]
+        dZ3[t] = dc[..., None, :] * P[t]
+        dZ[t, ..., 3 * H:] = dh * Q[t]
+        dh = dZ[t] @ whh
+        dc = dc * f[t]
+    if G[..., 2 * H:].any():                                # someone used the gates themselves
+        dG = G[..., 2 * H:] * xp.concatenate([i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)], -1)
+        return _lstm_layer_vjp_with_gates(xp, G, ans, xw, whh, h0, c0, dG)
+    h_prev = xp.concatenate([h0[None], ans[:-1, ..., :H]], axis=0)
+    dwhh = xp.reshape(dZ, (-1, 4 * H)).T @ xp.reshape(h_prev, (-1, H))
+    return [dZ, dwhh, dh, dc]
+
+
+def _lstm_layer_vjp_with_gates(xp, G, ans, xw, whh, h0, c0, dG):
+    """The rare case of a gradient arriving at the gates' own outputs: the direct term enters
+    dz at each step, before the recurrence carries it back."""
+    T, H = xw.shape[0], whh.shape[1]
+    a = ans[..., 2 * H:]
+    i, f, g, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
+    c = ans[..., H:2 * H]
+    c_prev = xp.concatenate([c0[None], c[:-1]], axis=0)
+    tc = xp.tanh(c)
     dZ = xp.empty(xw.shape, dtype=G.dtype)
     dh = xp.zeros(h0.shape, dtype=G.dtype)
     dc = xp.zeros(c0.shape, dtype=G.dtype)
     for t in range(T - 1, -1, -1):
-        a = ans[t, ..., 2 * H:]
-        i, f, g, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
-        tc = xp.tanh(ans[t, ..., H:2 * H])
-        c_prev = ans[t - 1, ..., H:2 * H] if t else c0
         dh = dh + G[t, ..., :H]
-        dc = dc + G[t, ..., H:2 * H] + dh * o * (1 - tc * tc)
-        dz = dZ[t]
-        dz[..., :H] = dc * g
-        dz[..., H:2 * H] = dc * c_prev
-        dz[..., 2 * H:3 * H] = dc * i
-        dz[..., 3 * H:] = dh * tc
-        dz += G[t, ..., 2 * H:]                 # anyone who used the gates themselves
-        dz[..., :2 * H] *= a[..., :2 * H] * (1 - a[..., :2 * H])
-        dz[..., 2 * H:3 * H] *= 1 - g * g
-        dz[..., 3 * H:] *= o * (1 - o)
-        dh = dz @ whh
-        dc = dc * f
+        dc = dc + G[t, ..., H:2 * H] + dh * o[t] * (1 - tc[t] * tc[t])
+        dZ[t] = xp.concatenate([dc * g[t] * i[t] * (1 - i[t]), dc * c_prev[t] * f[t] * (1 - f[t]),
+                                dc * i[t] * (1 - g[t] * g[t]), dh * tc[t] * o[t] * (1 - o[t])], -1)
+        dZ[t] += dG[t]
+        dh = dZ[t] @ whh
+        dc = dc * f[t]
     h_prev = xp.concatenate([h0[None], ans[:-1, ..., :H]], axis=0)
     dwhh = xp.reshape(dZ, (-1, 4 * H)).T @ xp.reshape(h_prev, (-1, H))
     return [dZ, dwhh, dh, dc]
