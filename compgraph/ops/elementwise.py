@@ -39,10 +39,10 @@ _binary("pow", lambda xp, a, b: a ** b,
 _binary("maximum", lambda xp, a, b: xp.maximum(a, b),
         # ties split the gradient evenly, as PyTorch does
         lambda xp, g, ans, a, b: _tie_split(xp, g, a > b, a == b),
-        lambda xp, g, ans, a, b: _tie_split(xp, g, b > a, a == b), np_same=True)
+        lambda xp, g, ans, a, b: _tie_split(xp, g, b > a, a == b))
 _binary("minimum", lambda xp, a, b: xp.minimum(a, b),
         lambda xp, g, ans, a, b: _tie_split(xp, g, a < b, a == b),
-        lambda xp, g, ans, a, b: _tie_split(xp, g, b < a, a == b), np_same=True)
+        lambda xp, g, ans, a, b: _tie_split(xp, g, b < a, a == b))
 _unary("neg", lambda xp, a: -a,
        lambda xp, g, ans, a: -g)
 
@@ -56,18 +56,18 @@ defop("where", lambda xp, c, a, b: xp.where(c, a, b),
       None,
       lambda xp, g, ans, c, a, b: xp.where(c, g, 0),
       lambda xp, g, ans, c, a, b: xp.where(c, 0, g),
-      shape=broadcast("where"), np_same=True,
+      shape=broadcast("where"),
       dtype=lambda c, a, b, **k: np.result_type(a, b))
 
 # --- unary math ---------------------------------------------------------------------------
-_unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans, np_same=True)
-_unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, np_same=True)
-_unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), np_same=True)
-_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, np_same=True)
-_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a), np_same=True)
-_unary("sign", lambda xp, a: xp.sign(a), nondiff=True, np_same=True)
-_unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a), np_same=True)
-_unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a), np_same=True)
+_unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans)
+_unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a)
+_unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1))
+_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans)
+_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
+_unary("sign", lambda xp, a: xp.sign(a), nondiff=True)
+_unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a))
+_unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a))
 _unary("clip", lambda xp, a, min=None, max=None: xp.clip(a, min, max),
        lambda xp, g, ans, a, min=None, max=None: g * (ans == a))
 
@@ -87,7 +87,7 @@ def _sigmoid(xp, a):
 
 
 _unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans))
-_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans), np_same=True)
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans))
 _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
        lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))

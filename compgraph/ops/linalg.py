@@ -43,7 +43,7 @@ def _matmul_vjp_b(xp, g, ans, a, b):
 
 
 defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
-      shape=_matmul_shape, np_same=True)
+      shape=_matmul_shape)
 
 
 def _fixed_rank(name, ranks, inner):
@@ -87,7 +87,7 @@ def _outer_shape(a, b, **attrs):
 defop("outer", lambda xp, a, b: xp.outer(a, b),
       lambda xp, g, ans, a, b: xp.matmul(g, b),
       lambda xp, g, ans, a, b: xp.matmul(a, g),
-      shape=_outer_shape, check=True, np_same=True)
+      shape=_outer_shape, check=True)
 
 
 # --- einsum ---------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def _einsum_shape(*shapes, subscripts):
     return dummy_rule(_einsum_fwd)(*shapes, subscripts=subscripts)
 
 
-defop("einsum", _einsum_fwd, vjp_n=_einsum_vjp, shape=_einsum_shape, check=True, np_same=True)
+defop("einsum", _einsum_fwd, vjp_n=_einsum_vjp, shape=_einsum_shape, check=True)
 
 
 # --- linear: x @ w.T + b in one node (the layer every network is made of) -----------------------

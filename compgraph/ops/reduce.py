@@ -28,10 +28,10 @@ def _reduction(name, fwd, vjp, **kw):
 
 
 _reduction("sum", lambda xp, a, axis=None, keepdims=False: xp.sum(a, axis=axis, keepdims=keepdims),
-           lambda xp, g, ans, a, axis=None, keepdims=False: _spread(xp, g, a, axis), np_same=True)
+           lambda xp, g, ans, a, axis=None, keepdims=False: _spread(xp, g, a, axis))
 _reduction("mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis, keepdims=keepdims),
            lambda xp, g, ans, a, axis=None, keepdims=False:
-               _spread(xp, g, a, axis) * (1.0 / _count(a.shape, axis)), np_same=True)
+               _spread(xp, g, a, axis) * (1.0 / _count(a.shape, axis)))
 
 
 def _extreme_vjp(xp, g, ans, a, axis=None, keepdims=False):
@@ -42,13 +42,13 @@ def _extreme_vjp(xp, g, ans, a, axis=None, keepdims=False):
 
 
 _reduction("max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
-           _extreme_vjp, np_same=True)
+           _extreme_vjp)
 _reduction("min", lambda xp, a, axis=None, keepdims=False: xp.min(a, axis=axis, keepdims=keepdims),
-           _extreme_vjp, np_same=True)
+           _extreme_vjp)
 _reduction("prod", lambda xp, a, axis=None, keepdims=False: xp.prod(a, axis=axis, keepdims=keepdims),
            # product of the others = ans / a; exact where no element is zero
            lambda xp, g, ans, a, axis=None, keepdims=False:
-               _spread(xp, g * ans, a, axis) / a, np_same=True)
+               _spread(xp, g * ans, a, axis) / a)
 
 
 def _var(xp, a, axis=None, keepdims=False, correction=1):
@@ -101,6 +101,6 @@ defop("log_softmax", _log_softmax,
 
 _int64 = lambda *dtypes, **attrs: np.dtype(np.int64)  # noqa: E731
 defop("argmax", lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape("argmax"), nondiff=True, dtype=_int64, np_same=True)
+      shape=reduce_shape("argmax"), nondiff=True, dtype=_int64)
 defop("argmin", lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape("argmin"), nondiff=True, dtype=_int64, np_same=True)
+      shape=reduce_shape("argmin"), nondiff=True, dtype=_int64)

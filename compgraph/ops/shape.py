@@ -26,7 +26,7 @@ def _reshape_shape(shape, shape_to):
 
 defop("reshape", lambda xp, a, shape: xp.reshape(a, shape),
       lambda xp, g, ans, a, shape: xp.reshape(g, a.shape),
-      shape=lambda s, shape: _reshape_shape(s, shape), np_same=True)
+      shape=lambda s, shape: _reshape_shape(s, shape))
 
 
 def _permute_shape(s, axes):
@@ -53,7 +53,7 @@ def _broadcast_to_shape(s, shape):
 
 defop("broadcast_to", lambda xp, a, shape: xp.broadcast_to(a, shape),
       lambda xp, g, ans, a, shape: g,   # the engine sums the broadcast axes back down
-      shape=_broadcast_to_shape, np_same=True)
+      shape=_broadcast_to_shape)
 
 
 # --- indexing ---------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ defop("copy", lambda xp, a: a.copy(), lambda xp, g, ans, a: g, shape=lambda s: s
 defop("astype", lambda xp, a, dtype: a.astype(dtype),
       # the gradient goes back in the input's own dtype
       lambda xp, g, ans, a, dtype: xp.astype(g, a.dtype),
-      shape=lambda s, dtype: s, dtype=lambda d, dtype: dtype, np_same=True)
+      shape=lambda s, dtype: s, dtype=lambda d, dtype: dtype)
 
 
 def _to_device(xp, a, device):

@@ -25,10 +25,10 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "nondiff",
-                 "check", "np_same", "batch", "doc", "_vjp_cache")
+                 "check", "batch", "doc", "_vjp_cache")
 
     def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
-                 nondiff=False, check=False, np_same=False, batch=None, doc=""):
+                 nondiff=False, check=False, batch=None, doc=""):
         self.name = name
         self.fwd = fwd
         self.vjps = tuple(vjps)
@@ -40,7 +40,6 @@ class Op:
         self.nondiff = nondiff      # output never requires grad (argmax, comparisons)
         self.check = check          # run the shape rule even in eager mode (NumPy would
                                     # silently accept shapes the op must refuse)
-        self.np_same = np_same      # xp.<name> (NumPy's function) is what VJPs mean by it
         self.batch = batch          # autobatching signature/concat spec (executors/autobatch)
         self.doc = doc
         self._vjp_cache = {}
