@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# the MPI tests run where MPI is installed (mpi4py builds against it)
+TEST_EXTRAS := test$(shell command -v mpicc >/dev/null 2>&1 && echo ,mpi)
 
 .PHONY: test demo bench clean
 
@@ -12,13 +14,14 @@ $(VENV)/.installed-%: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-$(TEST_EXTRAS)
 	$(PY) -m pytest tests
 
 demo: $(VENV)/.installed-all
 	$(PY) -m compgraph.demo
 
 bench: $(VENV)/.installed-test
+	$(PY) -m pip install --quiet torch==2.13.0 threadpoolctl
 	$(PY) benchmarks/run.py
 
 clean:
