@@ -51,12 +51,16 @@ def _creation(t):
 
 # --- the sweep ---------------------------------------------------------------------------------
 
-def backprop(order, grads, retain_graph=False, create_graph=False, capture=None, keep_all=False):
+def backprop(order, grads, retain_graph=False, create_graph=False, capture=None, keep_all=False,
+             leaf_ready=None):
     """Push the gradients in `grads` ({node: grad}) back through `order`.
 
     Returns {node: grad} for the leaves reached and for the nodes in `capture`.  With
     keep_all, `grads` keeps every node's gradient (the tutorial's Graph wants them all).
+    With leaf_ready ({leaf: callback}), callback(leaf, grad) runs as soon as the sweep
+    has processed the last use of that leaf, and the leaf is not returned.
     """
+    uses = _leaf_uses(order, leaf_ready) if leaf_ready else None
     F = None
     if create_graph:
         from . import functional as F
@@ -78,6 +82,10 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
         if node._retain or capture is not None and node in capture:
             out[node] = g
         if op is None:
+            if uses and node in uses:   # a consumer passed it nothing: it is final now
+                del uses[node]
+                leaf_ready[node](node, g)
+                continue
             out[node] = g
             continue
         ins = node.inputs
@@ -126,9 +134,80 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
                 grads[x] = total = prev + gx
                 if total.__class__ is ndarray:
                     owned[id(total)] = total
+        if uses:
+            _release_leaves(ins, uses, grads, leaf_ready)
         if not retain_graph:
             node.inputs = None
     return out
+
+
+def _leaf_uses(order, leaves):
+    """How many times each leaf in `leaves` is an input of a node in `order`."""
+    uses = {}
+    for node in order:
+        for x in node.inputs or ():
+            if x in leaves:
+                uses[x] = uses.get(x, 0) + 1
+    return uses
+
+
+def _release_leaves(ins, uses, grads, leaf_ready):
+    """Count down the uses of the hooked leaves among `ins`; at zero, hand over the gradient
+    (no later node can add to it: the sweep has passed every node that uses the leaf)."""
+    for x in ins:
+        left = uses.get(x)
+        if left is None:
+            continue
+        if left > 1:
+            uses[x] = left - 1
+            continue
+        del uses[x]
+        g = grads.pop(x, None)
+        if g is not None:
+            leaf_ready[x](x, g.dense() if g.__class__ is IndexedGrad else g)
+
+
+# leaf -> [fn(leaf)], run by backward() once leaf.grad holds this pass's final gradient.
+# A plain dict (tensors hash by identity); a WeakKeyDictionary would compare keys with
+# Tensor.__eq__, which is elementwise.  handle.remove() drops the entry.
+_POST_ACCUMULATE_HOOKS = {}
+
+
+class _HookHandle:
+    def __init__(self, leaf, fn):
+        self._leaf, self._fn = leaf, fn
+
+    def remove(self):
+        leaf = self._leaf
+        hooks = _POST_ACCUMULATE_HOOKS.get(leaf)
+        if hooks and self._fn in hooks:
+            hooks.remove(self._fn)
+            if not hooks:
+                del _POST_ACCUMULATE_HOOKS[leaf]
+
+
+def register_post_accumulate_grad_hook(leaf, fn):
+    """Call fn(leaf) during backward() as soon as leaf.grad has its final value for that
+    pass, while the sweep goes on (PyTorch's Tensor.register_post_accumulate_grad_hook).
+    Data-parallel training starts sending a layer's gradients here, overlapping the
+    backward of the layers below.  Returns a handle with remove()."""
+    if not isinstance(leaf, Tensor) or leaf.op is not None or not leaf.requires_grad:
+        raise GraphError("register_post_accumulate_grad_hook: needs a leaf tensor that "
+                         "requires grad")
+    _POST_ACCUMULATE_HOOKS.setdefault(leaf, []).append(fn)
+    return _HookHandle(leaf, fn)
+
+
+def _hooked_leaf_ready(create_graph, capture):
+    """{leaf: callback} for backward()'s sweep, or None (no hooks: the sweep is unchanged)."""
+    if not _POST_ACCUMULATE_HOOKS or create_graph or capture is not None:
+        return None
+
+    def ready(leaf, g):
+        _accumulate(leaf, g, False)
+        for fn in list(_POST_ACCUMULATE_HOOKS.get(leaf, ())):
+            fn(leaf)
+    return {leaf: ready for leaf in _POST_ACCUMULATE_HOOKS}
 
 
 def _seed(root, gradient, create_graph):
@@ -170,7 +249,9 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
         retain_graph = create_graph or root._graph is not None
     grads = {root: _seed(root, gradient, create_graph)}
     capture = set(inputs) if inputs is not None else None
-    reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture)
+    leaf_ready = _hooked_leaf_ready(create_graph, capture)
+    reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture,
+                       leaf_ready=leaf_ready)
     for node, g in reached.items():
         if capture is not None and node not in capture:
             continue

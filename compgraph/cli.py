@@ -169,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last complete checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the ranks of an MPI job: mpirun -np N compgraph "
+                            "train ... --distributed (needs mpi4py: pip install 'compgraph[mpi]'); "
+                            "--batch-size is the global batch, split across the ranks; rank 0 "
+                            "writes the run folder, which all ranks must see (shared filesystem)")
     train.set_defaults(run=_cmd_train)
 
     test = commands.add_parser(
@@ -247,20 +252,32 @@ def _cmd_train(args) -> int:
                  limit=args.limit, data_dir=_abspath(args.data_dir))
     model = args.model or "mlp"
     out = args.out or os.path.join("runs", model)
+    say = print
+    if args.distributed:
+        from compgraph.distributed import comm
+        comm.init()   # before anything can fail: a failing rank must be able to abort the job
+        if not comm.is_main():
+            say = _silent
     if args.resume and os.path.isfile(os.path.join(out, CONFIG_FILE)) and list_checkpoints(out):
         config = _resumed_config(read_config(out), dict(given, model=args.model), out)
     else:
         if args.hidden is not None and model != "mlp":
             raise _UsageError(f"--hidden applies to --model mlp only (got --model {model})")
         config = make_config(model, **given)
-    print(f"training {config.model} on {config.data} into {out}", flush=True)
+    say(f"training {config.model} on {config.data} into {out}", flush=True)
     try:
-        train(config, out, resume=args.resume, progress=not args.no_progress)
+        train(config, out, resume=args.resume, progress=not args.no_progress,
+              distributed=args.distributed)
     except KeyboardInterrupt:
-        _stderr(_interrupted_message(out, config.model))
+        if say is print:
+            _stderr(_interrupted_message(out, config.model))
         return EXIT_INTERRUPTED
-    print(f"done: {out}", flush=True)
+    say(f"done: {out}", flush=True)
     return 0
+
+
+def _silent(*args, **kwargs):
+    """print() of the ranks other than 0."""
 
 
 def _resumed_config(saved, given, out):
@@ -375,6 +392,17 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"compgraph {args.command}"
+    status = _run(args, prog)
+    if status and getattr(args, "distributed", False):
+        # the other ranks would wait for this one in their next collective: end them too
+        from compgraph.distributed import comm
+        if comm.is_initialized():
+            comm.abort(f"{prog} failed on this rank (exit status {status}); ending the job",
+                       status)
+    return status
+
+
+def _run(args, prog) -> int:
     try:
         return args.run(args)
     except _UsageError as exc:
@@ -402,6 +430,8 @@ def _known_failure(exc):
     if isinstance(exc, expected):
         return str(exc)
     if type(exc).__name__ == "StateDictError":  # compgraph.nn: checkpoint of another model
+        return str(exc)
+    if type(exc).__name__ == "MPIUnavailableError":  # --distributed without mpi4py
         return str(exc)
     return None
 

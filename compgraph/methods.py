@@ -61,3 +61,11 @@ Tensor.type_as = lambda self, other: self.astype(other.dtype)
 Tensor.any = lambda self: bool(self._value.any())
 Tensor.all = lambda self: bool(self._value.all())
 Tensor.norm = lambda self, p=2: F.sqrt(F.sum(self * self)) if p == 2 else F.sum(F.abs(self) ** p) ** (1.0 / p)
+
+
+def _register_post_accumulate_grad_hook(self, hook):
+    from .autograd import register_post_accumulate_grad_hook
+    return register_post_accumulate_grad_hook(self, hook)
+
+
+Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook

@@ -81,7 +81,7 @@ def _stderr(message: str) -> None:
 
 
 def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
-          plot: bool = True, echo=print, log=_stderr) -> list[dict]:
+          plot: bool = True, echo=print, log=_stderr, distributed: bool = False) -> list[dict]:
     """Train ``config`` into the run folder ``out``; return the metrics of every epoch.
 
     With ``resume``, continue from the newest complete checkpoint in ``out``
@@ -89,8 +89,18 @@ def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
     ``data_dir``); without it, ``out`` must not hold checkpoints yet.
     ``echo`` gets the per-epoch summary lines, ``log`` everything else.
     With ``plot``, ``out/curves.png`` is drawn at the end (if matplotlib is installed).
+    With ``distributed`` (under ``mpirun -np N``), the ranks share each batch
+    (compgraph.distributed.training); rank 0 alone prints and writes ``out``.
     """
     out = os.fspath(out)
+    dist = None
+    if distributed:
+        from compgraph.distributed import training as dist
+        dist.start()
+        if not dist.is_main():
+            echo = log = dist.quiet
+            progress = plot = False
+    main = dist is None or dist.is_main()
     found = latest_checkpoint(out, warn=log) if resume else None
     if not resume and list_checkpoints(out):
         raise RunExistsError(
@@ -121,17 +131,27 @@ def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
         log(f"resuming {out} from {os.path.basename(path)} (epoch {start - 1} of {config.epochs} done)")
     elif resume:
         log(f"no checkpoint in {out} yet; starting from epoch 1")
+    # every rank loaded the same checkpoint; wrapping also broadcasts rank 0's weights
+    ddp = dist.wrap(model) if dist is not None else None
 
-    write_config(out, config)
-    write_metrics(out, history)  # drop records of an epoch whose checkpoint never landed
+    if main:
+        write_config(out, config)
+        write_metrics(out, history)  # drop records of an epoch whose checkpoint never landed
     criterion = nn.CrossEntropyLoss()
     for epoch in range(start, config.epochs + 1):
         loader.set_epoch(epoch - 1)
         set_learning_rate(optimizer, epoch_learning_rate(config, epoch))
-        train_loss, seconds = _train_epoch(model, criterion, optimizer, loader,
-                                           f"epoch {epoch}/{config.epochs}", progress)
+        desc = f"epoch {epoch}/{config.epochs}"
+        if dist is None:
+            train_loss, seconds = _train_epoch(model, criterion, optimizer, loader, desc, progress)
+        else:
+            train_loss, seconds = dist.train_epoch(ddp, criterion, optimizer, loader, x_train,
+                                                   y_train, config.batch_size, desc, progress)
         eval_start = time.perf_counter()
-        test_error, test_loss = evaluate(model, x_test, y_test)
+        if dist is None:
+            test_error, test_loss = evaluate(model, x_test, y_test)
+        else:
+            test_error, test_loss = dist.evaluate(evaluate, model, x_test, y_test)
         record = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -142,9 +162,10 @@ def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
             "eval_seconds": time.perf_counter() - eval_start,
         }
         history.append(record)
-        write_metrics(out, history)
-        save_checkpoint(out, epoch, config=config, model=model, optimizer=optimizer,
-                        loader=loader, rng_state=cg_random.get_rng_state(), metrics=history)
+        if main:
+            write_metrics(out, history)
+            save_checkpoint(out, epoch, config=config, model=model, optimizer=optimizer,
+                            loader=loader, rng_state=cg_random.get_rng_state(), metrics=history)
         echo(f"epoch {epoch:3d}/{config.epochs}  train loss {train_loss:.4f}  "
              f"test error {100 * test_error:5.2f}%  test loss {test_loss:.4f}  "
              f"{seconds:6.1f} s  {record['examples_per_s'] or 0:,.0f} ex/s")
