@@ -37,16 +37,36 @@ Inside the graph, `cg.input(x)` makes a per-example input, `cg.lookup(E, i)` a r
 embedding table (batched into one gather), and eager parameters used with graph nodes are
 recorded as shared inputs.  `loss.backward()` works too: it evaluates through the batched
 forward, then sweeps node by node in the core (correct, but only the forward is batched).
+
+Ragged batches: examples may be whole sequences of different lengths, written one at a
+time with whole-sequence ops and no padding::
+
+    with compgraph.autobatch() as cg:
+        losses = []
+        for words, tags in sentences:                     # lengths T_i all different
+            states, _ = lstm(cg.lookup(embed.weight, words))  # (T_i, E) rows, one LSTM node
+            losses.append(F.cross_entropy(out(states), tags, reduction="sum"))
+        loss = F.stack(losses).mean()
+    cg.backward(loss)
+
+Rules with a ragged mode (rules.py: linear, elementwise ops, lookups, row slices and
+picks, cross-entropy, lstm_layer) batch nodes whose inputs differ only in their leading
+(time) dimension: their rows are concatenated (one GEMM for every sentence's rows), per
+sentence reductions become segment sums, lstm_layer runs as one packed sequence, and the
+result is split back at the sentences' lengths.  An eager result of one op on parameters
+used in the graph (nn.LSTM's b_ih + b_hh, made anew per sentence) is re-recorded here once
+and shared, so that it does not split the batches of the nodes using it.
 """
 import numpy as np
 
 from .. import state
 from ..autograd import array_namespace, backprop, reachable, unbroadcast
+from ..errors import ArgumentError
 from ..graph import Graph
 from ..ops import OPS
 from ..tensor import Tensor, _make, _as_array, _next_id
 from . import rules
-from .rules import attrs_key
+from .rules import RAGGED, SHARED, Segments, attrs_key
 
 rules.install()
 
@@ -54,11 +74,21 @@ _GETITEM = OPS["getitem"]
 
 
 class Batch:
-    """Nodes run together; `args` and `out` are kept for the batched backward."""
-    __slots__ = ("nodes", "args", "flags", "out")
+    """Nodes run together; `args` and `out` are kept for the batched backward, and for a
+    ragged batch its Segments (`flags` is then its RaggedLayout)."""
+    __slots__ = ("nodes", "args", "flags", "out", "seg")
 
-    def __init__(self, nodes, args=None, flags=None, out=None):
-        self.nodes, self.args, self.flags, self.out = nodes, args, flags, out
+    def __init__(self, nodes, args=None, flags=None, out=None, seg=None):
+        self.nodes, self.args, self.flags, self.out, self.seg = nodes, args, flags, out, seg
+
+
+class RaggedLayout:
+    """A ragged signature's plan: how each input is passed (rules.RAGGED, MEMBER, SHARED)
+    and whether the output is ragged rows or one result per member."""
+    __slots__ = ("kinds", "rows")
+
+    def __init__(self, kinds, rows):
+        self.kinds, self.rows = kinds, rows
 
 
 class BatchReport:
@@ -132,6 +162,7 @@ class BatchingGraph(Graph):
         self._sig_flags = []      # id -> which inputs are shared
         self._sig_depth = []      # id -> total depth of its nodes
         self._sig_count = []      # id -> number of its nodes
+        self._lifted = {}         # (op, input ids, attributes) -> (node, inputs)
 
     # --- the tensor dialect's scope ----------------------------------------------------------
     def __enter__(self):
@@ -148,15 +179,50 @@ class BatchingGraph(Graph):
     autobatch_input = input
 
     def lookup(self, table, index):
-        """Row `index` of `table` (a parameter), recorded here; rows of one table batch
-        into one gather and their gradients into one scatter."""
-        return self.record(_GETITEM, (table,), {"index": (int(index),)})
+        """Row `index` of `table` (a parameter), or rows `table[ids]` for an int array of
+        ids (a whole sentence), recorded here; lookups of one table batch into one gather
+        (ragged: sentences of any length) and their gradients into one scatter."""
+        ids = index._value if isinstance(index, Tensor) else index
+        if isinstance(ids, (int, np.integer)) or np.ndim(ids) == 0:
+            return self.record(_GETITEM, (table,), {"index": (int(ids),)})
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            raise ArgumentError(f"lookup: ids must be integers, got {ids.dtype}")
+        return self.record(_GETITEM, (table,), {"index": (ids,)})
+
+    def _lift(self, t):
+        """An eager result used in this graph, made of one op on leaves (parameters,
+        constants), re-recorded as a node of the graph: then it batches with its peers
+        and its gradient flows in the batched backward.  Equal recordings (the same op,
+        inputs and attributes: nn.LSTM's b_ih + b_hh, made again for every sentence) are
+        one node; one without array attributes is a function of parameters alone, the
+        same in every member, so it is *shared*.  Deeper eager histories stay outside."""
+        ins = t.inputs
+        for x in ins:
+            if x.op is not None or x._graph is not None:
+                return t
+        ak = attrs_key(t.attrs)
+        if ak is None:
+            return t
+        key = (t.op, tuple([id(x) for x in ins]), ak)
+        hit = self._lifted.get(key)
+        if hit is None:
+            node = self.record(t.op, ins, t.attrs)
+            if not any(isinstance(v, np.ndarray) for v in _flat_attrs(t.attrs)):
+                self.shared_ids.add(node._id)
+            hit = self._lifted[key] = (node, ins)       # ins kept alive: their ids stay unique
+        return hit[0]
 
     # --- recording ------------------------------------------------------------------------------
     def record(self, op, args, attrs):
         """Graph.record, lean: the shape and dtype rules memoized and, when batching, the
         node's depth and signature noted in the same pass over its inputs.  The per-node
         cost of building and scheduling is what autobatching has to win back."""
+        for a in args:
+            if a.op is not None and a._graph is None and self.autobatch:
+                args = tuple([self._lift(x) if x.op is not None and x._graph is None else x
+                              for x in args])
+                break
         if not self.autobatch:
             shapes, dtypes = [], []
             rg = False
@@ -242,14 +308,21 @@ class BatchingGraph(Graph):
         flags = tuple(isinstance(k, int) for k in key[1:-1:2])
         if True in flags and False not in flags and not rule.gathers:
             return None                       # every input shared: nothing to stack
-        rkey = rule.key(node, flags)
-        if rkey is None:
-            return None
-        sig = (key[:-1], rkey)                # the rule decides which attributes matter
+        ragged = rule.ragged(node, flags)
+        if ragged is not None:
+            kinds, rows, rkey = ragged
+            sig = ("ragged", node.op, _ragged_inputs(key, kinds), rkey)
+            layout = (kinds, rows)
+        else:
+            rkey = rule.key(node, flags)
+            if rkey is None:
+                return None
+            sig = (key[:-1], rkey)            # the rule decides which attributes matter
+            layout = None
         sid = self._sig_ids.get(sig)
         if sid is None:
             sid = self._sig_ids[sig] = len(self._sig_flags)
-            self._sig_flags.append(flags)
+            self._sig_flags.append(flags if layout is None else RaggedLayout(*layout))
             self._sig_depth.append(0)
             self._sig_count.append(0)
         return sid
@@ -322,10 +395,13 @@ class BatchingGraph(Graph):
             elif ready:
                 s = min(ready, key=avg.__getitem__)
                 group = ready.pop(s)
-                if len(group) == 1:
+                flags = self._sig_flags[s]
+                if flags.__class__ is RaggedLayout:
+                    self._run_ragged(group, flags)
+                elif len(group) == 1:
                     self._run_single(group[0])
                 else:
-                    self._run_batch(group, self._sig_flags[s])
+                    self._run_batch(group, flags)
             else:
                 break
             for n in group:
@@ -374,6 +450,33 @@ class BatchingGraph(Graph):
         self._batches.append(Batch(nodes, args, flags, out))
         self._count(op, B, 1)
 
+    def _run_ragged(self, nodes, layout):
+        """A ragged batch (even of one node: it may be cheaper than the op alone, and its
+        backward then needs no special case): RAGGED inputs concatenated along axis 0,
+        MEMBER inputs stacked, SHARED ones once; the result split at the members' rows."""
+        n0 = nodes[0]
+        op = n0.op
+        rule = op.batch
+        kinds = layout.kinds
+        seg = Segments(rule.lengths(nodes, kinds))
+        args = []
+        for i, kind in enumerate(kinds):
+            if kind is SHARED:
+                args.append(n0.inputs[i]._value)
+            elif kind is RAGGED:
+                args.append(_rows([m.inputs[i]._value for m in nodes]))
+            else:
+                args.append(np.array([m.inputs[i]._value for m in nodes]))
+        out = rule.ragged_forward(array_namespace(np), op, n0.attrs, args, kinds, seg, nodes)
+        if layout.rows:
+            for m, v in zip(nodes, seg.split(out)):
+                m._value = v
+        else:
+            for k, m in enumerate(nodes):
+                m._value = out[k, ...]
+        self._batches.append(Batch(nodes, args, layout, out, seg))
+        self._count(op, len(nodes), 1)
+
     # --- backward -----------------------------------------------------------------------------
     def backward_from(self, root, gradient=None, keep_all=False):
         """Gradients of `root` by a reverse sweep over the forward's batches.
@@ -400,7 +503,10 @@ class BatchingGraph(Graph):
             gs = [grads.get(m) if keep_all else grads.pop(m, None) for m in nodes]
             if all(g is None for g in gs):
                 continue
-            _batch_vjp(ns, b, gs, grads)
+            if b.seg is not None:
+                _ragged_vjp(ns, b, gs, grads)
+            else:
+                _batch_vjp(ns, b, gs, grads)
         out = {}
         outside = {}
         for x, g in grads.items():
@@ -426,6 +532,31 @@ class BatchingGraph(Graph):
 
     def autobatch_report(self):
         return BatchReport({k: tuple(v) for k, v in self._stats.items()})
+
+
+def _flat_attrs(attrs):
+    """The attribute values, with tuples (an index) opened one level."""
+    for v in attrs.values():
+        if isinstance(v, tuple):
+            yield from v
+        else:
+            yield v
+
+
+def _ragged_inputs(key, kinds):
+    """The per-input part of a ragged signature: a shared input's id; a ragged input's
+    shape without its leading (time) dimension, and its dtype; a member input's shape and
+    dtype."""
+    out = []
+    for k, kind in enumerate(kinds):
+        shape, dtype = key[1 + 2 * k], key[2 + 2 * k]
+        if kind is SHARED:
+            out.append(shape)
+        elif kind is RAGGED:
+            out.append((RAGGED, shape[1:], dtype))
+        else:
+            out.append((shape, dtype))
+    return tuple(out)
 
 
 def _accumulate(grads, x, g):
@@ -476,6 +607,90 @@ def _batch_vjp(ns, b, gs, grads):
         if gx.shape[1:] != shape:
             gx = gx.reshape((B,) + tuple(shape))        # drop the rank padding
         rows = gx if gx.ndim > 1 else [gx[k, ...] for k in range(B)]   # 0-d arrays, not scalars
+        for m, row in zip(nodes, rows):
+            x = m.inputs[i]
+            if x.requires_grad:
+                prev = get(x)
+                grads[x] = row if prev is None else prev + row
+
+
+def _rows(parts):
+    """The members' row arrays as one: when they are consecutive views of one array (the
+    split output of the batch that made them, in the same order) that array itself, with
+    no copy; else their concatenation."""
+    first, last = parts[0], parts[-1]
+    base = first.base
+    if base is not None and base.__class__ is np.ndarray and last.base is base and len(parts) > 1:
+        joined = _joined_view(parts, base)
+        if joined is not None:
+            return joined
+    return np.concatenate(parts)
+
+
+def _joined_view(parts, base):
+    """parts as one view of base's memory, if they are C-contiguous blocks of the same row
+    shape lying one after the other in order; else None."""
+    first = parts[0]
+    inner, dtype = first.shape[1:], first.dtype
+    if first.ndim == 0 or not first.flags.c_contiguous:
+        return None
+    rowsize = first.itemsize * int(np.prod(inner))
+    at = first.__array_interface__["data"][0]
+    end, total = at, 0
+    for p in parts:
+        if (p.base is not base or p.shape[1:] != inner or p.dtype != dtype
+                or not p.flags.c_contiguous or p.__array_interface__["data"][0] != end):
+            return None
+        end += p.shape[0] * rowsize
+        total += p.shape[0]
+    try:
+        origin = base.__array_interface__["data"][0]
+        return np.ndarray((total,) + inner, dtype, buffer=base, offset=at - origin)
+    except (TypeError, ValueError, BufferError):       # base exposes no plain buffer
+        return None
+
+
+def _ragged_subset(b, keep):
+    """The batch's arguments, output and Segments restricted to the members in `keep`."""
+    seg, kinds = b.seg, b.flags.kinds
+
+    def pick(a):
+        parts = seg.split(a)
+        return np.concatenate([parts[k] for k in keep])
+    args = [a if kind is SHARED else pick(a) if kind is RAGGED else a[keep]
+            for a, kind in zip(b.args, kinds)]
+    out = pick(b.out) if b.flags.rows else b.out[keep]
+    return args, out, Segments(seg.lens[keep])
+
+
+def _ragged_vjp(ns, b, gs, grads):
+    """A ragged batch's backward: the members' gradients concatenated (or stacked), the
+    rule's backward once, each input's gradient split back to the members."""
+    nodes, args, layout, out, seg = b.nodes, b.args, b.flags, b.out, b.seg
+    kinds = layout.kinds
+    if any([g is None for g in gs]):
+        # members that do not reach the root: drop them from the batch
+        keep = [k for k, g in enumerate(gs) if g is not None]
+        args, out, seg = _ragged_subset(b, keep)
+        nodes = [nodes[k] for k in keep]
+        gs = [gs[k] for k in keep]
+    n0 = nodes[0]
+    need = [n0.inputs[i].requires_grad if kind is SHARED
+            else any([m.inputs[i].requires_grad for m in nodes]) for i, kind in enumerate(kinds)]
+    if True not in need:
+        return
+    G = _rows(gs) if layout.rows else np.array(gs)
+    gin = n0.op.batch.ragged_backward(ns, n0.op, n0.attrs, args, kinds, seg, nodes, out, G, need)
+    get = grads.get
+    for i, gx in enumerate(gin):
+        if gx is None:
+            continue
+        if kinds[i] is SHARED:
+            x0 = n0.inputs[i]
+            prev = get(x0)
+            grads[x0] = gx if prev is None else prev + gx
+            continue
+        rows = seg.split(gx) if kinds[i] is RAGGED else [gx[k, ...] for k in range(len(nodes))]
         for m, row in zip(nodes, rows):
             x = m.inputs[i]
             if x.requires_grad:
