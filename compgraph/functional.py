@@ -461,6 +461,8 @@ def pick(x, index, dim=0):
 
 def embedding(input, weight):
     """Rows of `weight` for the integer ids in `input` (repeated ids accumulate gradient)."""
+    if isinstance(input, Tensor) and input._graph is not None and hasattr(input._graph, "lookup"):
+        return input._graph.lookup(weight, input)    # ids of an autobatch graph: batch there
     ids = input._value if isinstance(input, Tensor) else np.asarray(input)
     if ids.dtype.kind not in "iu":
         raise ArgumentError(f"embedding: ids must be integers, got {ids.dtype}")

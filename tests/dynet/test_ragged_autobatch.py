@@ -174,3 +174,20 @@ def test_lookup_of_a_sentence_and_its_errors():
     np.testing.assert_array_equal(T.grad.numpy()[:, 0], [1, 0, 1, 0, 0, 2])
     with pytest.raises(ArgumentError):
         g.lookup(T, np.array([0.5]))
+
+
+def test_nn_embedding_of_graph_ids_batches_into_one_lookup():
+    cg = compgraph
+    cg.manual_seed(0)
+    E = nn.Embedding(10, 4)
+    sentences = [np.array([1, 2, 3]), np.array([4, 5]), np.array([1, 9, 9, 0])]
+    with cg.autobatch() as g:
+        outs = [(E(g.input(ids)) ** 2).sum() for ids in sentences]
+        loss = cg.stack(outs).sum()
+    g.backward(loss)
+    batched = E.weight.grad.numpy().copy()
+    E.weight.grad = None
+    eager = cg.stack([(E(cg.tensor(ids)) ** 2).sum() for ids in sentences]).sum()
+    eager.backward()
+    np.testing.assert_allclose(batched, E.weight.grad.numpy(), rtol=1e-6)
+    assert "getitem                      3 nodes      1 batches" in str(g.autobatch_report())
