@@ -195,6 +195,14 @@ class Plan:
         return self.backward(g, saved, vals)
 
 
+# elementwise ops whose forward is exactly one NumPy ufunc: in a whole-step plan they write
+# into a buffer allocated once (the same shapes come back on every replay of a signature)
+_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+           "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+           "tanh": np.tanh, "maximum": np.maximum, "minimum": np.minimum, "matmul": np.matmul,
+           "pow": np.power, "abs": np.absolute, "sin": np.sin, "cos": np.cos, "log1p": np.log1p}
+
+
 class _Writer:
     """Writes the generated functions: one line per forward node, a few per VJP."""
 
@@ -203,8 +211,16 @@ class _Writer:
         self.env = {"np": array_namespace(np), "publish": _accumulate, "make": _make}
         self.inputs = [f"a{k}" for k in range(n_args)] + [f"e{k}" for k in range(n_externals)]
 
-    def _forward(self, t, lines):
+    def _forward(self, t, lines, buffers=False):
         k = self.names[id(t)][1:]
+        ufunc = _UFUNCS.get(t.op.name) if buffers and not t.attrs else None
+        if ufunc is not None and t._value.__class__ is np.ndarray:
+            # a preallocated buffer per node, written in place on every replay
+            self.env[f"u{k}"] = ufunc
+            self.env[f"buf{k}"] = np.empty_like(t._value)
+            operands = ", ".join(self.names[id(x)] for x in t.inputs)
+            lines.append(f"    v{k} = u{k}({operands}, out=buf{k})")
+            return
         self.env[f"f{k}"] = t.op.fwd
         call_args = ", ".join(["np"] + [self.names[id(x)] for x in t.inputs])
         if t.attrs:
@@ -275,7 +291,9 @@ class _Writer:
         nodes = []
         for k, item in enumerate(items):
             if isinstance(item, Tensor):
-                self._forward(item, lines)
+                # intermediate values live only inside one step: their arrays are reused;
+                # the result is handed to the caller, so it gets a fresh one every time
+                self._forward(item, lines, buffers=item is not out)
                 nodes.append(item)
             elif isinstance(item, Replayed):
                 self.env[f"call{k}"] = item.call

@@ -98,3 +98,56 @@ def test_compiled_result_joins_eager_graphs():
     y = inner(cg.tensor([3.0])) * 5
     y.sum().backward()
     assert w.grad.item() == 15.0
+
+
+def _mlp_and_sgd(seed, momentum):
+    import compgraph.nn as nn
+    cg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    return model, cg.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_whole_training_step_compiles_and_matches_eager(momentum):
+    m1, o1 = _mlp_and_sgd(1, momentum)
+    m2, o2 = _mlp_and_sgd(1, momentum)
+
+    def step(model, opt):
+        def run(x, t):
+            opt.zero_grad()
+            loss = cg.nn.functional.cross_entropy(model(x) * 1.5 + 0.25, t)
+            loss.backward()
+            opt.step()
+            return loss
+        return run
+
+    eager, compiled = step(m1, o1), cg.compile(step(m2, o2))
+    for i in range(6):
+        x = cg.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        t = cg.tensor(rng.integers(0, 2, 4))
+        le, lc = eager(x, t), compiled(x, t)
+        assert lc.item() == pytest.approx(le.item(), rel=1e-6)
+        assert not lc.requires_grad
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6)
+    plan = next(iter(compiled.plans.values()))
+    assert plan.whole_step
+
+
+def test_whole_step_results_are_fresh_arrays_not_reused_buffers():
+    w = cg.tensor(np.ones(3), requires_grad=True)
+    opt = cg.optim.SGD([w], lr=0.0)
+
+    def run(x):
+        opt.zero_grad()
+        y = (w * x + 1.0) * 2.0
+        y.sum().backward()
+        opt.step()
+        return y
+    f = cg.compile(run)
+    first = f(cg.tensor(np.array([1.0, 2.0, 3.0])))
+    second = f(cg.tensor(np.array([5.0, 5.0, 5.0])))
+    third = f(cg.tensor(np.array([0.0, 0.0, 0.0])))
+    assert first.tolist() == [4.0, 6.0, 8.0] and second.tolist() == [12.0, 12.0, 12.0]
+    assert third.tolist() == [2.0, 2.0, 2.0] and second.tolist() == [12.0, 12.0, 12.0]

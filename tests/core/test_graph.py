@@ -1,0 +1,64 @@
+"""The tutorial's explicit Graph: lazy recording, forward/backward loops, static reuse."""
+import numpy as np
+import pytest
+
+import compgraph as cg
+
+
+def test_nodes_are_recorded_in_creation_order_and_computed_by_forward():
+    g = cg.Graph()
+    a, b = g.var(1.0), g.var(2.0)
+    c = g.add(a, b)
+    assert c.value is None and [n.type for n in g.nodes] == ["var", "var", "add"]
+    assert [n.id for n in g.nodes] == [0, 1, 2] and c.children[0] is a
+    cg.forward(g)
+    assert c.value == 3.0
+
+
+def test_backward_gives_every_node_a_plain_array_gradient():
+    g = cg.Graph()
+    x = g.var(np.array([1.0, 2.0]))
+    W = g.var(np.array([[1.0, 0.0], [0.0, 3.0]]))
+    y = g.logistic(g.mul(x, W))               # mul is the matrix product in the tutorial
+    loss = g.sum(y)
+    cg.forward(g)
+    loss.grad = 1.0
+    cg.backward(g)
+    s = 1 / (1 + np.exp(-(np.array([1.0, 2.0]) @ np.array([[1.0, 0.0], [0.0, 3.0]]))))
+    assert isinstance(W.grad, np.ndarray)
+    np.testing.assert_allclose(W.grad, np.outer([1.0, 2.0], s * (1 - s)))
+
+
+def test_placeholders_define_once_and_run_many_times():
+    """The static-graph style of seed 001: define with named inputs, feed new values."""
+    g = cg.Graph()
+    x = g.placeholder((3,), np.float64, name="x")
+    w = g.var(np.array([0.5, -1.0, 2.0]))
+    y = g.sum(g.tanh(x * w))
+    for value in ([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [-1.0, 4.0, 0.5]):
+        cg.forward(g, feed={x: value})
+        assert y.value == pytest.approx(np.tanh(np.array(value) * [0.5, -1.0, 2.0]).sum())
+        y.grad = 1.0
+        for n in g.nodes:
+            if n is not y:
+                n.grad = None
+        cg.backward(g)
+        np.testing.assert_allclose(w.grad, (1 - np.tanh(np.array(value) * [0.5, -1.0, 2.0]) ** 2) * value)
+
+
+def test_a_graph_node_value_can_be_reset_like_the_tutorial_does():
+    g = cg.Graph()
+    x = g.var(np.array([1.0, 2.0]))
+    y = g.sum(x * 3.0)
+    cg.forward(g)
+    x.value = np.array([10.0, 20.0])
+    cg.forward(g)
+    assert y.value == 90.0
+
+
+def test_backward_without_a_seed_says_how_to_start():
+    g = cg.Graph()
+    g.add(g.var(1.0), g.var(2.0))
+    cg.forward(g)
+    with pytest.raises(cg.ArgumentError, match="loss.grad = 1.0"):
+        cg.backward(g)
