@@ -32,6 +32,11 @@ class Graph:
     def __repr__(self):
         return f"<Graph with {len(self.nodes)} nodes>"
 
+    def _repr_svg_(self):
+        """Jupyter shows the whole graph, with values and gradients, when Graphviz is there."""
+        from .viz import svg_or_none
+        return svg_or_none(self)
+
     # --- building ------------------------------------------------------------------------
     def _adopt(self, node):
         node._graph = self

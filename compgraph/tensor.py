@@ -322,12 +322,8 @@ class Tensor:
 
     def _repr_svg_(self):
         """Jupyter shows the graph that made this tensor, when Graphviz is there."""
-        from .errors import CompgraphError
-        from .viz import draw
-        try:
-            return draw(self, format="svg")
-        except (CompgraphError, ImportError, OSError):
-            return None   # no picture (no Graphviz, or a freed graph): Jupyter shows the repr
+        from .viz import svg_or_none
+        return svg_or_none(self)
 
 
 class _NodeType(str):

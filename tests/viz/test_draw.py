@@ -310,3 +310,19 @@ def test_draw_model_with_compgraph_nn(tmp_path):
     d = Drawing(open(draw_model(model, (2, 3), tmp_path / "seq.dot")).read())
     assert set(d.clusters) == {"0", "2"}
     assert d.find("0.weight") and d.find("2.bias")
+
+
+def test_jupyter_shows_tensors_and_graphs_as_svg_or_falls_back():
+    import shutil
+    import compgraph as cg
+    g = cg.Graph()
+    y = g.add(g.var(1.0), g.var(2.0))
+    cg.forward(g)
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    z = (x * 3).sum()
+    if shutil.which("dot"):
+        assert "<svg" in g._repr_svg_() and "<svg" in z._repr_svg_()
+    else:
+        assert g._repr_svg_() is None and z._repr_svg_() is None
+    z.backward()                      # the graph is freed: no picture, and no traceback
+    assert y is not None and (z._repr_svg_() is None or "<svg" in z._repr_svg_())
