@@ -48,7 +48,7 @@ def _keep(keepdim, keepdims):
 def _unary(op):
     def f(x):
         return apply(op, (_lift(x, None),))
-    f.__name__ = op.name
+    f.__name__ = f.__qualname__ = op.name
     f.__doc__ = f"Elementwise {op.name} (op table entry {op.name!r})."
     return f
 
@@ -689,7 +689,7 @@ def is_tensor(x):
 def _op_function(name):
     def f(*inputs, **attrs):
         return apply(OPS[name], tuple(_lift(x, None) for x in inputs), attrs)
-    f.__name__ = name
+    f.__name__ = f.__qualname__ = name
     f.__doc__ = f"The op table's {name!r} on tensors."
     return f
 
@@ -705,3 +705,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (NCHW), as torch.nn.functional.conv2d."""
     from .nn.functional import conv2d as _conv2d
     return _conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+# what `from compgraph.functional import *` (and so `import compgraph`) exports: the
+# functions defined here, not the modules this file imports
+__all__ = sorted(n for n, v in list(globals().items())
+                 if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__)
