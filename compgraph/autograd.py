@@ -203,11 +203,22 @@ def _hooked_leaf_ready(create_graph, capture):
     if not _POST_ACCUMULATE_HOOKS or create_graph or capture is not None:
         return None
 
+    stored = set()
+
     def ready(leaf, g):
-        _accumulate(leaf, g, False)
+        _accumulate(leaf, g, False, stored)
         for fn in list(_POST_ACCUMULATE_HOOKS.get(leaf, ())):
             fn(leaf)
-    return {leaf: ready for leaf in _POST_ACCUMULATE_HOOKS}
+    return _LeafCallbacks({leaf: ready for leaf in _POST_ACCUMULATE_HOOKS}, stored)
+
+
+class _LeafCallbacks(dict):
+    """{leaf: callback}, and the ids of the arrays already stored as gradients this pass
+    (shared with the leaves the sweep returns afterwards)."""
+
+    def __init__(self, callbacks, stored):
+        super().__init__(callbacks)
+        self.stored = stored
 
 
 def _seed(root, gradient, create_graph):
@@ -252,25 +263,33 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     leaf_ready = _hooked_leaf_ready(create_graph, capture)
     reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture,
                        leaf_ready=leaf_ready)
+    stored = set() if leaf_ready is None else leaf_ready.stored
     for node, g in reached.items():
         if capture is not None and node not in capture:
             continue
         if node.op is None or node._retain or capture is not None:
-            _accumulate(node, g, create_graph)
+            _accumulate(node, g, create_graph, stored)
 
 
-def _accumulate(node, g, create_graph):
-    """Add g into node.grad as a Tensor, never aliasing another tensor's gradient."""
+def _accumulate(node, g, create_graph, stored=None):
+    """Add g into node.grad as a Tensor, never aliasing another tensor's gradient.
+
+    `stored` is the set of ids of the arrays this backward has already handed to a .grad:
+    add passes one gradient array to both of its inputs, and two leaves must not share it
+    (zeroing one would zero the other)."""
     if create_graph:
         node.grad = g if node.grad is None else node.grad + g
         return
     if g.dtype != node.dtype:
         g = g.astype(node.dtype)
     if node.grad is None:
-        # the array may be a broadcast view or shared with another leaf (add passes its
-        # gradient through unchanged): the stored gradient must be this tensor's own
-        if not g.flags.writeable or g.base is not None or not g.flags.owndata:
+        # a broadcast view, a view of someone's array, or an array already given to
+        # another leaf: the stored gradient must be this tensor's own
+        if (g.base is not None or not g.flags.writeable
+                or (stored is not None and id(g) in stored)):
             g = g.copy()
+        if stored is not None:
+            stored.add(id(g))
         node.grad = _make(g)
     else:
         node.grad._value = node.grad._value + g

@@ -307,9 +307,10 @@ class _Writer:
                              f"dtype=np.dtype('{root.dtype.str}'))")
                 got = self._backward(nodes, root, lines)
                 # the leaves' gradients go to .grad, accumulated as tensor.backward() does
+                lines.append("    stored = set()")
                 for j, name in enumerate(self.inputs):
                     if name in got:
-                        lines.append(f"    publish(tensors[{j}], g{name}, False)")
+                        lines.append(f"    publish(tensors[{j}], g{name}, False, stored)")
         lines.append(f"    return {self.names[id(out)]}")
         self._compile("\n".join(lines) + "\n")
         return self.env["step"]

@@ -170,3 +170,31 @@ def test_scalar_constants_keep_float32():
     assert y.dtype == cg.float32
     y.sum().backward()
     assert x.grad.dtype == cg.float32
+
+
+def test_leaves_sharing_one_gradient_array_get_their_own_copies():
+    # add passes the (fresh, owned) gradient of its output to both inputs
+    a, b, c = leaf([1.0, 2.0]), leaf([3.0, 4.0]), cg.tensor([5.0, 6.0], dtype=cg.float64)
+    ((a + b) * c).sum().backward()
+    assert a.grad._value is not b.grad._value
+    a.grad.data.zero_()
+    np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
+
+
+def test_compiled_steps_do_not_alias_leaf_gradients_either():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = cg.tensor([5.0, 6.0], dtype=cg.float64)
+
+    opt = cg.optim.SGD([a, b], lr=0.0)       # zero_grad() is replayed; a plain `a.grad =
+                                              # None` inside would run only while tracing
+    def step(x):
+        opt.zero_grad()
+        loss = ((a + b) * c * x).sum()
+        loss.backward()
+        return loss
+    f = cg.compile(step)
+    for _ in range(2):
+        f(cg.tensor([1.0, 1.0], dtype=cg.float64))
+        assert a.grad._value is not b.grad._value
+        a.grad.data.zero_()
+        np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
