@@ -315,7 +315,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         s = _seed(o, go, create_graph)
         grads[o] = s if o not in grads else grads[o] + s
     reached = backprop(reachable(outputs), grads, retain_graph, create_graph, set(inputs))
-    result = []
+    result, given = [], set()
     for x in inputs:
         g = reached.get(x)
         if g is None:
@@ -323,8 +323,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise GraphError("grad: one of the inputs was not used to compute the outputs "
                                  "(pass allow_unused=True to get None for it)")
             result.append(None)
+        elif create_graph:
+            result.append(g)
         else:
-            result.append(g if create_graph else _make(g))
+            if id(g) in given or g.base is not None or not g.flags.writeable:
+                g = g.copy()           # each returned gradient is its own, writable array
+            given.add(id(g))
+            result.append(_make(g))
     return tuple(result)
 
 
