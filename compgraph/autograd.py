@@ -77,14 +77,16 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
             g = g.dense()
             if keep_all:
                 grads[node] = g
-        owned.pop(id(g), None)               # from here on VJPs may pass it along: shared
+        was_owned = owned.pop(id(g), None) is g   # from here on VJPs may pass it along
         op = node.op
         if node._retain or capture is not None and node in capture:
             out[node] = g
         if op is None:
             if uses and node in uses:   # a consumer passed it nothing: it is final now
                 del uses[node]
-                leaf_ready[node](node, g)
+                # a hook may change the gradient in place while the sweep goes on: give it
+                # an array no pending node shares
+                leaf_ready[node](node, g if was_owned else g.copy())
                 continue
             out[node] = g
             continue
@@ -117,6 +119,8 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
                 gx = vjps[i](xp, g, ans, *vals, **attrs)
             else:
                 gx = vjps[i](xp, g, ans, *vals)
+            if gx.__class__ is not ndarray and not create_graph and gx.__class__ is not IndexedGrad:
+                gx = xp.asarray(gx)          # NumPy returns scalars for 0-d results
             shape = x.shape if create_graph else x._value.shape
             if gx.shape != shape:
                 gx = unbroadcast(xp, gx, shape)
@@ -135,7 +139,7 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
                 if total.__class__ is ndarray:
                     owned[id(total)] = total
         if uses:
-            _release_leaves(ins, uses, grads, leaf_ready)
+            _release_leaves(ins, uses, grads, leaf_ready, owned)
         if not retain_graph:
             node.inputs = None
     return out
@@ -151,7 +155,7 @@ def _leaf_uses(order, leaves):
     return uses
 
 
-def _release_leaves(ins, uses, grads, leaf_ready):
+def _release_leaves(ins, uses, grads, leaf_ready, owned):
     """Count down the uses of the hooked leaves among `ins`; at zero, hand over the gradient
     (no later node can add to it: the sweep has passed every node that uses the leaf)."""
     for x in ins:
@@ -164,7 +168,11 @@ def _release_leaves(ins, uses, grads, leaf_ready):
         del uses[x]
         g = grads.pop(x, None)
         if g is not None:
-            leaf_ready[x](x, g.dense() if g.__class__ is IndexedGrad else g)
+            if g.__class__ is IndexedGrad:
+                g = g.dense()
+            elif owned.pop(id(g), None) is not g:
+                g = g.copy()             # shared with nodes the sweep has not reached yet
+            leaf_ready[x](x, g)
 
 
 # leaf -> [fn(leaf)], run by backward() once leaf.grad holds this pass's final gradient.
@@ -278,6 +286,10 @@ def _accumulate(node, g, create_graph, stored=None):
     add passes one gradient array to both of its inputs, and two leaves must not share it
     (zeroing one would zero the other)."""
     if create_graph:
+        if stored is not None:
+            if id(g) in stored:
+                g = g.clone()            # two leaves must not share one .grad tensor
+            stored.add(id(g))
         node.grad = g if node.grad is None else node.grad + g
         return
     if g.dtype != node.dtype:

@@ -19,7 +19,8 @@ from .errors import ArgumentError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
-from .tensor import Tensor, _make, _raw_index, apply, as_tensor, from_numpy, tensor  # noqa: F401
+from .tensor import (Tensor, _make, _raw_index, apply, as_tensor, from_numpy,  # noqa: F401
+                     index_array, tensor)
 
 
 
@@ -190,11 +191,18 @@ MinMax = collections.namedtuple("MinMax", ["values", "indices"])
 def _extreme(name, argname, x, dim, keepdim, axis, keepdims):
     if isinstance(dim, Tensor):        # torch.max(a, b) is the elementwise maximum
         return (maximum if name == "max" else minimum)(x, dim)
-    ax = _axis(dim, axis)
-    values = _reduce(name, x, dim, keepdim, axis, keepdims)
     if dim is None:
-        return values
-    return MinMax(values, _reduce(argname, x, dim, keepdim, axis, keepdims))
+        return _reduce(name, x, dim, keepdim, axis, keepdims)
+    # along a dim the gradient goes to the one element `indices` names, as in PyTorch
+    # (ties share it only in the full reduction, max(x), which has no index to name)
+    keep = _keep(keepdim, keepdims)
+    indices = _reduce(argname, x, dim, True, None, False)
+    ax = normalize_axis(name, dim, x.ndim)[0]
+    values = take_along_axis(x, indices._value, ax)
+    if not keep:
+        values = squeeze(values, ax)
+        indices = squeeze(indices, ax)
+    return MinMax(values, indices)
 
 
 def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
@@ -439,7 +447,7 @@ def _along_index(indices, axis, shape):
 
 
 def take_along_axis(x, indices, axis):
-    ind = indices._value if isinstance(indices, Tensor) else np.asarray(indices)
+    ind = index_array(indices)
     return getitem(x, _along_index(ind, axis % x.ndim, x.shape))
 
 
@@ -449,13 +457,13 @@ def gather(x, dim, index):
 
 
 def index_select(x, dim, index):
-    ind = index._value if isinstance(index, Tensor) else np.asarray(index)
+    ind = index_array(index)
     return getitem(x, (slice(None),) * (dim % x.ndim) + (ind,))
 
 
 def pick(x, index, dim=0):
     """DyNet's pick: the element(s) at `index` along `dim`."""
-    ind = index._value if isinstance(index, Tensor) else index
+    ind = index_array(index) if isinstance(index, (Tensor, list, np.ndarray)) else index
     return getitem(x, (slice(None),) * (dim % x.ndim) + (ind,))
 
 
@@ -463,7 +471,7 @@ def embedding(input, weight):
     """Rows of `weight` for the integer ids in `input` (repeated ids accumulate gradient)."""
     if isinstance(input, Tensor) and input._graph is not None and hasattr(input._graph, "lookup"):
         return input._graph.lookup(weight, input)    # ids of an autobatch graph: batch there
-    ids = input._value if isinstance(input, Tensor) else np.asarray(input)
+    ids = index_array(input)
     if ids.dtype.kind not in "iu":
         raise ArgumentError(f"embedding: ids must be integers, got {ids.dtype}")
     return getitem(weight, (ids,))
@@ -557,7 +565,7 @@ def cross_entropy(input, target, reduction="mean"):
 
 def nll_loss(input, target, reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities `input`."""
-    ids = target._value if isinstance(target, Tensor) else np.asarray(target)
+    ids = index_array(target)
     if input.ndim == 1:
         picked = getitem(input, (ids,))
     else:

@@ -9,6 +9,7 @@ It is plain Python over arrays with no dispatch layers, so its cost per node is 
 benchmarks measure.
 """
 import itertools
+import math
 
 import numpy as np
 
@@ -418,8 +419,11 @@ def scalar_constant(x, like):
     dt = v.dtype if v is not None else like.dtype
     if x.__class__ is float and dt.kind not in "fc":
         dt = backend.get_default_dtype()
+    elif x.__class__ is int and dt.kind == "b":
+        dt = np.dtype(np.int64)         # mask * 2 counts, as in NumPy and PyTorch
     device = "cpu" if v is None or v.__class__ is ndarray else backend.device_of(v)
-    key = (x, x.__class__, dt, device)
+    # -0.0 == 0.0 as a key, but not as a constant (1 / (x * -0.0) is -inf)
+    key = (x, x.__class__, dt, device, math.copysign(1.0, x) if x.__class__ is float else 0)
     t = _constants.get(key)
     if t is None:
         if len(_constants) > 4096:
@@ -471,6 +475,12 @@ def apply(op, args, attrs=_NOATTRS):
         t.op = op
         t.inputs = args
         t.attrs = attrs
+    elif state.TRACE is not None:
+        # compile() replays every op of the function, gradient or not (x / 255, argmax)
+        t.requires_grad = False
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
     else:
         t.requires_grad = False
         t.op = None
@@ -517,15 +527,21 @@ def check_finite(op, value, phase):
                            f"(output shape {fmt(value.shape)})")
 
 
+def index_array(x, what="a tensor used as an index"):
+    """An index (tensor, list, array) as an array of its own: the op keeps it as an attribute
+    for its backward, so a later change to the caller's array must not reach it; and under
+    compile() a tensor index is data that a replay could not update, so it is refused."""
+    if isinstance(x, Tensor):
+        x._concrete(what)
+        return x._value.copy()
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    return np.asarray(x)
+
+
 def _raw_index(index):
-    """A user's index with tensors replaced by their arrays and lists by integer arrays."""
+    """A user's index with tensors and lists replaced by integer (or boolean) arrays."""
     if not isinstance(index, tuple):
         index = (index,)
-    out = []
-    for i in index:
-        if isinstance(i, Tensor):
-            i = i._value
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        out.append(i)
-    return tuple(out)
+    return tuple(index_array(i) if isinstance(i, (Tensor, list, np.ndarray)) else i
+                 for i in index)

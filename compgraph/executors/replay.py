@@ -49,6 +49,8 @@ class compile:
             return self
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
+        if plan is not None and not plan.still_valid():
+            plan = None                      # a captured tensor changed shape or dtype
         if plan is None:
             # the tracing call itself ran the function: its result is this call's result
             self.plans[key], out = Plan.trace(self.fn, args, kwargs)
@@ -60,17 +62,39 @@ class compile:
 
 
 def _signature(args, kwargs):
-    parts = []
-    for a in list(args) + sorted(kwargs.items()):
-        if isinstance(a, Tensor):
-            parts.append(("T", a.shape, a.dtype.str, a.requires_grad))
-        else:
-            try:
-                hash(a)
-                parts.append(("V", a))
-            except TypeError:
-                parts.append(("id", id(a)))
-    return tuple(parts)
+    """What a plan is valid for: each tensor argument's shape, dtype and requires_grad, and
+    every other argument's value (lists and tuples of values are compared element-wise)."""
+    for name, v in kwargs.items():
+        if _holds_tensor(v):
+            raise TraceError(f"compile: pass tensors positionally, not as keyword {name}=")
+    return tuple(_key(a) for a in args) + tuple((k, _key(v)) for k, v in sorted(kwargs.items()))
+
+
+def _holds_tensor(v):
+    if isinstance(v, Tensor):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_holds_tensor(x) for x in v)
+    if isinstance(v, dict):
+        return any(_holds_tensor(x) for x in v.values())
+    return False
+
+
+def _key(a):
+    if isinstance(a, Tensor):
+        return ("T", a.shape, a.dtype.str, a.requires_grad)
+    if isinstance(a, (list, tuple)):
+        if _holds_tensor(a):
+            raise TraceError("compile: a list or tuple of tensors as an argument is not "
+                             "supported; pass the tensors as separate arguments")
+        return (type(a).__name__,) + tuple(_key(x) for x in a)
+    try:
+        hash(a)
+    except TypeError:
+        raise TraceError(f"compile: an argument of type {type(a).__name__} is neither a "
+                         "tensor nor hashable, so a replay could not tell whether it changed; "
+                         "pass arrays as tensors") from None
+    return ("V", a)
 
 
 class Replayed:
@@ -147,10 +171,6 @@ class Plan:
             if id(t) in made and id(t) not in needed:
                 needed.add(id(t))
                 stack.extend(t.inputs or ())
-        for t in tensors:
-            if id(t) in needed and t.op is None:
-                raise TraceError("compile: an op inside the function ran without recording its "
-                                 "inputs (no_grad inside a compiled function is not supported)")
         names, externals = {}, []          # id(tensor) -> its variable in the generated code
         for k, i in enumerate(self.arg_positions):
             names[id(args[i])] = f"a{k}"
@@ -166,6 +186,14 @@ class Plan:
                 names[id(t)] = f"v{len(items)}"
             items.append(t)
         self.externals = externals
+        self.external_meta = [_meta(x) for x in externals]
+        if self.whole_step:
+            for x in externals + [args[i] for i in self.arg_positions]:
+                if x.requires_grad and x.op is not None:
+                    raise TraceError("compile: a compiled training step takes its gradients "
+                                     "down to leaves; this one reads a tensor computed outside "
+                                     "it that requires grad (compute it inside, or pass "
+                                     ".detach())")
         self.out_requires_grad = out.requires_grad and not self.whole_step
         writer = _Writer(names, len(self.arg_positions), len(externals))
         if self.whole_step:
@@ -176,10 +204,18 @@ class Plan:
             self.op = Op(f"compiled:{getattr(fn, '__name__', 'fn')}#{next(_region_ids)}",
                          None, (), vjp_all=self._vjp_all)
 
+    def still_valid(self):
+        return all(_meta(x) == m for x, m in zip(self.externals, self.external_meta))
+
     def run(self, args):
         inputs = [args[i] for i in self.arg_positions] + self.externals
         if self.whole_step:
-            return _make(self.step(inputs, *[x._value for x in inputs]))
+            value = self.step(inputs, *[x._value for x in inputs])
+            if value.__class__ is not np.ndarray:
+                value = np.asarray(value)
+            elif value.base is not None:      # a view, maybe of a buffer the next call reuses
+                value = value.copy()
+            return _make(value)
         value, saved = self.forward(*[x._value for x in inputs])
         out = _make(value)
         if self.out_requires_grad and state.GRAD_ENABLED:
@@ -201,6 +237,10 @@ _UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divi
            "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
            "tanh": np.tanh, "maximum": np.maximum, "minimum": np.minimum, "matmul": np.matmul,
            "pow": np.power, "abs": np.absolute, "sin": np.sin, "cos": np.cos, "log1p": np.log1p}
+
+
+def _meta(t):
+    return (t.shape, t.dtype, t.requires_grad)
 
 
 class _Writer:

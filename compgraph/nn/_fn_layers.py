@@ -99,11 +99,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         if running_mean is None:
             raise ArgumentError("batch_norm: running_mean and running_var are needed when not training")
-        # constants of the graph: the running statistics get no gradient
+        # ops on the running statistics (buffers: no gradient), so that a compiled function
+        # reads their current values on every replay
         shape = (-1,) + (1,) * (nd - 2)
-        mean = running_mean._value.reshape(shape)
-        inv_std = (1 / np.sqrt(running_var._value + eps)).astype(running_var.dtype).reshape(shape)
-        out = (input - CF.as_tensor(mean)) * CF.as_tensor(inv_std)
+        mean = CF.reshape(running_mean, shape)
+        inv_std = 1.0 / CF.sqrt(CF.reshape(running_var, shape) + eps)
+        out = (input - mean) * inv_std
     if weight is not None:
         out = out * _channel_view(weight, nd)
     if bias is not None:

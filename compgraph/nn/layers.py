@@ -5,9 +5,9 @@ import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import backend, state
 from .. import functional as CF
-from ..errors import ArgumentError
+from ..errors import ArgumentError, TraceError
 from ..tensor import _make
 from . import _fn_layers, init
 from .module import Module, Parameter
@@ -194,6 +194,10 @@ class BatchNorm1d(Module):
                                 f"got {tuple(input.shape)}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
+            if state.TRACE is not None:
+                raise TraceError("compile: BatchNorm in training mode updates its running "
+                                 "statistics outside the graph, which a replay would skip; "
+                                 "compile the model in eval() mode")
             self.num_batches_tracked._value += 1
             if self.momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked._value)

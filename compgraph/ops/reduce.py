@@ -45,10 +45,19 @@ _reduction("max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, 
            _extreme_vjp)
 _reduction("min", lambda xp, a, axis=None, keepdims=False: xp.min(a, axis=axis, keepdims=keepdims),
            _extreme_vjp)
+def _prod_vjp(xp, g, ans, a, axis=None, keepdims=False):
+    """d prod / d a_i is the product of the others: prod / a_i where a_i != 0; where one
+    element is zero, that element gets the product of the rest; two zeros: all zero."""
+    zero = a == 0
+    zeros = xp.sum(zero, axis=axis, keepdims=True)
+    safe = xp.where(zero, 1, a)
+    rest = xp.prod(safe, axis=axis, keepdims=True)
+    others = xp.where(zeros == 0, rest / safe, xp.where(zero, xp.where(zeros == 1, rest, 0), 0))
+    return _spread(xp, g, a, axis) * others
+
+
 _reduction("prod", lambda xp, a, axis=None, keepdims=False: xp.prod(a, axis=axis, keepdims=keepdims),
-           # product of the others = ans / a; exact where no element is zero
-           lambda xp, g, ans, a, axis=None, keepdims=False:
-               _spread(xp, g * ans, a, axis) / a)
+           _prod_vjp)
 
 
 def _var(xp, a, axis=None, keepdims=False, correction=1):

@@ -198,3 +198,24 @@ def test_compiled_steps_do_not_alias_leaf_gradients_either():
         assert a.grad._value is not b.grad._value
         a.grad.data.zero_()
         np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
+
+
+def test_a_hook_changing_a_gradient_in_place_does_not_reach_other_nodes():
+    w = leaf([1.0, 2.0])
+    u = leaf([3.0, 4.0])
+    c = cg.tensor([5.0, 6.0], dtype=cg.float64)
+    handle = w.register_post_accumulate_grad_hook(lambda t: t.grad.data.zero_())
+    try:
+        s = (w + u * 2) * c            # add hands one array to w and to the u*2 branch
+        s.sum().backward()
+    finally:
+        handle.remove()
+    np.testing.assert_array_equal(u.grad.numpy(), [10.0, 12.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+
+
+def test_create_graph_gradients_of_two_leaves_are_two_tensors():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    ((a + b) * 2).sum().backward(create_graph=True)
+    assert a.grad is not b.grad
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])

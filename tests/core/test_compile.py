@@ -151,3 +151,65 @@ def test_whole_step_results_are_fresh_arrays_not_reused_buffers():
     third = f(cg.tensor(np.array([0.0, 0.0, 0.0])))
     assert first.tolist() == [4.0, 6.0, 8.0] and second.tolist() == [12.0, 12.0, 12.0]
     assert third.tolist() == [2.0, 2.0, 2.0] and second.tolist() == [12.0, 12.0, 12.0]
+
+
+def test_tensor_indices_inside_compile_are_refused_not_frozen():
+    w = cg.tensor(np.arange(10.0), requires_grad=True)
+    f = cg.compile(lambda x, idx: (w[idx] * x).sum())
+    with pytest.raises(TraceError, match="index"):
+        f(cg.tensor(1.0, dtype=cg.float64), cg.tensor([1, 2]))
+
+
+def test_arguments_that_cannot_be_keyed_are_refused():
+    f = cg.compile(lambda x, scale: x * scale[0])
+    with pytest.raises(TraceError, match="hashable"):
+        f(cg.ones(2), np.array([3.0]))
+    g = cg.compile(lambda xs: xs[0] * 2)
+    with pytest.raises(TraceError, match="list or tuple of tensors"):
+        g([cg.ones(2)])
+    h = cg.compile(lambda x, k: x * k[0])
+    assert h(cg.ones(2), (3.0,)).tolist() == [3.0, 3.0]
+    assert h(cg.ones(2), (5.0,)).tolist() == [5.0, 5.0]        # a new value, a new plan
+
+
+def test_whole_step_results_that_are_views_stay_valid():
+    w = cg.tensor(np.ones((2, 2)), requires_grad=True)
+    opt = cg.optim.SGD([w], lr=0.0)
+
+    def run(x):
+        opt.zero_grad()
+        h = w * x * 2.0
+        h.sum().backward()
+        opt.step()
+        return h.reshape(-1)
+    f = cg.compile(run)
+    outs = [f(cg.tensor(np.full((2, 2), float(k)))) for k in (1, 2, 3)]
+    assert [o.tolist() for o in outs] == [[2.0] * 4, [4.0] * 4, [6.0] * 4]
+
+
+def test_ops_on_inputs_without_gradient_replay_too():
+    w = cg.tensor(np.ones(3), requires_grad=True)
+    f = cg.compile(lambda x: ((x / 255.0) * w).sum())
+    assert f(cg.tensor(np.full(3, 255.0))).item() == pytest.approx(3.0)
+    assert f(cg.tensor(np.full(3, 510.0))).item() == pytest.approx(6.0)
+
+
+def test_batchnorm_in_eval_reads_its_current_running_statistics():
+    import compgraph.nn as nn
+    bn = nn.BatchNorm1d(2).eval()
+    f = cg.compile(lambda x: bn(x))
+    x = cg.tensor(np.ones((3, 2), np.float32))
+    assert np.allclose(f(x).numpy(), 1.0, atol=1e-3)
+    bn.running_var._value[...] = 4.0
+    assert np.allclose(f(x).numpy(), 0.5, atol=1e-3)
+    bn.train()
+    with pytest.raises(TraceError, match="eval"):
+        cg.compile(lambda x: bn(x))(x)
+
+
+def test_a_captured_tensor_that_changes_shape_traces_again():
+    w = cg.tensor(np.ones(2), requires_grad=True)
+    f = cg.compile(lambda x: (x * w).sum())
+    assert f(cg.tensor(2.0, dtype=cg.float64)).item() == 4.0
+    w.data = cg.tensor(np.ones(3))
+    assert f(cg.tensor(2.0, dtype=cg.float64)).item() == 6.0

@@ -127,3 +127,25 @@ def test_shape_helpers():
     assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.dim() == 3 and x.numel() == 24
     values, indices = x.max(dim=1)
     assert values.shape == (2, 4) and indices.tolist()[0] == [2, 2, 2, 2]
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_index_it_returns():
+    x = cg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    values.sum().backward()
+    assert indices.tolist() == [1, 0]
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    y = cg.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    y.max().backward()                  # the full reduction names no index: ties share
+    assert y.grad.tolist() == [0.0, 0.5, 0.5]
+
+
+def test_scalars_keep_numpy_and_pytorch_promotion():
+    m = cg.tensor([True, False, True])
+    assert (m * 2).tolist() == [2, 0, 2] and (m * 2).dtype == cg.int64
+    w = cg.tensor([1.0], requires_grad=True)
+    assert (1 / (w * -0.0)).tolist() == [float("-inf")]
+    z = cg.tensor(2.0, requires_grad=True)
+    (z * 3).backward()
+    z.grad.zero_()                      # a 0-d gradient is an array, so this works
+    assert z.grad.item() == 0.0

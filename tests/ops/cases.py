@@ -48,7 +48,8 @@ CASES = {
     "leaky_relu": unary("away", negative_slope=0.1), "elu": unary("away", alpha=1.3),
     "softplus": unary(), "gelu": unary() + unary(approximate="tanh"), "gelu_cdf": unary(),
     "sum": reduce(), "mean": reduce(), "max": reduce("distinct"), "min": reduce("distinct"),
-    "prod": reduce("away"), "var": reduce(correction=1) + reduce(correction=0),
+    "prod": reduce("away") + [((("one_zero", (3, 4)),), {"axis": 1, "keepdims": False}),
+                              ((("one_zero", (5,)),), {"axis": None, "keepdims": False})], "var": reduce(correction=1) + reduce(correction=0),
     "std": reduce(correction=1), "logsumexp": reduce(),
     "argmax": reduce("distinct")[:2], "argmin": reduce("distinct")[:2],   # one axis or all
     "softmax": [(((3, 4),), {"axis": -1}), (((2, 3, 4),), {"axis": 1}), (((5,),), {"axis": 0})],
@@ -117,6 +118,10 @@ def make_input(spec, rng, dtype=np.float64):
         if kind == "distinct":
             n = int(np.prod(shape))
             return (rng.permutation(n).reshape(shape) * 0.37 + rng.uniform(0, 0.1)).astype(dtype), True
+        if kind == "one_zero":        # prod's gradient where an element is exactly zero
+            v = rng.uniform(0.5, 2.0, shape)
+            v.reshape(-1)[0] = 0.0
+            return v.astype(dtype), True
         if kind == "int":
             return rng.integers(0, spec[2], shape).astype(np.int64), False
         if kind == "bool":
