@@ -8,6 +8,7 @@ changes made to group['lr'] by hand; step(epoch) uses the closed forms.
 import math
 import warnings
 
+from ..executors.replay import replayed
 from .optimizer import Optimizer
 
 
@@ -41,6 +42,7 @@ class LRScheduler:
     def get_last_lr(self):
         return list(self._last_lr)
 
+    @replayed          # inside compile(): made again on every replay, not only when traced
     def step(self, epoch=None):
         self._step_count += 1
         if epoch is None:
