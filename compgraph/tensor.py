@@ -461,6 +461,7 @@ def apply(op, args, attrs=_NOATTRS):
         raise explain_failure(op, vals, attrs, e) from None
     if out.__class__ is not ndarray and xp is NP:
         out = np.asarray(out)
+    # _init's fields, set inline: this is the hottest function of the toolkit
     t = Tensor.__new__(Tensor)
     t._value = out
     t.grad = None

@@ -363,6 +363,19 @@ class BatchingGraph(Graph):
         avg = [t / c for t, c in zip(self._sig_depth, self._sig_count)]
         waiting, consumers = {}, {}
         ready, solo = {}, []
+
+        def make_ready(n):
+            """All of n's inputs are computed: queue it with its signature group."""
+            s = sigof.get(n)
+            if s is None:
+                solo.append(n)
+            else:
+                r = ready.get(s)
+                if r is None:
+                    ready[s] = [n]
+                else:
+                    r.append(n)
+
         for n in pending:
             w = 0
             for x in n.inputs:
@@ -379,15 +392,7 @@ class BatchingGraph(Graph):
             if w:
                 waiting[n] = w
                 continue
-            s = sigof.get(n)
-            if s is None:
-                solo.append(n)
-            else:
-                r = ready.get(s)
-                if r is None:
-                    ready[s] = [n]
-                else:
-                    r.append(n)
+            make_ready(n)
         while True:
             if solo:
                 group = [solo.pop()]
@@ -410,15 +415,7 @@ class BatchingGraph(Graph):
                     if w:
                         waiting[c] = w
                         continue
-                    s = sigof.get(c)
-                    if s is None:
-                        solo.append(c)
-                    else:
-                        r = ready.get(s)
-                        if r is None:
-                            ready[s] = [c]
-                        else:
-                            r.append(c)
+                    make_ready(c)
 
     def _run_single(self, node):
         self.compute(node)
