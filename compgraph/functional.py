@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, ShapeError, TraceError
+from .errors import ArgumentError, DTypeError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -560,6 +560,13 @@ def l2_loss(input, target, reduction="sum"):
 def cross_entropy(input, target, reduction="mean"):
     """Softmax cross-entropy from logits; target: class indices or class probabilities."""
     target = target if isinstance(target, Tensor) else as_tensor(np.asarray(target))
+    if target.dtype.kind == "f" and tuple(target.shape) != tuple(input.shape):
+        # the shape rule sees shapes only; a float target of the indices' shape would be
+        # read as probabilities and give a number without meaning
+        raise DTypeError(f"cross_entropy: a float target is read as class probabilities and "
+                         f"must have the logits' shape {fmt(input.shape)}, got {fmt(target.shape)}; "
+                         f"for class indices of shape {fmt(input.shape[:-1])} use integers "
+                         "(target.long())")
     return apply(OPS["cross_entropy"], (input, target), {"reduction": reduction})
 
 

@@ -25,6 +25,8 @@ from . import state
 class Graph:
     def __init__(self):
         self.nodes = []
+        self._left = {}       # node -> the gradient the last backward() left on it
+        self._seeded = {}     # node -> the seed that backward() started from
 
     def __len__(self):
         return len(self.nodes)
@@ -128,21 +130,38 @@ class Graph:
                 node._value = None
 
     def backward(self):
-        """Push the gradients the user seeded (e.g. loss.grad = 1.0) back through every node."""
+        """Push the gradients the user seeded (e.g. loss.grad = 1.0) back through every node.
+
+        Each call starts afresh from the seeds: a gradient that the previous backward left
+        on a node is not a seed (the tutorial rebuilds the graph per example, but a graph
+        kept and run twice must not count its own old gradients as new ones); a seed set
+        then, and not changed since, is a seed again."""
         self.evaluate()
+        left, seeded = self._left, self._seeded
         seeds = {}
         for node in self.nodes:
-            if node.grad is not None:
-                g = node.grad._value if isinstance(node.grad, Tensor) else node.grad
+            g = node.grad
+            if g is None:
+                continue
+            if left.get(node) is g:              # what the last backward put there
+                g = seeded.get(node)
+                if g is None:
+                    continue
+            else:
+                g = g._value if isinstance(g, Tensor) else g
                 xp = xp_of(node._value)
-                seeds[node] = xp.broadcast_to(xp.asarray(g, dtype=node.dtype), node.shape).copy()
+                g = xp.broadcast_to(xp.asarray(g, dtype=node.dtype), node.shape).copy()
+            seeds[node] = g
         if not seeds:
             raise ArgumentError("backward(graph): no node has a gradient to start from; "
                                 "set one first, e.g. loss.grad = 1.0")
+        self._seeded = {node: g.copy() for node, g in seeds.items()}
         backprop(self.nodes, seeds, retain_graph=True, keep_all=True)
+        self._left = {}
         for node in self.nodes:
-            g = seeds.get(node)
-            node.grad = g
+            g = node.grad = seeds.get(node)
+            if g is not None:
+                self._left[node] = g
 
 
 def forward(graph, feed=None):

@@ -62,3 +62,43 @@ def test_backward_without_a_seed_says_how_to_start():
     cg.forward(g)
     with pytest.raises(cg.ArgumentError, match="loss.grad = 1.0"):
         cg.backward(g)
+
+
+def _xor_graph():
+    g = cg.Graph()
+    x = g.var(np.array([1.0, 0.0]))
+    W = g.var(np.array([[3.0, 2.0], [4.0, 3.0]]))
+    w2 = g.var(np.array([5.0, -5.0]))
+    h = g.logistic(g.mul(x, W))
+    y = g.logistic(g.sum(h * w2))
+    loss = (1 - y) * (1 - y) * 0.5
+    return g, W, w2, h, loss
+
+
+def test_backward_twice_on_one_graph_gives_the_same_gradients():
+    # the second call must not take the first call's gradients as new seeds
+    g, W, w2, h, loss = _xor_graph()
+    cg.forward(g)
+    loss.grad = 1.0
+    cg.backward(g)
+    first = W.grad.copy(), w2.grad.copy()
+    cg.backward(g)
+    np.testing.assert_allclose(W.grad, first[0], rtol=1e-12)
+    np.testing.assert_allclose(w2.grad, first[1], rtol=1e-12)
+    loss.grad = 2.0                          # a new seed replaces the old one
+    cg.backward(g)
+    np.testing.assert_allclose(W.grad, 2 * first[0], rtol=1e-12)
+
+
+def test_backward_from_a_seed_set_on_an_inner_node_after_a_first_backward():
+    g, W, w2, h, loss = _xor_graph()
+    cg.forward(g)
+    loss.grad = 1.0
+    cg.backward(g)
+    loss.grad = None
+    h.grad = np.array([1.0, 0.0])             # d h[0] / d W, by hand: x[i] * s'(z[0])
+    cg.backward(g)
+    z = np.array([1.0, 0.0]) @ np.array([[3.0, 2.0], [4.0, 3.0]])
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(W.grad, np.outer([1.0, 0.0], [s[0] * (1 - s[0]), 0.0]), rtol=1e-12)
+    assert w2.grad is None

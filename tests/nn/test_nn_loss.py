@@ -132,3 +132,15 @@ def test_bce_gradients_and_extreme_logits_stay_finite():
 def test_bad_reduction_is_refused():
     with pytest.raises(ArgumentError, match="reduction"):
         nn.MSELoss(reduction="avg")
+
+
+@pytest.mark.parametrize("logits_shape, target", [((4, 3), [0.0, 1.0, 2.0, 1.0]),   # (N,) floats
+                                                  ((3,), 2.0)])                        # unbatched
+def test_cross_entropy_refuses_float_class_indices(logits_shape, target):
+    # a float target is read as probabilities; of the indices' shape it must not give a
+    # number (the unbatched case used to return one silently)
+    logits = t(RNG.standard_normal(logits_shape), grad=True)
+    with pytest.raises(TypeError, match="class probabilities.*use integers"):
+        F.cross_entropy(logits, cg.tensor(target))
+    with pytest.raises(TypeError, match="class probabilities"):
+        nn.CrossEntropyLoss()(logits, cg.tensor(target))
