@@ -87,7 +87,7 @@ def main():
     comm_mean = dist.all_reduce_mean(ddp.comm_seconds)
 
     pure = time_allreduce(dist, ddp.bytes_per_step // 4, args.comm_repeats)
-    params = {n: p.numpy() for n, p in zip(("W1", "b1", "W2", "b2"), model.parameters())}
+    params = {n: p.detach().numpy() for n, p in zip(("W1", "b1", "W2", "b2"), model.parameters())}
     check = W.mlp_check(params)
     steps = len(batches)
     examples = steps * global_batch

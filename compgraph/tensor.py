@@ -118,8 +118,16 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     # --- conversions --------------------------------------------------------------------
-    def numpy(self):
+    def numpy(self, *, force=False):
+        """The array itself (shared, not copied). As in PyTorch, a tensor that requires grad
+        refuses: writes to the array would bypass the graph; force=True is
+        detach().cpu().numpy()."""
         self._concrete("numpy()")
+        if force:
+            return self.detach().cpu().numpy()
+        if self.requires_grad:
+            raise GraphError("numpy(): can't call numpy() on a tensor that requires grad: the "
+                             "array would leave the graph unnoticed; use tensor.detach().numpy()")
         v = self._value
         if not isinstance(v, np.ndarray):
             raise DTypeError("can't convert a cuda tensor to numpy: use .cpu() first")

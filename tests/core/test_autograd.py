@@ -121,8 +121,8 @@ def test_hessian_vector_product_of_an_mlp_matches_finite_differences():
     dot = (ga * cg.tensor(v1)).sum() + (gb * cg.tensor(v2)).sum()
     h1, h2 = cg.grad(dot, [W1, W2])
     eps = 1e-6
-    p = grad_at(W1.numpy() + eps * v1, W2.numpy() + eps * v2)
-    m = grad_at(W1.numpy() - eps * v1, W2.numpy() - eps * v2)
+    p = grad_at(W1.detach().numpy() + eps * v1, W2.detach().numpy() + eps * v2)
+    m = grad_at(W1.detach().numpy() - eps * v1, W2.detach().numpy() - eps * v2)
     np.testing.assert_allclose(h1.numpy(), (p[0] - m[0]) / (2 * eps), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(h2.numpy(), (p[1] - m[1]) / (2 * eps), rtol=1e-5, atol=1e-7)
 

@@ -65,6 +65,16 @@ def test_numpy_interop_both_ways():
     assert s.tolist()[0] == 7
 
 
+def test_numpy_of_a_tensor_that_requires_grad_refuses_as_pytorch_does():
+    w = cg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        w.numpy()
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(w * 2)
+    assert np.shares_memory(w.detach().numpy(), w.value)      # detach: the same array
+    assert np.shares_memory(w.numpy(force=True), w.value)    # force: detach().cpu().numpy()
+
+
 def test_item_tolist_and_conversions():
     assert cg.tensor([[3.5]]).item() == 3.5
     assert float(cg.tensor(2.0)) == 2.0 and int(cg.tensor(3)) == 3
