@@ -10,8 +10,8 @@ from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_gr
                        set_grad_enabled)
 from .backend import (bool_, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: F401
                       int32, int64, set_default_dtype, uint8)
-from .errors import (AnomalyError, ArgumentError, CompgraphError, DeviceError, DTypeError,  # noqa: F401
-                     GraphError, ShapeError)
+from .errors import (AnomalyError, ArgumentError, BoundsError, CompgraphError, DeviceError,  # noqa: F401
+                     DTypeError, GraphError, ShapeError)
 from .functional import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401

@@ -10,7 +10,7 @@ import numpy as np
 from . import state
 
 from .backend import ndarray, xp_of
-from .errors import GraphError, ShapeError
+from .errors import DTypeError, GraphError, ShapeError
 from .ops.namespace import IndexedGrad, array_namespace, sweep_namespace  # noqa: F401
 from .ops.table import fmt
 from .tensor import Tensor, _make, check_finite, tensor as make_tensor
@@ -47,6 +47,31 @@ def reachable(roots):
 
 def _creation(t):
     return t._id
+
+
+def check_unmodified(order):
+    """Refuse a backward whose VJPs would read a value changed in place after the node that
+    reads it was made (PyTorch's version-counter check).  `order` is in creation order, so
+    only the nodes made before the last in-place change are looked at: in a training loop,
+    where changes (zero_) come before the forward, that is the leaves.  It is stricter than
+    PyTorch for ops whose VJP does not read the changed operand (add)."""
+    last = state.LAST_MODIFIED
+    for node in order:
+        made = node._id
+        if made > last:
+            return
+        ins = node.inputs
+        if ins is None:
+            continue
+        for i, x in enumerate((node, *ins)):
+            if getattr(x, "_modified", -1) > made:
+                what = (f"input {i} of {node.op.name} (shape {fmt(x.shape)}) was changed in place "
+                        "after the op used it" if i else
+                        f"the output of {node.op.name} (shape {fmt(x.shape)}) was changed in "
+                        "place after it was computed")
+                raise GraphError(
+                    f"backward: {what}, and its gradient needs the old value; "
+                    "change a copy (x = x.clone()) or do the in-place change after backward()")
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -269,8 +294,9 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
     grads = {root: _seed(root, gradient, create_graph)}
     capture = set(inputs) if inputs is not None else None
     leaf_ready = _hooked_leaf_ready(create_graph, capture)
-    reached = backprop(reachable([root]), grads, retain_graph, create_graph, capture,
-                       leaf_ready=leaf_ready)
+    order = reachable([root])
+    check_unmodified(order)
+    reached = backprop(order, grads, retain_graph, create_graph, capture, leaf_ready=leaf_ready)
     stored = set() if leaf_ready is None else leaf_ready.stored
     for node, g in reached.items():
         if capture is not None and node not in capture:
@@ -295,6 +321,9 @@ def _accumulate(node, g, create_graph, stored=None):
     if g.dtype != node.dtype:
         g = g.astype(node.dtype)
     if node.grad is None:
+        if g.dtype.kind not in "fc":         # requires_grad set by assignment, unchecked
+            raise DTypeError(f"backward: a leaf of dtype {g.dtype} requires grad; only "
+                             "floating-point tensors can have gradients")
         # a broadcast view, a view of someone's array, or an array already given to
         # another leaf: the stored gradient must be this tensor's own
         if (g.base is not None or not g.flags.writeable
@@ -326,7 +355,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for o, go in zip(outputs, grad_outputs):
         s = _seed(o, go, create_graph)
         grads[o] = s if o not in grads else grads[o] + s
-    reached = backprop(reachable(outputs), grads, retain_graph, create_graph, set(inputs))
+    order = reachable(outputs)
+    check_unmodified(order)
+    reached = backprop(order, grads, retain_graph, create_graph, set(inputs))
     result, given = [], set()
     for x in inputs:
         g = reached.get(x)

@@ -14,6 +14,10 @@ class ShapeError(CompgraphError, ValueError):
     """Operands whose shapes do not fit the op: the message names op, shapes, what fits."""
 
 
+class BoundsError(CompgraphError, IndexError):
+    """An index or a class label outside the range of the dimension it indexes."""
+
+
 class DTypeError(CompgraphError, TypeError):
     """A dtype the op or the request cannot take (e.g. requires_grad on integers)."""
 

@@ -4,6 +4,8 @@ Kept apart from tensor.py so that the node stays a page long; the arithmetic ope
 spelled out with `apply` because they are the hottest calls a training loop makes.
 """
 from . import functional as F
+from . import state
+from .errors import GraphError
 from .ops import OPS
 from .tensor import Tensor, apply, as_tensor
 
@@ -37,11 +39,27 @@ Tensor.__eq__, Tensor.__ne__ = F.eq, F.ne
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = F.lt, F.le, F.gt, F.ge
 Tensor.__getitem__ = F.getitem
 
-# in-place arithmetic makes a new node, as `x = x + y` would: the graph stays correct
-Tensor.__iadd__ = Tensor.__add__
-Tensor.__isub__ = Tensor.__sub__
-Tensor.__imul__ = Tensor.__mul__
-Tensor.__itruediv__ = Tensor.__truediv__
+
+
+def _augmented(op, symbol, ufunc):
+    """x += y as PyTorch has it: x's own array changes (every name for x sees it), which is
+    how `with no_grad(): w -= lr * w.grad` updates a weight.  The graph has no in-place
+    nodes, so while gradients are being recorded through x or y it records x + y instead
+    and rebinds the name, which gives the same values and gradients."""
+    def method(self, other):
+        if state.GRAD_ENABLED and (self.requires_grad or getattr(other, "requires_grad", False)):
+            if self.requires_grad and self.op is None:
+                raise GraphError(f"{symbol}: a leaf tensor that requires grad is being changed "
+                                 "in place; do it inside compgraph.no_grad() (or on .data)")
+            return apply(op, (self, _other(other, self)))
+        return self._inplace(symbol, getattr(self._xp(), ufunc), other)
+    return method
+
+
+Tensor.__iadd__ = _augmented(_ADD, "+=", "add")
+Tensor.__isub__ = _augmented(_SUB, "-=", "subtract")
+Tensor.__imul__ = _augmented(_MUL, "*=", "multiply")
+Tensor.__itruediv__ = _augmented(_DIV, "/=", "divide")
 
 for _name in ["add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "abs", "sign",
               "sin", "cos", "sigmoid", "tanh", "relu", "clamp", "clip", "maximum", "minimum",

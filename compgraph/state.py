@@ -7,3 +7,7 @@ ANOMALY = False
 
 # While compgraph.compile traces a function, every node apply() makes is appended here.
 TRACE = None
+
+# When (in creation ids) a tensor was last changed in place (zero_, add_, x[i] = ...):
+# backward checks the nodes made before then for values they need that have changed.
+LAST_MODIFIED = -1

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backend, state
 from .backend import ndarray, xp_of
-from .errors import AnomalyError, ArgumentError, DTypeError, GraphError, ShapeError
+from .errors import AnomalyError, ArgumentError, BoundsError, DTypeError, GraphError, ShapeError
 from .ops import OPS
 from .ops.namespace import array_namespace
 from .ops.table import fmt
@@ -28,7 +28,9 @@ NP = array_namespace(np)   # what NumPy-backed ops receive as xp
 
 class Tensor:
     __slots__ = ("_value", "grad", "requires_grad", "op", "inputs", "attrs", "_id",
-                 "_graph", "_index", "_meta", "_retain", "name", "__weakref__")
+                 "_graph", "_index", "_meta", "_retain", "name", "_modified", "__weakref__")
+    # _modified is set only by in-place changes (and read with a default): unset, it costs
+    # the hot path nothing
 
     # NumPy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
     __array_ufunc__ = None
@@ -251,63 +253,81 @@ class Tensor:
         if self.requires_grad and self.op is None and state.GRAD_ENABLED:
             raise GraphError(f"{what}: a leaf tensor that requires grad is being changed in "
                              "place; do it on .data or inside compgraph.no_grad()")
+        # a node made before now may need the old value in its backward: note when it
+        # changed, so that backward refuses rather than use the new one (check_unmodified)
+        self._modified = state.LAST_MODIFIED = _next_id()
+
+    def _inplace(self, what, ufunc, other):
+        """self = ufunc(self, other), written into self's array; NumPy's errors named."""
+        self._inplace_check(what)
+        o = other._value if isinstance(other, Tensor) else other
+        v = self._value
+        try:
+            ufunc(v, o, out=v, casting="same_kind")
+        except TypeError:
+            raise DTypeError(f"{what}: the result of {self.dtype} and "
+                             f"{getattr(o, 'dtype', type(o).__name__)} can't be stored in place "
+                             f"in this {self.dtype} tensor; convert it first (e.g. .float())") from None
+        except ValueError:
+            raise ShapeError(f"{what}: an operand of shape {fmt(np.shape(o))} does not fit in "
+                             f"place into this tensor of shape {fmt(self.shape)}: it must "
+                             "broadcast to that shape") from None
+        return self
+
+    def _assign(self, what, index, value):
+        self._inplace_check(what)
+        v = value._value if isinstance(value, Tensor) else value
+        try:
+            self._value[index] = v
+        except IndexError as e:
+            raise BoundsError(f"{what}: {e} (tensor of shape {fmt(self.shape)})") from None
+        except ValueError as e:
+            where = "this tensor" if index is Ellipsis else "the selected part of this tensor"
+            raise ShapeError(f"{what}: a value of shape {fmt(np.shape(v))} does not fit "
+                             f"{where} of shape {fmt(self.shape)}: {e}") from None
+        return self
 
     def zero_(self):
-        self._inplace_check("zero_")
-        self._value[...] = 0
-        return self
+        return self._assign("zero_", Ellipsis, 0)
 
     def fill_(self, value):
-        self._inplace_check("fill_")
-        self._value[...] = value
-        return self
+        return self._assign("fill_", Ellipsis, value)
 
     def copy_(self, src):
-        self._inplace_check("copy_")
-        self._value[...] = src._value if isinstance(src, Tensor) else src
-        return self
+        return self._assign("copy_", Ellipsis, src)
 
     def add_(self, other, alpha=1):
-        self._inplace_check("add_")
-        o = other._value if isinstance(other, Tensor) else other
         if alpha != 1:
-            o = o * alpha
-        self._value += o
-        return self
+            other = (other._value if isinstance(other, Tensor) else np.asarray(other)) * alpha
+        return self._inplace("add_", self._xp().add, other)
 
     def sub_(self, other, alpha=1):
         return self.add_(other, -alpha)
 
     def mul_(self, other):
-        self._inplace_check("mul_")
-        self._value *= other._value if isinstance(other, Tensor) else other
-        return self
+        return self._inplace("mul_", self._xp().multiply, other)
 
     def div_(self, other):
-        self._inplace_check("div_")
-        self._value /= other._value if isinstance(other, Tensor) else other
-        return self
+        return self._inplace("div_", self._xp().divide, other)
 
     def clamp_(self, min=None, max=None):
         self._inplace_check("clamp_")
-        np.clip(self._value, min, max, out=self._value)
+        self._xp().clip(self._value, min, max, out=self._value)
         return self
 
     def uniform_(self, a=0.0, b=1.0):
-        self._inplace_check("uniform_")
         from .random import generator
-        self._value[...] = generator().uniform(a, b, self.shape)
-        return self
+        return self._assign("uniform_", Ellipsis, generator().uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0):
-        self._inplace_check("normal_")
         from .random import generator
-        self._value[...] = generator().normal(mean, std, self.shape)
-        return self
+        return self._assign("normal_", Ellipsis, generator().normal(mean, std, self.shape))
 
     def __setitem__(self, index, value):
-        self._inplace_check("item assignment")
-        self._value[_raw_index(index)] = value._value if isinstance(value, Tensor) else value
+        self._assign("item assignment", _raw_index(index), value)
+
+    def _xp(self):
+        return xp_of(self._value)
 
     # --- printing -----------------------------------------------------------------------
     def __repr__(self):

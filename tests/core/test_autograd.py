@@ -219,3 +219,28 @@ def test_create_graph_gradients_of_two_leaves_are_two_tensors():
     ((a + b) * 2).sum().backward(create_graph=True)
     assert a.grad is not b.grad
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+
+
+def test_backward_refuses_a_value_changed_in_place_after_use():
+    # w.grad would silently be x's new value (zeros) instead of [1, 2, 3]
+    w = cg.ones(3, requires_grad=True)
+    x = cg.tensor([1.0, 2.0, 3.0])
+    y = (w * x).sum()
+    x.zero_()
+    with pytest.raises(RuntimeError, match=r"input 2 of mul \(shape \(3,\)\) was changed in place"):
+        y.backward()
+    h = (w * 2).exp()
+    s = h.sum()
+    h.mul_(2)
+    with pytest.raises(RuntimeError, match="the output of exp .* changed in place"):
+        cg.grad(s, w)
+    z = (w * x).sum()                       # made after the change: it sees the new value
+    z.backward()
+    assert w.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_an_integer_leaf_made_to_require_grad_by_assignment_gets_no_integer_gradient():
+    t = cg.tensor([1, 2])
+    t.requires_grad = True
+    with pytest.raises(TypeError, match="only floating-point tensors can have gradients"):
+        (t * 2).sum().backward()

@@ -159,3 +159,35 @@ def test_scalars_keep_numpy_and_pytorch_promotion():
     (z * 3).backward()
     z.grad.zero_()                      # a 0-d gradient is an array, so this works
     assert z.grad.item() == 0.0
+
+
+def test_augmented_assignment_changes_the_tensor_itself_outside_the_graph():
+    # the manual SGD step of every PyTorch tutorial: the parameter object must change
+    w = cg.tensor([1.0, 2.0], requires_grad=True)
+    same = w
+    (w * w).sum().backward()
+    with cg.no_grad():
+        w -= 0.5 * w.grad
+    assert w is same and w.tolist() == [0.0, 0.0] and w.requires_grad
+    a = cg.zeros(2)
+    alias = a
+    a += 1
+    assert alias.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1
+    h = w * 2                                  # recorded: x + y, the name rebound
+    h += w
+    h.sum().backward()
+    assert w.grad.tolist() == [5.0, 7.0]       # 2w + 2 from before, plus 3 from h = 3w
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (lambda x: x.add_(cg.ones(2, 3)), ValueError, r"shape \(2, 3\) does not fit in place"),
+    (lambda x: x.copy_(cg.ones(4)), ValueError, r"shape \(4,\) does not fit this tensor of shape \(3,\)"),
+    (lambda x: x.__setitem__(5, 1.0), IndexError, r"index 5 is out of bounds.*shape \(3,\)"),
+    (lambda x: cg.tensor([1, 2]).add_(0.5), TypeError, "can't be stored in place in this int64"),
+])
+def test_in_place_changes_that_do_not_fit_say_so(change, error, match):
+    with pytest.raises(error, match=match) as info:
+        change(cg.ones(3))
+    assert isinstance(info.value, cg.CompgraphError)
