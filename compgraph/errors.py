@@ -18,6 +18,10 @@ class BoundsError(CompgraphError, IndexError):
     """An index or a class label outside the range of the dimension it indexes."""
 
 
+class DomainError(CompgraphError, ValueError):
+    """Values outside what the op is defined for (probabilities outside [0, 1])."""
+
+
 class DTypeError(CompgraphError, TypeError):
     """A dtype the op or the request cannot take (e.g. requires_grad on integers)."""
 

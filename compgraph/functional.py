@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, DTypeError, ShapeError, TraceError
+from .errors import ArgumentError, BoundsError, DomainError, DTypeError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -471,9 +471,7 @@ def embedding(input, weight):
     """Rows of `weight` for the integer ids in `input` (repeated ids accumulate gradient)."""
     if isinstance(input, Tensor) and input._graph is not None and hasattr(input._graph, "lookup"):
         return input._graph.lookup(weight, input)    # ids of an autobatch graph: batch there
-    ids = index_array(input)
-    if ids.dtype.kind not in "iu":
-        raise ArgumentError(f"embedding: ids must be integers, got {ids.dtype}")
+    ids = _class_ids("embedding", index_array(input), weight.shape[0])
     return getitem(weight, (ids,))
 
 
@@ -557,10 +555,29 @@ def l2_loss(input, target, reduction="sum"):
     return _reduction(d * d * 0.5, reduction)
 
 
+def _class_ids(name, ids, n_classes, ignore=None):
+    """Check that integer class ids (or embedding rows) lie in 0..n-1 (or equal `ignore`):
+    NumPy would read -1 as the last class and return a number instead of an error."""
+    if ids.dtype.kind not in "iu":
+        raise DTypeError(f"{name}: class indices must be integers, got {ids.dtype}")
+    if ids.size:
+        lo, hi = ids.min(), ids.max()
+        if lo < 0 or hi >= n_classes:
+            bad = (ids < 0) | (ids >= n_classes)
+            if ignore is not None:
+                bad &= ids != ignore
+            if bad.any():
+                raise BoundsError(f"{name}: index {int(ids[bad].flat[0])} is out of range for "
+                                  f"{n_classes} classes (valid: 0..{n_classes - 1})")
+    return ids
+
+
 def cross_entropy(input, target, reduction="mean"):
     """Softmax cross-entropy from logits; target: class indices or class probabilities."""
     target = target if isinstance(target, Tensor) else as_tensor(np.asarray(target))
-    if target.dtype.kind == "f" and tuple(target.shape) != tuple(input.shape):
+    if target.dtype.kind in "iub" and target._value is not None and input.ndim:
+        _class_ids("cross_entropy", target._value, input.shape[-1])
+    elif target.dtype.kind == "f" and tuple(target.shape) != tuple(input.shape):
         # the shape rule sees shapes only; a float target of the indices' shape would be
         # read as probabilities and give a number without meaning
         raise DTypeError(f"cross_entropy: a float target is read as class probabilities and "
@@ -572,7 +589,7 @@ def cross_entropy(input, target, reduction="mean"):
 
 def nll_loss(input, target, reduction="mean"):
     """Negative log-likelihood of class indices under log-probabilities `input`."""
-    ids = index_array(target)
+    ids = _class_ids("nll_loss", index_array(target), input.shape[-1] if input.ndim else 0)
     if input.ndim == 1:
         picked = getitem(input, (ids,))
     else:
@@ -583,8 +600,12 @@ def nll_loss(input, target, reduction="mean"):
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     input, target = _pair(input, target)
     _same_shape("binary_cross_entropy", input, target)
-    # PyTorch clamps the logs at -100 so that a confident mistake costs 100, not inf
-    per = -(target * clamp(log(input), min=-100) + (1 - target) * clamp(log(1 - input), min=-100))
+    v = input._value
+    if v is not None and v.size and not (v.min() >= 0 and v.max() <= 1):   # NaN fails too
+        raise DomainError(f"binary_cross_entropy: all elements of input should be between 0 "
+                          f"and 1 (probabilities), got values from {v.min()} to {v.max()}; for "
+                          "logits use binary_cross_entropy_with_logits")
+    per = apply(OPS["binary_cross_entropy"], (input, target))
     if weight is not None:
         per = per * weight
     return _reduction(per, reduction)

@@ -35,6 +35,10 @@ def _weight_array(weight, like):
     if weight is None:
         return None
     w = weight._value if isinstance(weight, Tensor) else np.asarray(weight)
+    n_classes = like.shape[-1]
+    if w.shape != (n_classes,):
+        raise ShapeError(f"class weight of shape {tuple(w.shape)} does not fit {n_classes} "
+                         f"classes: give one weight per class, shape ({n_classes},)")
     return w.astype(like.dtype, copy=False)
 
 
@@ -48,11 +52,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if tuple(x.shape[:-1]) != tuple(ids.shape):
         raise ShapeError(f"nll_loss: target of shape {ids.shape} does not fit input of shape "
                          f"{tuple(input.shape)} (expected {tuple(x.shape[:-1])})")
+    CF._class_ids("nll_loss", ids, n_classes, ignore=ignore_index)
     valid = ids != ignore_index
     safe = np.where(valid, ids, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-        bad = safe[(safe < 0) | (safe >= n_classes)][0]
-        raise ShapeError(f"nll_loss: target {int(bad)} is out of bounds for {n_classes} classes")
     picked = CF.take_along_axis(x, safe[..., None], -1)
     picked = CF.reshape(picked, ids.shape)
     w = _weight_array(weight, x)
@@ -78,7 +80,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     t = target._value if isinstance(target, Tensor) else np.asarray(target)
     probs = t.dtype.kind == "f"
     if weight is None and label_smoothing == 0 and input.ndim <= 2:
-        if probs or not t.size or t.min() >= 0:     # the fused op: nothing to ignore
+        if probs or not (t == ignore_index).any():     # the fused op: nothing to ignore
             return CF.cross_entropy(input, target if isinstance(target, Tensor) else _make(t),
                                     reduction=reduction)
     class_dim = 0 if input.ndim == 1 else 1
@@ -143,6 +145,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 def l1_loss(input, target, reduction="mean"):
     _check_reduction(reduction)
     input, target = CF._pair(input, target)
+    CF._same_shape("l1_loss", input, target)      # (4, 1) - (4,) would broadcast to (4, 4)
     per = CF.abs(input - target)
     if reduction == "none":
         return per

@@ -1,8 +1,11 @@
-"""Losses that deserve one fused op: softmax cross-entropy from logits.
+"""Losses that deserve one fused op: softmax cross-entropy from logits, and binary
+cross-entropy from probabilities.
 
-Computed from the log-sum-exp, never from softmax probabilities, so logits of +-1000 give
-finite losses and gradients.  The other losses (mse, bce, nll, hinge) are short
-compositions of table ops in compgraph.functional.
+Cross-entropy is computed from the log-sum-exp, never from softmax probabilities, so logits
+of +-1000 give finite losses and gradients.  Binary cross-entropy is an op because its
+gradient at p = 0 or 1 must stay finite (a composition with clamped logs gives 0 * inf).
+The other losses (mse, nll, hinge) are short compositions of table ops in
+compgraph.functional.
 """
 import numpy as np
 
@@ -78,3 +81,36 @@ def _xent_shape(logits, target, reduction="mean"):
 defop("cross_entropy", _xent_fwd, _xent_vjp_logits, _xent_vjp_target,
       shape=_xent_shape, check=True,
       dtype=lambda logits, target, **k: logits)
+
+
+# --- binary cross-entropy, elementwise (the reduction is the caller's) ----------------------
+
+_E_MINUS_100 = float(np.exp(-100.0))   # log(max(p, e^-100)) = max(log p, -100), warning-free
+
+
+def _clamped_log(xp, p):
+    # PyTorch clamps the logs at -100: a confident mistake costs 100, not inf
+    return xp.log(xp.maximum(p, _E_MINUS_100))
+
+
+def _bce_fwd(xp, p, t):
+    return -(t * _clamped_log(xp, p) + (1 - t) * _clamped_log(xp, 1 - p))
+
+
+def _bce_vjp_p(xp, g, ans, p, t):
+    # d/dp = (p - t) / (p (1 - p)), kept finite at p = 0 and 1 as PyTorch does
+    return g * (p - t) / xp.maximum(p * (1 - p), 1e-12)
+
+
+def _bce_vjp_t(xp, g, ans, p, t):
+    return g * (_clamped_log(xp, 1 - p) - _clamped_log(xp, p))
+
+
+def _bce_shape(p, t):
+    if tuple(p) != tuple(t):
+        raise ShapeError(f"binary_cross_entropy: input of shape {fmt(p)} and target of shape "
+                         f"{fmt(t)} must have the same shape")
+    return p
+
+
+defop("binary_cross_entropy", _bce_fwd, _bce_vjp_p, _bce_vjp_t, shape=_bce_shape)

@@ -144,3 +144,50 @@ def test_cross_entropy_refuses_float_class_indices(logits_shape, target):
         F.cross_entropy(logits, cg.tensor(target))
     with pytest.raises(TypeError, match="class probabilities"):
         nn.CrossEntropyLoss()(logits, cg.tensor(target))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignores_a_non_negative_ignore_index(reduction):
+    # the "padding id 0" case: the fused fast path must not be taken when a target is ignored
+    target = np.array([0, 2, 0, 1])
+    logits = t(LOGITS[:4, :3], grad=True)
+    got = F.cross_entropy(logits, cg.tensor(target), ignore_index=0, reduction=reduction)
+    per = -log_softmax(LOGITS[:4, :3])[np.arange(4), target] * (target != 0)
+    np.testing.assert_allclose(got._value, reduce(per, reduction, denom=2), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, ids: cg.cross_entropy(x, ids),
+    lambda x, ids: cg.nll_loss(cg.log_softmax(x, -1), ids),
+    lambda x, ids: F.cross_entropy(x, ids),
+    lambda x, ids: F.nll_loss(F.log_softmax(x, 1), ids),
+    lambda x, ids: F.embedding(ids, x),
+])
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_labels_out_of_range_raise_instead_of_wrapping(call, bad):
+    # -1 used to pick the last class (NumPy's negative index) and return a number
+    x = t(RNG.standard_normal((4, 3)), grad=True)
+    with pytest.raises(IndexError, match=f"index {bad} is out of range for"):
+        call(x, cg.tensor([0, 1, bad, 2]))
+
+
+def test_binary_cross_entropy_refuses_non_probabilities_and_stays_finite_at_0_and_1():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.binary_cross_entropy(t([1.5, 0.5]), t([1.0, 0.0]))
+    p = t([0.0, 1.0, 0.0, 1.0], grad=True)
+    target = t([1.0, 0.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy(p, target, reduction="sum")
+    assert loss.item() == pytest.approx(200.0)          # logs clamped at -100
+    loss.backward()
+    # (p - t) / max(p (1 - p), 1e-12): a push of 1e12 where the prediction is certain and wrong
+    np.testing.assert_allclose(p.grad._value, [-1e12, 1e12, 0.0, 0.0])
+
+
+def test_class_weights_must_match_the_classes():
+    with pytest.raises(ValueError, match=r"class weight of shape \(5,\) does not fit 3 classes"):
+        F.cross_entropy(t(RNG.standard_normal((4, 3))), cg.tensor([0, 1, 1, 2]), weight=cg.ones(5))
+
+
+def test_l1_loss_refuses_shapes_that_would_broadcast():
+    with pytest.raises(ValueError, match=r"\(4, 1\) and target of shape \(4,\)"):
+        nn.L1Loss()(t(np.ones((4, 1))), t(np.ones(4)))

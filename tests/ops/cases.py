@@ -7,6 +7,7 @@ is a spec: a shape (random normal float64 values), or a tagged spec:
   ("bool", shape)  a random mask (not differentiated)
   ("away", shape)  values kept away from 0 (abs, relu kinks; max/min ties)
   ("prob", shape)  rows that sum to 1
+  ("unit", shape)  values in (0, 1): probabilities
 Broadcasting shapes, batched shapes and 0-d/1-element shapes are part of the sweep.
 """
 import numpy as np
@@ -97,6 +98,9 @@ CASES = {
                       (((4, 5), ("int", (4,), 5)), {"reduction": "none"}),
                       (((5,), ("int", (), 5)), {"reduction": "mean"}),
                       (((3, 5), ("prob", (3, 5))), {"reduction": "mean"})],
+    "binary_cross_entropy": [((("unit", (3, 4)), ("unit", (3, 4))), {}),
+                             ((("unit", (5,)), ("unit", (5,))), {}),
+                             ((("unit", ()), ("unit", ())), {})],
 }
 
 # ops with no gradient: only their forward is checked against NumPy
@@ -126,6 +130,8 @@ def make_input(spec, rng, dtype=np.float64):
             return rng.integers(0, spec[2], shape).astype(np.int64), False
         if kind == "bool":
             return rng.random(shape) > 0.5, False
+        if kind == "unit":            # inside (0, 1), away from its ends
+            return rng.uniform(0.05, 0.95, shape).astype(dtype), True
         if kind == "prob":
             p = rng.random(shape) + 0.1
             return (p / p.sum(-1, keepdims=True)).astype(dtype), True

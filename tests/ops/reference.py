@@ -108,6 +108,7 @@ REF = {
     "stack": lambda *p, axis: np.stack(p, axis=axis),
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,
     "cross_entropy": _xent,
+    "binary_cross_entropy": lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)),
 }
 
 
