@@ -51,7 +51,9 @@ def _creation(t):
 
 def check_unmodified(order):
     """Refuse a backward whose VJPs would read a value changed in place after the node that
-    reads it was made (PyTorch's version-counter check).  `order` is in creation order, so
+    reads it was made (PyTorch's version-counter check).  A tensor that carries gradients
+    and is changed in place becomes a new node (Tensor._become), so it is its readers made
+    before the change that are wrong, never the node itself.  `order` is in creation order, so
     only the nodes made before the last in-place change are looked at: in a training loop,
     where changes (zero_) come before the forward, that is the leaves.  It is stricter than
     PyTorch for ops whose VJP does not read the changed operand (add)."""
@@ -63,15 +65,12 @@ def check_unmodified(order):
         ins = node.inputs
         if ins is None:
             continue
-        for i, x in enumerate((node, *ins)):
+        for i, x in enumerate(ins):
             if getattr(x, "_modified", -1) > made:
-                what = (f"input {i} of {node.op.name} (shape {fmt(x.shape)}) was changed in place "
-                        "after the op used it" if i else
-                        f"the output of {node.op.name} (shape {fmt(x.shape)}) was changed in "
-                        "place after it was computed")
                 raise GraphError(
-                    f"backward: {what}, and its gradient needs the old value; "
-                    "change a copy (x = x.clone()) or do the in-place change after backward()")
+                    f"backward: input {i + 1} of {node.op.name} (shape {fmt(x.shape)}) was "
+                    "changed in place after the op used it, and its gradient needs the old "
+                    "value; change a copy (x = x.clone()) or do the in-place change after backward()")
 
 
 # --- the sweep ---------------------------------------------------------------------------------

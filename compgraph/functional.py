@@ -428,6 +428,11 @@ def getitem(x, index):
     return apply(OPS["getitem"], (x,), {"index": _raw_index(index)})
 
 
+def index_put(x, value, index):
+    """x with x[index] replaced by value, as a new node (what x[index] = value records)."""
+    return apply(OPS["index_put"], (x, _lift(value, x)), {"index": _raw_index(index)})
+
+
 def scatter_add(g, index, shape):
     """Zeros of `shape` with g added at `index` (getitem's adjoint)."""
     return apply(OPS["scatter_add"], (g,), {"index": index, "shape": tuple(shape)})

@@ -5,7 +5,6 @@ spelled out with `apply` because they are the hottest calls a training loop make
 """
 from . import functional as F
 from . import state
-from .errors import GraphError
 from .ops import OPS
 from .tensor import Tensor, apply, as_tensor
 
@@ -42,15 +41,14 @@ Tensor.__getitem__ = F.getitem
 
 
 def _augmented(op, symbol, ufunc):
-    """x += y as PyTorch has it: x's own array changes (every name for x sees it), which is
-    how `with no_grad(): w -= lr * w.grad` updates a weight.  The graph has no in-place
-    nodes, so while gradients are being recorded through x or y it records x + y instead
-    and rebinds the name, which gives the same values and gradients."""
+    """x += y as PyTorch has it: x itself changes (every name for x sees it), which is how
+    `with no_grad(): w -= lr * w.grad` updates a weight; with gradients flowing through x
+    or y the change is recorded (Tensor._inplace).  Lazy graphs and compile() traces are
+    replayed node by node, so there it records x + y and rebinds the name."""
     def method(self, other):
-        if state.GRAD_ENABLED and (self.requires_grad or getattr(other, "requires_grad", False)):
-            if self.requires_grad and self.op is None:
-                raise GraphError(f"{symbol}: a leaf tensor that requires grad is being changed "
-                                 "in place; do it inside compgraph.no_grad() (or on .data)")
+        if self._graph is not None or state.TRACE is not None:
+            if self.requires_grad and self.op is None and state.GRAD_ENABLED:
+                self._inplace_check(symbol)          # refuses, naming the leaf
             return apply(op, (self, _other(other, self)))
         return self._inplace(symbol, getattr(self._xp(), ufunc), other)
     return method

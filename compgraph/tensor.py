@@ -257,8 +257,38 @@ class Tensor:
         # changed, so that backward refuses rather than use the new one (check_unmodified)
         self._modified = state.LAST_MODIFIED = _next_id()
 
+    def _in_graph(self, what, other):
+        """Whether an in-place change must be recorded: gradients flow through self or
+        the value written into it.  The graph has no in-place nodes, so such a change
+        becomes an ordinary node that this object turns into (see _become)."""
+        if not state.GRAD_ENABLED or not (self.requires_grad or getattr(other, "requires_grad", False)):
+            return False
+        self._inplace_check(what)             # a leaf that requires grad: refused
+        if self._graph is not None or state.TRACE is not None:
+            raise GraphError(f"{what}: an in-place change of a tensor whose gradient is "
+                             "recorded is not supported in a lazy graph or inside compile(); "
+                             "write y = x + ... (or compgraph.where / index_put) instead")
+        return True
+
+    def _become(self, new):
+        """Turn this object into node `new` (what PyTorch's recorded in-place op amounts to):
+        the node it was moves to a fresh object, which `new` takes as its input, so every
+        name for this tensor now sees the changed value and backward passes through both.
+        Nodes made earlier that read this object are caught by backward's in-place check."""
+        old = Tensor.__new__(Tensor)
+        for slot in _NODE_SLOTS:
+            setattr(old, slot, getattr(self, slot))
+        old._retain = False
+        new.inputs = tuple(old if x is self else x for x in new.inputs)
+        for slot in _NODE_SLOTS:
+            setattr(self, slot, getattr(new, slot))
+        self._modified = state.LAST_MODIFIED = self._id   # later than every earlier reader
+        return self
+
     def _inplace(self, what, ufunc, other):
         """self = ufunc(self, other), written into self's array; NumPy's errors named."""
+        if self._in_graph(what, other):
+            return self._become(apply(OPS[_UFUNC_OPS[ufunc.__name__]], (self, as_tensor(other, self))))
         self._inplace_check(what)
         o = other._value if isinstance(other, Tensor) else other
         v = self._value
@@ -275,6 +305,9 @@ class Tensor:
         return self
 
     def _assign(self, what, index, value):
+        if self._in_graph(what, value):
+            from .functional import index_put
+            return self._become(index_put(self, value, index))
         self._inplace_check(what)
         v = value._value if isinstance(value, Tensor) else value
         try:
@@ -311,6 +344,9 @@ class Tensor:
         return self._inplace("div_", self._xp().divide, other)
 
     def clamp_(self, min=None, max=None):
+        if self._in_graph("clamp_", None):
+            from .functional import clamp
+            return self._become(clamp(self, min, max))
         self._inplace_check("clamp_")
         self._xp().clip(self._value, min, max, out=self._value)
         return self
@@ -353,6 +389,12 @@ class Tensor:
         """Jupyter shows the graph that made this tensor, when Graphviz is there."""
         from .viz import svg_or_none
         return svg_or_none(self)
+
+
+# what a node is, as _become moves it between objects (not its identity: __weakref__)
+_NODE_SLOTS = ("_value", "grad", "requires_grad", "op", "inputs", "attrs", "_id", "_graph",
+               "_index", "_meta", "_retain", "name")
+_UFUNC_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div"}
 
 
 class _NodeType(str):

@@ -86,6 +86,35 @@ def _index_shape(s, index):
 defop("getitem", lambda xp, a, index: a[index],
       lambda xp, g, ans, a, index: xp.scatter_add(g, index=index, shape=a.shape),
       shape=_index_shape)
+
+
+# x[index] = v as a node (PyTorch's index_put_): a copy of x with the selection replaced.
+# The copy keeps x's own value for whatever else reads it; Tensor.__setitem__ makes the
+# user's tensor this node.
+
+def _index_put(xp, a, v, index):
+    out = a.copy()
+    out[index] = v
+    return out
+
+
+def _index_put_shape(a, v, index):
+    sel = _index_shape(a, index)
+    try:
+        fits = np.broadcast_shapes(tuple(v), sel) == sel
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"item assignment: a value of shape {fmt(v)} does not fit the selected "
+                         f"part, of shape {fmt(sel)}, of a tensor of shape {fmt(a)}")
+    return tuple(a)
+
+
+defop("index_put", _index_put,
+      # the selected places were overwritten: no gradient reaches x there
+      lambda xp, g, ans, a, v, index: xp.index_put(g, 0 * g[index], index=index),
+      lambda xp, g, ans, a, v, index: g[index],     # the engine sums broadcast axes down
+      shape=_index_put_shape, check=True)
 defop("scatter_add", _scatter_add,
       lambda xp, g, ans, x, index, shape: g[index],
       shape=lambda s, index, shape: tuple(shape))

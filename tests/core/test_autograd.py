@@ -231,8 +231,8 @@ def test_backward_refuses_a_value_changed_in_place_after_use():
         y.backward()
     h = (w * 2).exp()
     s = h.sum()
-    h.mul_(2)
-    with pytest.raises(RuntimeError, match="the output of exp .* changed in place"):
+    h.mul_(2)                        # recorded: h is a new node, and sum read the old one
+    with pytest.raises(RuntimeError, match=r"input 1 of sum \(shape \(3,\)\) was changed"):
         cg.grad(s, w)
     z = (w * x).sum()                       # made after the change: it sees the new value
     z.backward()
@@ -244,3 +244,38 @@ def test_an_integer_leaf_made_to_require_grad_by_assignment_gets_no_integer_grad
     t.requires_grad = True
     with pytest.raises(TypeError, match="only floating-point tensors can have gradients"):
         (t * 2).sum().backward()
+
+
+def test_in_place_changes_of_tensors_in_the_graph_are_recorded_as_pytorch_records_them():
+    c = np.array([1.0, 2.0, 3.0])
+    x = cg.tensor([1.0, -2.0, 3.0], dtype=cg.float64, requires_grad=True)
+    y = x * 1
+    alias = y
+    y[y < 0] = 0.0                               # masking a non-leaf
+    assert alias is y and y.tolist() == [1.0, 0.0, 3.0]
+    (y * cg.tensor(c)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0, 3.0])   # no gradient where overwritten
+
+    v = cg.tensor([1.0, 2.0], dtype=cg.float64, requires_grad=True)
+    out = cg.zeros(3, dtype=cg.float64)          # a plain buffer filled with graph values
+    out[cg.tensor([0, 2])] = v * 3
+    assert out.requires_grad
+    (out * cg.tensor(c)).sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), [3.0 * 1.0, 3.0 * 3.0])
+
+    x.grad = None
+    z = x * 2
+    z.mul_(3)
+    z += x
+    z.clamp_(max=5.0)
+    z.sum().backward()                           # z = min(7x, 5): slope 7 where 7x < 5
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 7.0, 0.0])
+
+
+def test_an_in_place_change_after_a_reader_was_made_is_caught_with_the_reader_named():
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    z = (y * y).sum()                            # reads y as it was
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=r"input 1 of mul .* changed in place after the op used it"):
+        z.backward()

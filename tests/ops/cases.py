@@ -79,6 +79,10 @@ CASES = {
                 (((5, 4),), {"index": (np.array([0, 1, 1]), np.array([3, 0, 0]))}),
                 (((5, 4),), {"index": (np.array([True, False, True, False, True]),)}),
                 (((2, 3, 4),), {"index": (Ellipsis, None, 1)})],
+    "index_put": [(((5, 4), (2, 4)), {"index": (slice(1, 3),)}),
+                  (((5, 4), (4,)), {"index": (np.array([0, 3]),)}),          # broadcast value
+                  (((5, 4), ()), {"index": (np.array([True, False, True, False, True]),)}),
+                  (((5, 4), (2,)), {"index": (np.array([0, 1]), np.array([3, 0]))})],
     "scatter_add": [(((3,),), {"index": (np.array([0, 2, 2]),), "shape": (4,)}),
                     (((2, 4),), {"index": (slice(1, 3),), "shape": (5, 4)})],
     "concatenate": [(((2, 3), (4, 3)), {"axis": 0}), (((2, 3), (2, 1), (2, 2)), {"axis": -1})],

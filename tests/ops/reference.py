@@ -69,6 +69,12 @@ def _lstm_layer(xw, whh, h0, c0):
     return np.stack(rows)
 
 
+def _index_put(a, v, index):
+    out = np.array(a)
+    out[index] = v
+    return out
+
+
 REF = {
     "lstm_layer": _lstm_layer,
     "lstm_cell": _lstm_cell, "vanilla_lstm_gates": _dynet_gates,
@@ -104,6 +110,7 @@ REF = {
     "broadcast_to": np.broadcast_to,
     "getitem": lambda a, index: a[index],
     "scatter_add": _scatter,
+    "index_put": _index_put,
     "concatenate": lambda *p, axis: np.concatenate(p, axis=axis),
     "stack": lambda *p, axis: np.stack(p, axis=axis),
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,

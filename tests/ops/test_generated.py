@@ -21,7 +21,7 @@ DIFF = [(n, i) for n, i in ALL if n not in NONDIFF]
 SMOOTH = {"add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos",
           "sigmoid", "tanh", "softplus", "gelu", "gelu_cdf", "sum", "mean", "var", "std",
           "logsumexp", "softmax", "log_softmax", "matmul", "mm", "mv", "dot", "outer", "einsum",
-          "reshape", "permute_dims", "broadcast_to", "getitem", "scatter_add", "concatenate",
+          "reshape", "permute_dims", "broadcast_to", "getitem", "index_put", "scatter_add", "concatenate",
           "stack", "copy", "astype", "cross_entropy", "binary_cross_entropy", "prod", "where", "neg", "elu", "leaky_relu",
           "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
           "max_pool2d_scatter", "max_pool2d_gather", "pad_constant", "lstm_cell"}
