@@ -121,6 +121,11 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
                 "were freed after the first backward; pass retain_graph=True to the first "
                 "backward() if you need to call it twice")
         if create_graph:
+            if op.once:
+                raise GraphError(
+                    f"backward(create_graph=True): {op.name}'s backward is computed on arrays, "
+                    "not with differentiable ops, so higher-order gradients cannot pass through "
+                    "it; build that part from differentiable steps (e.g. nn.LSTMCell) instead")
             xp, vals, ans = F, ins, node
         else:
             vals = [x._value for x in ins]

@@ -202,7 +202,7 @@ class Plan:
             nodes = [t for t in items if isinstance(t, Tensor)]
             self.forward, self.backward = writer.region(nodes, out)
             self.op = Op(f"compiled:{getattr(fn, '__name__', 'fn')}#{next(_region_ids)}",
-                         None, (), vjp_all=self._vjp_all)
+                         None, (), vjp_all=self._vjp_all, once=True)
 
     def still_valid(self):
         return all(_meta(x) == m for x, m in zip(self.externals, self.external_meta))

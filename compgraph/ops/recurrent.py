@@ -56,7 +56,7 @@ GATES = defop("vanilla_lstm_gates", _gates,
     lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: np.outer(_dz(g, ans), x),
     lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: np.outer(_dz(g, ans), h),
     lambda xp, g, ans, x, h, Wx, Wh, b, forget_bias=0.0: _dz(g, ans),
-    shape=_gates_shape, check=True)
+    shape=_gates_shape, check=True, once=True)
 
 
 def _c(xp, c, gates):
@@ -82,7 +82,7 @@ def _cell_shape(c, gates):
 
 CELL = defop("vanilla_lstm_c", _c,
              lambda xp, g, ans, c, gates: g * gates[..., c.shape[-1]:2 * c.shape[-1]],
-             _c_vjp_gates, shape=_cell_shape, check=True)
+             _c_vjp_gates, shape=_cell_shape, check=True, once=True)
 
 
 def _h(xp, c, gates):
@@ -100,7 +100,7 @@ def _h_vjp_gates(xp, g, ans, c, gates):
 HIDDEN = defop("vanilla_lstm_h", _h,
                lambda xp, g, ans, c, gates:
                    g * gates[..., 2 * c.shape[-1]:3 * c.shape[-1]] * (1 - np.tanh(c) ** 2),
-               _h_vjp_gates, shape=_cell_shape, check=True)
+               _h_vjp_gates, shape=_cell_shape, check=True, once=True)
 
 
 
@@ -231,4 +231,5 @@ def _lstm_layer_shape(xw, whh, h0, c0):
     return xw[:-1] + (6 * H,)
 
 
-defop("lstm_layer", _lstm_layer, vjp_all=_lstm_layer_vjp, shape=_lstm_layer_shape, check=True)
+defop("lstm_layer", _lstm_layer, vjp_all=_lstm_layer_vjp, shape=_lstm_layer_shape, check=True,
+      once=True)

@@ -25,10 +25,10 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "nondiff",
-                 "check", "batch", "doc", "_vjp_cache")
+                 "check", "once", "batch", "doc", "_vjp_cache")
 
     def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
-                 nondiff=False, check=False, batch=None, doc=""):
+                 nondiff=False, check=False, once=False, batch=None, doc=""):
         self.name = name
         self.fwd = fwd
         self.vjps = tuple(vjps)
@@ -40,6 +40,8 @@ class Op:
         self.nondiff = nondiff      # output never requires grad (argmax, comparisons)
         self.check = check          # run the shape rule even in eager mode (NumPy would
                                     # silently accept shapes the op must refuse)
+        self.once = once            # the VJP works on arrays only (it writes into them), so
+                                    # create_graph=True cannot differentiate through it
         self.batch = batch          # autobatching signature/concat spec (executors/autobatch)
         self.doc = doc
         self._vjp_cache = {}

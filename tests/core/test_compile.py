@@ -213,3 +213,12 @@ def test_a_captured_tensor_that_changes_shape_traces_again():
     assert f(cg.tensor(2.0, dtype=cg.float64)).item() == 4.0
     w.data = cg.tensor(np.ones(3))
     assert f(cg.tensor(2.0, dtype=cg.float64)).item() == 6.0
+
+
+def test_create_graph_through_a_compiled_region_is_refused_clearly():
+    f = cg.compile(lambda x: (x * x).sum())
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    f(x)
+    y = f(x)                                   # replayed: one node for the whole region
+    with pytest.raises(cg.GraphError, match="higher-order gradients cannot pass through"):
+        cg.grad(y, x, create_graph=True)

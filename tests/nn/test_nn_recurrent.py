@@ -208,3 +208,13 @@ def test_dropout_between_layers_only_in_training():
     m.train()
     c, _ = m(x)
     assert not np.allclose(a._value, c._value)
+
+
+def test_higher_order_gradients_through_the_fused_lstm_are_refused_not_wrong():
+    # the fused layer's backward is array code: create_graph through it used to give
+    # None or wrong second derivatives silently
+    lstm = nn.LSTM(3, 4)
+    x = cg.randn(5, 2, 3, requires_grad=True)
+    y = (lstm(x)[0] ** 2).sum()
+    with pytest.raises(cg.GraphError, match="lstm_layer's backward is computed on arrays"):
+        cg.grad(y, x, create_graph=True)
