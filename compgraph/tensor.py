@@ -369,10 +369,16 @@ class Tensor:
     def __repr__(self):
         if self._value is None:
             return f"tensor(<not computed>, shape={fmt(self.shape)}, op={self.type})"
-        body = np.array2string(np.asarray(self._value) if self.device == "cpu" else self._value.get(),
-                               precision=4, separator=", ", floatmode="maxprec_equal",
+        v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
+        # PyTorch's look: whole numbers as "1.", anything else with four decimals
+        finite = v[np.isfinite(v)] if v.dtype.kind == "f" else v
+        whole = v.dtype.kind != "f" or bool(np.all(finite == np.round(finite)))
+        body = np.array2string(v, precision=4, separator=", ",
+                               floatmode="maxprec_equal" if whole else "fixed",
                                prefix="tensor(", suppress_small=False)
         extra = []
+        if v.size == 0 and v.ndim > 1:
+            extra.append(f"size={fmt(v.shape)}")
         if self.dtype not in (backend.float32, backend.int64, backend.bool_):
             extra.append(f"dtype={self.dtype}")
         if self.device != "cpu":

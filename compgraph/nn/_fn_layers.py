@@ -122,3 +122,18 @@ def embedding(input, weight, padding_idx=None):
     keep = CF.as_tensor((ids != pad)[..., None])
     # same values everywhere; the padding positions read a detached copy of the table
     return CF.where(keep, out, CF.embedding(input, weight.detach()))
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """torch.nn.functional.softmax: without dim, PyTorch's legacy choice (with its warning)."""
+    if dim is None:
+        from .layers import _legacy_softmax_dim
+        dim = _legacy_softmax_dim("softmax", input.ndim)
+    return CF.softmax(input if dtype is None else input.astype(dtype), dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        from .layers import _legacy_softmax_dim
+        dim = _legacy_softmax_dim("log_softmax", input.ndim)
+    return CF.log_softmax(input if dtype is None else input.astype(dtype), dim)

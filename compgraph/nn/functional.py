@@ -6,6 +6,7 @@ what `torch.nn.functional` users expect.
 from ..functional import *  # noqa: F401,F403
 from ..functional import one_hot  # noqa: F401  (int64, PyTorch's)
 from ._fn_conv import conv2d, max_pool2d, pad  # noqa: F401
-from ._fn_layers import batch_norm, embedding, layer_norm, linear  # noqa: F401
+from ._fn_layers import (batch_norm, embedding, layer_norm, linear, log_softmax,  # noqa: F401
+                         softmax)
 from ._fn_loss import (binary_cross_entropy_with_logits, cross_entropy, l1_loss,  # noqa: F401
                        nll_loss)

@@ -64,7 +64,12 @@ def test_functional_call_swaps_tensors_only_for_the_call():
 
 def test_nn_functional_reexports_and_one_hot():
     import compgraph.functional as core
-    assert F.relu is core.relu and F.softmax is core.softmax and F.dropout is core.dropout
+    assert F.relu is core.relu and F.dropout is core.dropout
+    x = cg.arange(8.0).reshape(2, 2, 2)
+    np.testing.assert_allclose(F.softmax(x, dim=-1)._value, core.softmax(x, -1)._value)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        implicit = F.softmax(x)                       # PyTorch's legacy rule: dim 0 for 3-D
+    np.testing.assert_allclose(implicit._value, core.softmax(x, 0)._value)
     oh = F.one_hot(cg.tensor([0, 2, 1]), 4)
     assert oh.dtype == np.int64
     np.testing.assert_array_equal(oh._value, np.eye(4, dtype=np.int64)[[0, 2, 1]])
