@@ -103,11 +103,42 @@ def test_resume_without_checkpoint_starts_fresh(data_dir, tmp_path, capsys):
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
     # mnist has no system package, and the cache is empty: only a download could
     # help, so point the mirrors nowhere by refusing it through the data command.
-    assert main(["data", "--data", "mnist", "--data-dir", str(empty), "--no-download"]) == 1
+    assert main(["data", "--data", "mnist", "--no-download"]) == 1
     err = capsys.readouterr().err
     assert "compgraph data: error: could not load mnist" in err
     assert "apt-get" not in err.splitlines()[0]
+
+
+@pytest.mark.parametrize("command", ["train", "data"])
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_given_data_dir_that_does_not_work_is_an_error(command, damage, data_dir, tmp_path,
+                                                         capsys, monkeypatch):
+    """No quiet fallback to the cache: a good copy there must not be used instead."""
+    import shutil
+    from compgraph.data import cache_dir
+    shutil.copytree(data_dir, cache_dir("fashion-mnist"))
+    broken = tmp_path / "broken"
+    if damage == "truncated":
+        shutil.copytree(data_dir, broken)
+        for f in broken.iterdir():
+            f.write_bytes(f.read_bytes()[:100])
+    args = (train_args(str(broken), tmp_path / "run", "--epochs", "1") if command == "train"
+            else ["data", "--data-dir", str(broken), "--no-download"])
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"from data_dir {broken}" in err[0], err
+    assert ("no such directory" if damage == "missing" else "broken/") in err[0]
+    assert not list_checkpoints(tmp_path / "run")
+
+
+def test_test_command_with_a_given_data_dir_that_is_missing_is_an_error(data_dir, tmp_path,
+                                                                        capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "1")) == 0
+    capsys.readouterr()
+    assert main(["test", "--checkpoint", str(out), "--data-dir", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"from data_dir {tmp_path / 'nowhere'}: no such directory" in err
+    assert len(err.splitlines()) == 1
