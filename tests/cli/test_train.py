@@ -142,3 +142,72 @@ def test_test_command_with_a_given_data_dir_that_is_missing_is_an_error(data_dir
     err = capsys.readouterr().err.strip()
     assert f"from data_dir {tmp_path / 'nowhere'}: no such directory" in err
     assert len(err.splitlines()) == 1
+
+
+def _damage(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "flipped byte":
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+    elif how == "truncated":
+        path.write_bytes(bytes(data[:len(data) // 2]))
+    else:  # a checkpoint of a newer compgraph
+        state = io.load(str(path))
+        state["format"] = "compgraph-train-run/2"
+        io.save(state, str(path))
+
+
+@pytest.mark.parametrize("how", ["flipped byte", "truncated", "newer format"])
+def test_resume_refuses_to_overwrite_checkpoints_that_do_not_load(how, data_dir, tmp_path,
+                                                                  capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "2")) == 0
+    for _, path in list_checkpoints(out):
+        _damage(__import__("pathlib").Path(path), how)
+    before = {p: open(p, "rb").read() for _, p in list_checkpoints(out)}
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"cannot resume {out}: no checkpoint loads" in err
+    assert str(out / "epoch-001.npz") in err and str(out / "epoch-002.npz") in err
+    assert "left untouched" in err and "new --out" in err
+    assert {p: open(p, "rb").read() for _, p in list_checkpoints(out)} == before
+
+
+def test_resume_refuses_while_a_newer_checkpoint_does_not_load(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "2")) == 0
+    newest = out / "epoch-002.npz"
+    _damage(newest, "truncated")
+    damaged = newest.read_bytes()
+    capsys.readouterr()
+    resume = ["train", "--out", str(out), "--resume", "--epochs", "3", "--no-progress"]
+    assert main(resume) == 1
+    err = capsys.readouterr().err
+    assert "the newest checkpoint that loads is epoch-001.npz" in err and str(newest) in err
+    assert newest.read_bytes() == damaged
+    newest.rename(tmp_path / "epoch-002.npz.damaged")   # what the message says to do
+    assert main(resume) == 0
+    assert "from epoch-001.npz" in capsys.readouterr().err
+    assert [e for e, _ in list_checkpoints(out)] == [1, 2, 3]
+
+
+def test_resume_with_a_damaged_config_json_is_a_one_line_error(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "1")) == 0
+    (out / "config.json").write_text("{garbage")
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"{out / 'config.json'} is not valid JSON" in err
+    assert (out / "config.json").read_text() == "{garbage"
+
+
+def test_bad_config_values_are_compgraph_value_errors():
+    from compgraph.errors import CompgraphError
+    from compgraph.train.config import TrainConfig
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0") as info:
+        TrainConfig(epochs=0)
+    assert isinstance(info.value, CompgraphError)
