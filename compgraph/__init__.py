@@ -12,6 +12,8 @@ from .backend import (bool_, float16, float32, float64, get_default_dtype, int8,
                       int32, int64, set_default_dtype, uint8)
 from .errors import (AnomalyError, ArgumentError, CompgraphError, DeviceError, DTypeError,  # noqa: F401
                      GraphError, ShapeError)
+from .errors import (ArgumentValueError, CheckpointError, DataError, IndexRangeError,  # noqa: F401
+                     MissingFileError, MissingKeyError, PathIsFolderError)
 from .functional import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401

@@ -128,7 +128,8 @@ per epoch: epoch, train_loss, test_error, test_loss, seconds, examples_per_s),
 epoch-NNN.npz checkpoints and curves.png (needs matplotlib).  After Ctrl-C or
 a crash, the same command with --resume continues from the last complete
 checkpoint; with the same seed, the result is bitwise that of an
-uninterrupted run.
+uninterrupted run.  If a checkpoint it would overwrite does not load,
+--resume stops and names it rather than train over it.
 
 examples:
   compgraph train --model linear --out runs/linear
@@ -222,8 +223,9 @@ def _add_data_options(parser, default="fashion-mnist") -> None:
     parser.add_argument("--data", choices=DATASETS, default=default,
                         help="dataset (default: fashion-mnist)")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="folder holding the IDX files (tried before the cache, "
-                             "$COMPGRAPH_DATA, and a download)")
+                        help="folder holding the IDX files; when given, the only place "
+                             "looked in (default: the cache, $COMPGRAPH_DATA, the system "
+                             "package, then a download)")
 
 
 def _version() -> str:
