@@ -29,6 +29,7 @@ MODELS = ("linear", "mlp", "cnn")
 DATASETS = ("fashion-mnist", "mnist")
 OPTIMIZERS = ("adam", "sgd")
 ACTIVATIONS = ("tanh", "relu")
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv", "")   # compgraph.viz.draw_model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,7 +128,8 @@ per epoch: epoch, train_loss, test_error, test_loss, seconds, examples_per_s),
 epoch-NNN.npz checkpoints and curves.png (needs matplotlib).  After Ctrl-C or
 a crash, the same command with --resume continues from the last complete
 checkpoint; with the same seed, the result is bitwise that of an
-uninterrupted run.
+uninterrupted run.  If a checkpoint it would overwrite does not load,
+--resume stops and names it rather than train over it.
 
 examples:
   compgraph train --model linear --out runs/linear
@@ -221,8 +223,9 @@ def _add_data_options(parser, default="fashion-mnist") -> None:
     parser.add_argument("--data", choices=DATASETS, default=default,
                         help="dataset (default: fashion-mnist)")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="folder holding the IDX files (tried before the cache, "
-                             "$COMPGRAPH_DATA, and a download)")
+                        help="folder holding the IDX files; when given, the only place "
+                             "looked in (default: the cache, $COMPGRAPH_DATA, the system "
+                             "package, then a download)")
 
 
 def _version() -> str:
@@ -326,7 +329,7 @@ def _cmd_test(args) -> int:
     from compgraph.train.checkpoint import model_from_checkpoint
     from compgraph.train.loop import evaluate, load_images
 
-    model, config, state = model_from_checkpoint(args.checkpoint)
+    model, config, state = model_from_checkpoint(args.checkpoint, warn=_stderr)
     data_dir = _abspath(args.data_dir) or config.data_dir
     x, y = load_images(config.data, "test", data_dir, None, _stderr)
     error, loss = evaluate(model, x, y)
@@ -343,6 +346,7 @@ def _cmd_plot(args) -> int:
     for run in args.runs:
         if not os.path.isdir(run):
             raise _UsageError(f"{run}: no such run folder")
+    _check_output_folder(args.output)
     path = plot_runs(args.runs, args.output)
     print(f"wrote {path}")
     return 0
@@ -360,12 +364,25 @@ def _cmd_graph(args) -> int:
 
     if args.hidden is not None and args.model != "mlp":
         raise _UsageError(f"--hidden applies to --model mlp only (got --model {args.model})")
+    # checked before the model is built and traced, which is the slow part
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in GRAPH_SUFFIXES:
+        raise _UsageError(f"--out {args.out}: its suffix picks the format; use "
+                          f"{', '.join(s for s in GRAPH_SUFFIXES if s)} (got {suffix or 'none'!r})")
+    _check_output_folder(args.out)
     config = make_config(args.model, hidden=args.hidden, activation=args.activation)
     model = build_model(config.model, config.hidden, config.activation)
-    fmt = os.path.splitext(args.out)[1].lstrip(".").lower() or None
+    fmt = suffix.lstrip(".") or None
     result = draw_model(model, (1,) + IMAGE_SHAPE, args.out, format=fmt)
     print(f"wrote {result if isinstance(result, str) else args.out}")
     return 0
+
+
+def _check_output_folder(path) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise _UsageError(f"cannot write {path}: the folder {folder} does not exist; create it "
+                          "first or choose another path")
 
 
 def _cmd_data(args) -> int:
@@ -421,12 +438,11 @@ def _run(args, prog) -> int:
 
 def _known_failure(exc):
     """The message for an expected failure (missing data, bad checkpoint...), else None."""
-    from compgraph.data import DataError
-    from compgraph.io import CheckpointError
-    from compgraph.train.errors import TrainError
+    from compgraph.errors import CompgraphError
 
-    expected = (DataError, CheckpointError, TrainError, FileNotFoundError, PermissionError,
-                IsADirectoryError, NotADirectoryError)
+    # compgraph raises CompgraphError on purpose, with a message meant for the user
+    expected = (CompgraphError, FileNotFoundError, PermissionError, IsADirectoryError,
+                NotADirectoryError)
     if isinstance(exc, expected):
         return str(exc)
     if type(exc).__name__ == "StateDictError":  # compgraph.nn: checkpoint of another model

@@ -15,11 +15,8 @@ class ShapeError(CompgraphError, ValueError):
 
 
 class BoundsError(CompgraphError, IndexError):
-    """An index or a class label outside the range of the dimension it indexes."""
-
-
-class DomainError(CompgraphError, ValueError):
-    """Values outside what the op is defined for (probabilities outside [0, 1])."""
+    """An index, a class label or an embedding id outside the range it indexes; the message
+    names the index and the range."""
 
 
 class DTypeError(CompgraphError, TypeError):
@@ -45,3 +42,33 @@ class DeviceError(CompgraphError, RuntimeError):
 class TraceError(CompgraphError, RuntimeError):
     """compile() met something a replayed trace cannot reproduce (value-dependent control
     flow, random numbers drawn inside the traced function)."""
+
+
+class ArgumentValueError(CompgraphError, ValueError):
+    """An argument of the right kind whose value cannot work: a negative learning rate,
+    batch_size 0, a schedule period of 0, probabilities outside [0, 1]. The message names
+    the argument and what fits."""
+
+
+class MissingKeyError(CompgraphError, KeyError):
+    """A dict the caller passed (a state dict, a parameter group) lacks a key it needs."""
+
+    def __str__(self):
+        # KeyError's str() is the repr of its argument; a sentence should read as one
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class MissingFileError(CompgraphError, FileNotFoundError):
+    """A file or folder the caller named does not exist (to read from, or to write into)."""
+
+
+class CheckpointError(CompgraphError, ValueError):
+    """A checkpoint file is damaged, foreign, or of an unsupported version."""
+
+
+class DataError(CompgraphError, ValueError):
+    """A data file is missing, damaged or of the wrong shape, or no source of a dataset worked."""
+
+
+class PathIsFolderError(CompgraphError, IsADirectoryError):
+    """A file path the caller gave (to read or to write) names a folder."""

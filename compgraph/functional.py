@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, BoundsError, DomainError, DTypeError, ShapeError, TraceError
+from .errors import ArgumentError, ArgumentValueError, BoundsError, DTypeError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -607,9 +607,9 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _same_shape("binary_cross_entropy", input, target)
     v = input._value
     if v is not None and v.size and not (v.min() >= 0 and v.max() <= 1):   # NaN fails too
-        raise DomainError(f"binary_cross_entropy: all elements of input should be between 0 "
-                          f"and 1 (probabilities), got values from {v.min()} to {v.max()}; for "
-                          "logits use binary_cross_entropy_with_logits")
+        raise ArgumentValueError(f"binary_cross_entropy: all elements of input should be between "
+                                 f"0 and 1 (probabilities), got values from {v.min()} to "
+                                 f"{v.max()}; for logits use binary_cross_entropy_with_logits")
     per = apply(OPS["binary_cross_entropy"], (input, target))
     if weight is not None:
         per = per * weight

@@ -55,7 +55,9 @@ Safety
 fsyncs it, then ``os.replace``\\ s it over the target, so a crash mid-write
 leaves the previous checkpoint intact. ``load`` never unpickles and raises
 :class:`CheckpointError` (a ``ValueError``) naming the file and the problem
-for anything damaged or foreign.
+for anything damaged or foreign, and :class:`~compgraph.errors.MissingFileError`
+(a ``FileNotFoundError``) for a file, or a folder to save into, that does not
+exist.
 """
 
 from __future__ import annotations
@@ -68,16 +70,14 @@ import zipfile
 
 import numpy as np
 
+from compgraph.errors import ArgumentError, CheckpointError, MissingFileError, PathIsFolderError
+
 __all__ = ["save", "load", "CheckpointError", "FORMAT", "atomic_write"]
 
 FORMAT = "compgraph-checkpoint/1"
 HEADER_KEY = "__header__"
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is damaged, foreign, or of an unsupported version."""
 
 
 # --------------------------------------------------------------------------
@@ -107,7 +107,20 @@ def atomic_write(path, mode: str = "wb"):
     hard crash, left as a hidden ``.<name>.*.tmp`` file, never as ``path``).
     """
     path = os.fspath(path)
+    if os.path.islink(path):
+        # os.replace would swap the link itself for a file, leaving what it
+        # points at stale; write where the link points instead.
+        path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        # mkstemp's own error would name the hidden temporary file, which the
+        # user never asked for; the folder is what they can fix.
+        what = "is not a folder" if os.path.exists(directory) else "does not exist"
+        raise MissingFileError(
+            f"cannot write {path}: the folder {directory} {what}; create it first "
+            f"(e.g. mkdir -p {directory}) or choose another path")
+    if os.path.isdir(path):
+        raise PathIsFolderError(f"cannot write {path}: it is a folder; give a file name")
     fd, tmp_path = tempfile.mkstemp(
         dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
     )
@@ -195,7 +208,7 @@ def _encode(obj, arrays: list, specs: list, where: str):
         items = []
         for key, value in obj.items():
             if not isinstance(key, _JSON_SCALARS):
-                raise TypeError(
+                raise ArgumentError(
                     f"checkpoint: dict key {key!r} at {where} has type "
                     f"{type(key).__name__}; keys must be str, int, float, bool or None"
                 )
@@ -207,7 +220,7 @@ def _encode(obj, arrays: list, specs: list, where: str):
             "type": kind,
             "items": [_encode(v, arrays, specs, f"{where}[{i}]") for i, v in enumerate(obj)],
         }
-    raise TypeError(
+    raise ArgumentError(
         f"checkpoint: cannot save value of type {type(obj).__name__} at {where}; "
         "supported: Tensor, numpy array/scalar, str, int, float, bool, None, "
         "and dicts/lists/tuples of those"
@@ -227,7 +240,7 @@ def _plain_scalar(obj):
 def _add_array(arr: np.ndarray, kind: str, arrays: list, specs: list, where: str,
                requires_grad: bool | None = None) -> dict:
     if arr.dtype.hasobject:
-        raise TypeError(
+        raise ArgumentError(
             f"checkpoint: array at {where} has dtype {arr.dtype} (Python objects); "
             "such arrays would need pickle, which checkpoints never use"
         )
@@ -244,7 +257,8 @@ def save(obj, path) -> None:
     """Write ``obj`` to ``path`` as a ``compgraph-checkpoint/1`` file, atomically.
 
     ``path`` is used exactly as given (no ``.npz`` suffix is added). Raises
-    ``TypeError`` naming the offending location for unsupported values.
+    ``ArgumentError`` (a ``TypeError``) naming the offending location for
+    unsupported values, before anything is written.
     """
     arrays: list[np.ndarray] = []
     specs: list[dict] = []
@@ -281,13 +295,16 @@ def load(path):
     """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+        raise MissingFileError(f"checkpoint {path!r} does not exist")
+    if os.path.isdir(path):
+        raise PathIsFolderError(f"checkpoint {path!r} is a folder, not a checkpoint file")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(
             f"checkpoint {path!r} is not a zip/.npz archive (truncated, or not a "
             f"{FORMAT} file)"
         )
     try:
+        _check_crcs(path)
         with np.load(path, allow_pickle=False) as archive:
             header = _read_header(archive, path)
             arrays = _read_arrays(archive, header, path)
@@ -296,6 +313,18 @@ def load(path):
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise CheckpointError(f"checkpoint {path!r} is damaged: {exc}") from exc
     return _decode(header["root"], arrays, header["arrays"], path)
+
+
+def _check_crcs(path: str) -> None:
+    # np.load stops reading an entry once it has the array's bytes, before
+    # zipfile gets to compare the CRC, so a flipped bit would load as a wrong
+    # number without this full pass.
+    with zipfile.ZipFile(path) as zf:
+        bad = zf.testzip()
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {path!r} is damaged: entry {bad!r} fails its CRC-32 check "
+            "(the bytes on disk are not the ones that were saved)")
 
 
 def _read_header(archive, path: str) -> dict:

@@ -453,3 +453,52 @@ def test_a_zip_that_is_not_npz(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("readme.txt", "hi")
     assert_checkpoint_error(path, "no '__header__' entry")
+
+
+def test_errors_are_compgraph_errors_of_the_matching_builtin(tmp_path):
+    from compgraph.errors import CompgraphError
+    (tmp_path / "junk.ckpt").write_bytes(b"not a zip at all")
+    with pytest.raises(CheckpointError) as info:
+        load(tmp_path / "junk.ckpt")
+    assert isinstance(info.value, CompgraphError) and isinstance(info.value, ValueError)
+    with pytest.raises(FileNotFoundError, match="nope.ckpt") as info:
+        load(tmp_path / "nope.ckpt")
+    assert isinstance(info.value, CompgraphError)
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        load(tmp_path)
+    assert isinstance(info.value, CompgraphError)
+    with pytest.raises(TypeError, match="type set") as info:
+        save({"s": {1, 2}}, tmp_path / "x.ckpt")
+    assert isinstance(info.value, CompgraphError)
+
+
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
+    from compgraph.errors import CompgraphError
+    with pytest.raises(FileNotFoundError) as info:
+        save({"a": 1}, tmp_path / "nodir" / "x.ckpt")
+    message = str(info.value)
+    assert isinstance(info.value, CompgraphError)
+    assert f"the folder {tmp_path / 'nodir'} does not exist" in message
+    assert ".tmp" not in message and "mkdir -p" in message
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        save({"a": 1}, tmp_path)
+    assert ".tmp" not in str(info.value)
+
+
+def test_a_flipped_bit_in_array_data_is_detected(tmp_path):
+    path = tmp_path / "w.ckpt"
+    values = np.arange(1000, dtype=np.float32)
+    save({"w": values}, path)
+    data = bytearray(path.read_bytes())
+    data[data.find(values[500:502].tobytes())] ^= 0x40
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"damaged: entry 'a0.npy' fails its CRC-32 check"):
+        load(path)
+
+
+def test_saving_through_a_symlink_updates_its_target(tmp_path):
+    target, link = tmp_path / "real.ckpt", tmp_path / "link.ckpt"
+    save({"v": 1}, target)
+    os.symlink(target, link)
+    save({"v": 2}, link)
+    assert os.path.islink(link) and load(target)["v"] == 2

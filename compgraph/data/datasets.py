@@ -1,15 +1,18 @@
 """MNIST and Fashion-MNIST: find them locally, or download and verify them.
 
-``load_dataset(name, split)`` tries these sources in order and reports each
-attempt (to stderr, or to a ``log`` callable):
+``load_dataset(name, split, data_dir=DIR)`` loads from ``DIR`` and nowhere
+else: a folder the caller named that is missing or holds damaged files is an
+error naming it, never a reason to quietly train on another copy.
 
-1. ``data_dir``, if given;
-2. the cache: ``cache_dir(name)``, i.e. ``$COMPGRAPH_DATA/<name>`` if
+Without ``data_dir``, ``load_dataset(name, split)`` tries these sources in
+order and reports each attempt (to stderr, or to a ``log`` callable):
+
+1. the cache: ``cache_dir(name)``, i.e. ``$COMPGRAPH_DATA/<name>`` if
    ``COMPGRAPH_DATA`` is set, else ``$XDG_CACHE_HOME/compgraph/<name>``
    (``~/.cache/compgraph/<name>`` by default);
-3. for Fashion-MNIST, the files of Debian's ``dataset-fashion-mnist`` package
+2. for Fashion-MNIST, the files of Debian's ``dataset-fashion-mnist`` package
    (``SYSTEM_DIRS``);
-4. a download from the dataset's official mirrors (``MIRRORS``), each file
+3. a download from the dataset's official mirrors (``MIRRORS``), each file
    checked against a known SHA-256 (``SHA256``) before it is moved into the
    cache. A file with no known digest is never downloaded.
 
@@ -29,6 +32,7 @@ import urllib.request
 import numpy as np
 
 from compgraph.data.idx import DataError, read_idx
+from compgraph.errors import ArgumentValueError
 from compgraph.io import atomic_write
 
 __all__ = ["load_dataset", "cache_dir", "MIRRORS", "SHA256", "SYSTEM_DIRS", "FILES"]
@@ -101,7 +105,7 @@ def cache_dir(name: str | None = None) -> str:
 def _canonical_name(name: str) -> str:
     canonical = name.lower().replace("_", "-")
     if canonical not in MIRRORS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(MIRRORS))}")
+        raise ArgumentValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(MIRRORS))}")
     return canonical
 
 
@@ -117,6 +121,8 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     an ``int64`` array N (int64 rather than the file's uint8 so that arithmetic
     on labels cannot wrap around and they index directly).
 
+    With ``data_dir``, only that folder is read; if it is missing or its files
+    are missing or damaged, :class:`DataError` names the folder and the file.
     ``log`` receives one line per source tried (default: print to stderr).
     ``mirrors`` (list of base URLs) and ``digests`` (file name -> SHA-256)
     override ``MIRRORS[name]`` and ``SHA256[name]``.
@@ -126,7 +132,7 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     """
     name = _canonical_name(name)
     if split not in FILES:
-        raise ValueError(f"unknown split {split!r} for {name}; expected 'train' or 'test'")
+        raise ArgumentValueError(f"unknown split {split!r} for {name}; expected 'train' or 'test'")
     if log is None:
         log = _stderr_log
     mirrors = MIRRORS[name] if mirrors is None else list(mirrors)
@@ -134,10 +140,9 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     what = f"{name}/{split}"
     failures: list[str] = []
 
-    local_dirs = []
     if data_dir is not None:
-        local_dirs.append(("data_dir", os.fspath(data_dir)))
-    local_dirs.append(("cache", cache_dir(name)))
+        return _load_from_data_dir(os.fspath(data_dir), name, split, log)
+    local_dirs = [("cache", cache_dir(name))]
     if name in SYSTEM_DIRS:
         local_dirs.append((f"system package {SYSTEM_PACKAGES[name]}", SYSTEM_DIRS[name]))
 
@@ -169,6 +174,21 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     raise DataError(_not_found_message(name, split, failures, mirrors))
 
 
+def _load_from_data_dir(directory: str, name: str, split: str, log):
+    # A folder the user named is what they mean to train or test on; loading
+    # another copy instead would report numbers for data they did not choose.
+    try:
+        result = _load_from_dir(directory, split)
+    except DataError as exc:
+        raise DataError(
+            f"could not load {name} ({split} split) from data_dir {directory}: {exc}; "
+            "a given data_dir is the only place looked in (no cache, system copy or "
+            "download): fix that folder, or leave data_dir (--data-dir) out to let "
+            "compgraph find or download the data") from None
+    log(f"compgraph.data: {name}/{split}: loaded from data_dir {directory}")
+    return result
+
+
 def _not_found_message(name: str, split: str, failures: list[str], mirrors) -> str:
     files = ", ".join(stem + ".gz" for pair in FILES.values() for stem in pair)
     lines = [f"could not load {name} ({split} split); sources tried:"]
@@ -182,7 +202,7 @@ def _not_found_message(name: str, split: str, failures: list[str], mirrors) -> s
         f"(the cache folder, $COMPGRAPH_DATA/{name} when COMPGRAPH_DATA is set; "
         "set COMPGRAPH_DATA to use another folder), or"
     )
-    lines.append("  * pass data_dir= a folder that holds them.")
+    lines.append("  * pass data_dir= (--data-dir) a folder that holds them.")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ import zlib
 
 import numpy as np
 
+from compgraph.errors import ArgumentValueError, DataError, MissingFileError, PathIsFolderError
 from compgraph.io import atomic_write
 
 __all__ = ["read_idx", "write_idx", "DataError", "TYPE_CODES"]
@@ -40,10 +41,6 @@ _CODE_FOR_KIND = {(dt.kind, dt.itemsize): code for code, dt in TYPE_CODES.items(
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class DataError(Exception):
-    """A data file is missing, damaged or of the wrong shape, or no source worked."""
-
-
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (gzipped or raw) into a native-byte-order array.
 
@@ -51,8 +48,13 @@ def read_idx(path) -> np.ndarray:
     gzip stream is corrupt, or the size does not match the header.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    if os.path.isdir(path):
+        raise PathIsFolderError(f"{path}: is a folder, not an IDX file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise MissingFileError(f"{path}: no such IDX file") from None
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
@@ -106,14 +108,14 @@ def write_idx(path, array) -> None:
     array = np.asarray(array)
     code = _CODE_FOR_KIND.get((array.dtype.kind, array.dtype.itemsize))
     if code is None:
-        raise ValueError(
+        raise ArgumentValueError(
             f"write_idx({path!r}): dtype {array.dtype} cannot be stored in IDX "
             "(supported: uint8, int8, int16, int32, float32, float64)"
         )
     if array.ndim > 255:
-        raise ValueError(f"write_idx({path!r}): IDX holds at most 255 dimensions, got {array.ndim}")
+        raise ArgumentValueError(f"write_idx({path!r}): IDX holds at most 255 dimensions, got {array.ndim}")
     if any(d >= 2**32 for d in array.shape):
-        raise ValueError(f"write_idx({path!r}): dimension too large for IDX: {array.shape}")
+        raise ArgumentValueError(f"write_idx({path!r}): dimension too large for IDX: {array.shape}")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     body = np.ascontiguousarray(array, dtype=TYPE_CODES[code].newbyteorder(">")).tobytes()
     payload = header + body

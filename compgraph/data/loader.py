@@ -12,6 +12,9 @@ import math
 
 import numpy as np
 
+from compgraph.errors import (ArgumentError, ArgumentValueError, BoundsError,
+                              MissingKeyError, ShapeError)
+
 __all__ = ["TensorDataset", "DataLoader", "default_collate"]
 
 
@@ -47,14 +50,14 @@ class TensorDataset:
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("TensorDataset needs at least one array")
+            raise ArgumentValueError("TensorDataset needs at least one array")
         self.arrays = tuple(_as_numpy(a) for a in arrays)
         for i, a in enumerate(self.arrays):
             if a.ndim == 0:
-                raise ValueError(f"TensorDataset: argument {i} is 0-d; every array needs a first dimension")
+                raise ShapeError(f"TensorDataset: argument {i} is 0-d; every array needs a first dimension")
         sizes = [len(a) for a in self.arrays]
         if len(set(sizes)) != 1:
-            raise ValueError(
+            raise ShapeError(
                 "TensorDataset: all arrays must have the same first dimension, got sizes "
                 + ", ".join(f"arrays[{i}]={n}" for i, n in enumerate(sizes))
             )
@@ -63,7 +66,18 @@ class TensorDataset:
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        try:
+            return tuple(a[index] for a in self.arrays)
+        except IndexError as exc:
+            # NumPy's message speaks of "axis 0"; say which dataset and how long it is
+            n = len(self)
+            if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+                raise BoundsError(f"TensorDataset index {index} is out of range for a "
+                                      f"dataset of {n} examples (valid: -{n}..{n - 1})") from None
+            raise BoundsError(
+                f"TensorDataset cannot be indexed with {index!r} ({type(index).__name__}): it "
+                f"takes integers in -{n}..{n - 1}, slices or integer arrays (NumPy said: {exc})"
+            ) from None
 
 
 def default_collate(samples):
@@ -79,7 +93,17 @@ def default_collate(samples):
         return tuple(fields) if isinstance(first, tuple) else fields
     if isinstance(first, dict):
         return {key: default_collate([s[key] for s in samples]) for key in first}
-    return _to_tensor(np.stack([_as_numpy(s) for s in samples]))
+    arrays = [_as_numpy(s) for s in samples]
+    try:
+        return _to_tensor(np.stack(arrays))
+    except ValueError:
+        shapes = sorted({a.shape for a in arrays})
+        if len(shapes) < 2:
+            raise
+        raise ShapeError(
+            f"default_collate: the samples of a batch must all have one shape to be stacked, "
+            f"got shapes {', '.join(map(str, shapes))}; pad them, or pass collate= a function "
+            "that batches them") from None
 
 
 class DataLoader:
@@ -98,11 +122,14 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, collate=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+            raise ArgumentValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise ArgumentError(f"DataLoader: dataset must support len() and indexing (a "
+                                f"TensorDataset, a list, ...), got {type(dataset).__name__}")
         if seed is None:
             seed = np.random.SeedSequence().entropy
         elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
+            raise ArgumentValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -118,7 +145,7 @@ class DataLoader:
     def set_epoch(self, epoch: int) -> None:
         """Make the next ``iter()`` run epoch ``epoch`` (its shuffle order)."""
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, got {epoch!r}")
+            raise ArgumentValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, got {epoch!r}")
         self.epoch = int(epoch)
 
     def state_dict(self) -> dict:
@@ -128,7 +155,7 @@ class DataLoader:
     def load_state_dict(self, state: dict) -> None:
         missing = {"epoch", "seed"} - set(state)
         if missing:
-            raise KeyError(f"DataLoader.load_state_dict: missing keys {sorted(missing)}")
+            raise MissingKeyError(f"DataLoader.load_state_dict: missing keys {sorted(missing)}")
         self.set_epoch(state["epoch"])
         self.seed = int(state["seed"])
 

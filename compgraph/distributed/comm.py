@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from compgraph.errors import CompgraphError
+
 __all__ = ["MPIUnavailableError", "INSTALL_HINT", "DEFAULT_TIMEOUT", "launched_by_mpirun",
            "init", "is_initialized", "rank", "world_size", "is_main", "barrier",
            "broadcast_arrays", "broadcast_parameters", "allreduce_", "all_reduce_mean",
@@ -43,7 +45,7 @@ _COMM = None         # the communicator every helper uses (COMM_WORLD)
 _PREVIOUS_HOOK = None
 
 
-class MPIUnavailableError(ImportError):
+class MPIUnavailableError(CompgraphError, ImportError):
     """mpi4py or the MPI library it needs is missing: the message says what to install."""
 
 

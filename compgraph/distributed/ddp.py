@@ -36,12 +36,13 @@ import numpy as np
 import compgraph
 from compgraph import autograd
 from compgraph.distributed import comm
+from compgraph.errors import CompgraphError
 from compgraph.nn import Module
 
 __all__ = ["DistributedDataParallel", "DDPUsageError"]
 
 
-class DDPUsageError(RuntimeError):
+class DDPUsageError(CompgraphError, RuntimeError):
     """A second forward before the gradients of the first were averaged."""
 
 

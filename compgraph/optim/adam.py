@@ -10,19 +10,34 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, _check
+from ..errors import ArgumentError, ArgumentValueError
+from .optimizer import Optimizer, _check, _grad_shape_error
 
 
 class Adam(Optimizer):
+    _state_keys = ("step", "exp_avg", "exp_avg_sq")
+    _optional_state_keys = ("max_exp_avg_sq",)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
+        try:
+            n_betas = len(betas)
+        except TypeError:
+            n_betas = None
+        if n_betas != 2:
+            raise ArgumentError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+            try:
+                ok = 0.0 <= b < 1.0
+            except TypeError:
+                raise ArgumentError(f"Invalid beta parameter at index {i}: {b!r} is a "
+                                    f"{type(b).__name__}, expected a number") from None
+            if not ok:
+                raise ArgumentValueError(f"Invalid beta parameter at index {i}: {b}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
@@ -39,6 +54,8 @@ class Adam(Optimizer):
                     continue
                 v = p._value
                 g = p.grad._value
+                if g.shape != v.shape:     # NumPy would broadcast it silently
+                    raise _grad_shape_error(self, p, g)
                 if maximize:
                     g = -g
                 state = self.state.get(p)

@@ -8,6 +8,7 @@ changes made to group['lr'] by hand; step(epoch) uses the closed forms.
 import math
 import warnings
 
+from ..errors import ArgumentError, ArgumentValueError, MissingKeyError
 from ..executors.replay import replayed
 from .optimizer import Optimizer
 
@@ -15,7 +16,7 @@ from .optimizer import Optimizer
 class LRScheduler:
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+            raise ArgumentError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -23,7 +24,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
+                    raise MissingKeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
                                    "when resuming a scheduler with last_epoch >= 0")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
@@ -77,6 +78,11 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        # PyTorch fails on 0 too, with a ZeroDivisionError at the first step; negative
+        # and fractional sizes it accepts, and so does this
+        if step_size == 0:
+            raise ArgumentValueError("StepLR: step_size must not be 0 (the rate is multiplied "
+                                     "by gamma every step_size epochs); got 0")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -130,6 +136,10 @@ class CosineAnnealingLR(LRScheduler):
     restarts); past T_max the cosine continues, rising again, as in PyTorch."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        # PyTorch fails on 0 with a ZeroDivisionError at the first step; it accepts the rest
+        if T_max == 0:
+            raise ArgumentValueError("CosineAnnealingLR: T_max must not be 0 (it is the number "
+                                     "of epochs of the half cosine); got 0")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -159,7 +169,7 @@ class LambdaLR(LRScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+                raise ArgumentValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n

@@ -8,10 +8,12 @@ RMSprop:  g (+ wd p);  A = alpha A + (1 - alpha) g^2
 """
 import numpy as np
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _grad_shape_error
 
 
 class Adagrad(Optimizer):
+    _state_keys = ("step", "sum")
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         _check("learning rate", lr)
@@ -37,6 +39,8 @@ class Adagrad(Optimizer):
                     continue
                 v = p._value
                 g = -p.grad._value if group["maximize"] else p.grad._value
+                if g.shape != v.shape:     # NumPy would broadcast it silently
+                    raise _grad_shape_error(self, p, g)
                 state = self.state.setdefault(p, {"step": 0, "sum": np.full_like(
                     v, group["initial_accumulator_value"])})
                 state["step"] += 1
@@ -51,6 +55,9 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
+    _state_keys = ("step", "square_avg")
+    _optional_state_keys = ("momentum_buffer", "grad_avg")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
@@ -72,6 +79,8 @@ class RMSprop(Optimizer):
                     continue
                 v = p._value
                 g = -p.grad._value if group["maximize"] else p.grad._value
+                if g.shape != v.shape:     # NumPy would broadcast it silently
+                    raise _grad_shape_error(self, p, g)
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(v)}

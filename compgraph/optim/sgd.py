@@ -5,10 +5,13 @@
                   g = g + momentum * b (nesterov) or g = b
   p = p - lr * g
 """
-from .optimizer import Optimizer, _check
+from ..errors import ArgumentValueError
+from .optimizer import Optimizer, _check, _grad_shape_error
 
 
 class SGD(Optimizer):
+    _optional_state_keys = ("momentum_buffer",)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
@@ -16,7 +19,7 @@ class SGD(Optimizer):
         _check("momentum", momentum)
         _check("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+            raise ArgumentValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
@@ -32,7 +35,10 @@ class SGD(Optimizer):
                     g = p.grad
                     if g is not None:
                         v = p._value
-                        v -= lr * g._value
+                        g = g._value
+                        if g.shape != v.shape:     # NumPy would broadcast it silently
+                            raise _grad_shape_error(self, p, g)
+                        v -= lr * g
                 continue
             dampening, nesterov, maximize = group["dampening"], group["nesterov"], group["maximize"]
             for p in group["params"]:
@@ -40,6 +46,8 @@ class SGD(Optimizer):
                     continue
                 v = p._value
                 g = p.grad._value
+                if g.shape != v.shape:
+                    raise _grad_shape_error(self, p, g)
                 if maximize:
                     g = -g
                 if wd:

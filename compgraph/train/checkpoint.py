@@ -13,10 +13,11 @@ import os
 import re
 
 from compgraph import io
+from compgraph.errors import MissingFileError
 from compgraph.train.config import TrainConfig
 
 __all__ = ["FORMAT", "checkpoint_path", "list_checkpoints", "latest_checkpoint",
-           "save_checkpoint", "load_checkpoint", "model_from_checkpoint"]
+           "scan_checkpoints", "save_checkpoint", "load_checkpoint", "model_from_checkpoint"]
 
 FORMAT = "compgraph-train-run/1"
 _NAME = re.compile(r"^epoch-(\d+)\.npz$")
@@ -68,30 +69,60 @@ def load_checkpoint(path) -> dict:
     return state
 
 
+def scan_checkpoints(run_dir):
+    """``(found, damaged)``: ``(path, state)`` of the newest checkpoint that loads (or None),
+    and ``(path, reason)`` of every newer one that does not, newest first."""
+    damaged = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            return (path, load_checkpoint(path)), damaged
+        except (OSError, ValueError) as exc:
+            damaged.append((path, _reason(exc, path)))
+    return None, damaged
+
+
+def _reason(exc, path) -> str:
+    # the messages of io.load start with the file's name, already shown beside them
+    text = str(exc)
+    for prefix in (f"checkpoint {path!r} ", f"checkpoint {path!r}: ", f"{path}: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def describe_damaged(damaged) -> str:
+    """One line: each damaged file and why it does not load."""
+    return "; ".join(f"{path} ({reason})" for path, reason in damaged)
+
+
 def latest_checkpoint(run_dir, warn=None):
     """``(path, state)`` of the newest checkpoint that loads, or None if there is none.
 
     A file that fails to load (damaged on disk, say) is reported through
     ``warn`` and the next older one is tried.
     """
-    for _, path in reversed(list_checkpoints(run_dir)):
-        try:
-            return path, load_checkpoint(path)
-        except (OSError, ValueError) as exc:
-            if warn is not None:
-                warn(f"skipping unreadable checkpoint {path}: {exc}")
-    return None
+    found, damaged = scan_checkpoints(run_dir)
+    if warn is not None:
+        for path, reason in damaged:
+            warn(f"skipping unreadable checkpoint {path}: {reason}")
+    return found
 
 
-def model_from_checkpoint(path):
+def model_from_checkpoint(path, warn=None):
     """``(model, config, state)`` from a checkpoint file, or from a run folder's newest one."""
     from compgraph.train.models import build_model  # needs compgraph.nn; keep this module light
 
     path = os.fspath(path)
     if os.path.isdir(path):
-        found = latest_checkpoint(path)
+        found, damaged = scan_checkpoints(path)
+        if found is None and damaged:
+            raise io.CheckpointError(f"{path}: no checkpoint in this folder loads: "
+                                     f"{describe_damaged(damaged)}")
         if found is None:
-            raise FileNotFoundError(f"{path}: no checkpoint (epoch-NNN.npz) in this folder")
+            raise MissingFileError(f"{path}: no checkpoint (epoch-NNN.npz) in this folder")
+        if damaged and warn is not None:
+            warn(f"{path}: testing {os.path.basename(found[0])}, the newest checkpoint that "
+                 f"loads; newer ones do not: {describe_damaged(damaged)}")
         path, state = found
     else:
         state = load_checkpoint(path)

@@ -14,7 +14,9 @@ import dataclasses
 import json
 import os
 
+from compgraph.errors import ArgumentValueError
 from compgraph.io import atomic_write
+from compgraph.train.errors import ConfigFileError
 from compgraph.train.models import ACTIVATIONS, DEFAULT_HIDDEN, MODELS
 
 __all__ = ["TrainConfig", "MODEL_DEFAULTS", "DATASETS", "OPTIMIZERS", "CONFIG_FILE",
@@ -73,7 +75,7 @@ class TrainConfig:
         if self.limit is not None and self.limit < 1:
             problems.append(f"limit must be at least 1, got {self.limit}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ArgumentValueError("; ".join(problems))
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -105,5 +107,19 @@ def write_config(run_dir, config: TrainConfig) -> None:
 
 
 def read_config(run_dir) -> TrainConfig:
-    with open(os.path.join(os.fspath(run_dir), CONFIG_FILE), encoding="utf-8") as f:
-        return TrainConfig.from_json(json.load(f))
+    path = os.path.join(os.fspath(run_dir), CONFIG_FILE)
+    with open(path, "rb") as f:
+        raw = f.read()
+    # Refusing here also keeps train() from rewriting the damaged file with defaults.
+    fix = "restore it (the settings are also in each checkpoint's 'config'), or train into a new --out"
+    try:
+        saved = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(saved, dict):
+        raise ConfigFileError(f"{path} should hold a JSON object of settings, found "
+                              f"{type(saved).__name__}; {fix}")
+    try:
+        return TrainConfig.from_json(saved)
+    except (TypeError, ValueError) as exc:
+        raise ConfigFileError(f"{path} is not a valid run configuration ({exc}); {fix}") from None

@@ -23,9 +23,11 @@ import compgraph.nn as nn
 import compgraph.optim as optim
 from compgraph import random as cg_random
 from compgraph.data import DataLoader, TensorDataset, load_dataset
-from compgraph.train.checkpoint import latest_checkpoint, list_checkpoints, save_checkpoint
+from compgraph.train.checkpoint import (describe_damaged, list_checkpoints, save_checkpoint,
+                                        scan_checkpoints)
 from compgraph.train.config import TrainConfig, write_config
-from compgraph.train.errors import DivergedError, ResumeMismatchError, RunExistsError
+from compgraph.train.errors import (DamagedRunError, DivergedError, ResumeMismatchError,
+                                    RunExistsError)
 from compgraph.train.metrics import write_metrics
 from compgraph.train.models import IMAGE_SHAPE, build_model
 from compgraph.train.errors import PlotUnavailable
@@ -101,17 +103,17 @@ def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
             echo = log = dist.quiet
             progress = plot = False
     main = dist is None or dist.is_main()
-    found = latest_checkpoint(out, warn=log) if resume else None
+    found = _resume_point(out, log) if resume else None
     if not resume and list_checkpoints(out):
         raise RunExistsError(
             f"{out} already holds a run ({os.path.basename(list_checkpoints(out)[-1][1])}); "
             "pass --resume to continue it, or choose another --out")
     if found is not None:  # before the data loads: a mismatch should fail at once
         _check_same_run(TrainConfig.from_json(found[1]["config"]), config, found[0])
-    os.makedirs(out, exist_ok=True)
 
     x_train, y_train = load_images(config.data, "train", config.data_dir, config.limit, log)
     x_test, y_test = load_images(config.data, "test", config.data_dir, None, log)
+    os.makedirs(out, exist_ok=True)   # after the data: a run that cannot start leaves no folder
 
     cg_random.manual_seed(config.seed)
     model = build_model(config.model, config.hidden, config.activation)
@@ -172,6 +174,31 @@ def train(config: TrainConfig, out, resume: bool = False, progress: bool = True,
     if plot:
         _plot_curves(out, log)
     return history
+
+
+def _resume_point(out: str, log):
+    """The newest checkpoint that loads, as ``(path, state)``, or None in a fresh folder.
+
+    A checkpoint that does not load and is newer than the one resumed from would be
+    overwritten when the run reaches its epoch (all of them, when none loads).  It may
+    hold the only copy of that progress (a file of a newer compgraph, a disk error
+    that can be repaired), so this refuses rather than guess: the user moves the files
+    aside, after which the resume starts from what remains, or picks a new --out.
+    Files older than the resume point are not even read: the run never writes their
+    epochs again.
+    """
+    found, damaged = scan_checkpoints(out)
+    if damaged:
+        if found is None:
+            start, after = "no checkpoint loads, so it would restart at epoch 1", "start afresh"
+        else:
+            start = f"the newest checkpoint that loads is {os.path.basename(found[0])}"
+            after = f"continue from {os.path.basename(found[0])}"
+        raise DamagedRunError(
+            f"cannot resume {out}: {start} and overwrite checkpoints that do not load: "
+            f"{describe_damaged(damaged)}; they are left untouched: move them out of {out} "
+            f"to {after}, or train into a new --out")
+    return found
 
 
 def _plot_curves(out: str, log) -> None:

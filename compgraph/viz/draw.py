@@ -479,6 +479,11 @@ def write_atomic(path, data):
     """Write to a temporary file beside `path`, then rename: readers never see half a file."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        # mkstemp's error would name the hidden temporary file instead of the folder
+        from ..errors import MissingFileError
+        raise MissingFileError(f"cannot write {path}: the folder {folder} does not exist; "
+                               "create it first or choose another path")
     fd, tmp = tempfile.mkstemp(prefix=".draw-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -2,6 +2,8 @@
 import sys
 import types
 
+import pytest
+
 from compgraph.cli import main
 
 
@@ -35,3 +37,20 @@ def test_data_reports_where_each_split_was_found(data_dir, capsys):
     test_line = next(line for line in out if line.startswith("fashion-mnist test:"))
     assert "600 images 28x28" in train_line and "200 images" in test_line
     assert data_dir in train_line and data_dir in test_line
+
+
+def test_graph_with_an_unknown_suffix_is_a_one_line_usage_error(tmp_path, capsys):
+    assert main(["graph", "--out", str(tmp_path / "g.xyz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "use .svg, .png, .pdf, .dot" in err and "'.xyz'" in err
+
+
+@pytest.mark.parametrize("args", [["graph", "--out"], ["plot", "RUN", "-o"]])
+def test_output_into_a_missing_folder_names_the_folder(args, tmp_path, capsys):
+    (tmp_path / "RUN").mkdir()
+    args = [str(tmp_path / "RUN") if a == "RUN" else a for a in args]
+    target = tmp_path / "nodir" / ("g.svg" if args[0] == "graph" else "x.png")
+    assert main(args + [str(target)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"the folder {tmp_path / 'nodir'} does not exist" in err and ".tmp" not in err

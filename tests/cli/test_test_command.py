@@ -57,3 +57,25 @@ def test_missing_checkpoint_is_a_one_line_error(tmp_path, capsys):
     assert main(["test", "--checkpoint", str(tmp_path / "nope.npz")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("compgraph test: error:") and "nope.npz" in err
+
+
+def test_a_folder_whose_only_checkpoint_is_damaged_names_it(trained_run, tmp_path, capsys):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "epoch-001.npz").write_bytes((trained_run / "epoch-001.npz").read_bytes()[:1000])
+    assert main(["test", "--checkpoint", str(folder)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no checkpoint in this folder loads" in err
+    assert str(folder / "epoch-001.npz") in err and "not a zip" in err
+
+
+def test_a_damaged_newest_checkpoint_is_reported_and_the_older_one_tested(trained_run, tmp_path,
+                                                                         capsys):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "epoch-001.npz").write_bytes((trained_run / "epoch-001.npz").read_bytes())
+    (folder / "epoch-002.npz").write_bytes(b"junk")
+    assert main(["test", "--checkpoint", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "testing epoch-001.npz" in captured.err and str(folder / "epoch-002.npz") in captured.err
+    assert "after epoch 1" in captured.out

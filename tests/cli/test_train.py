@@ -103,11 +103,111 @@ def test_resume_without_checkpoint_starts_fresh(data_dir, tmp_path, capsys):
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
     # mnist has no system package, and the cache is empty: only a download could
     # help, so point the mirrors nowhere by refusing it through the data command.
-    assert main(["data", "--data", "mnist", "--data-dir", str(empty), "--no-download"]) == 1
+    assert main(["data", "--data", "mnist", "--no-download"]) == 1
     err = capsys.readouterr().err
     assert "compgraph data: error: could not load mnist" in err
     assert "apt-get" not in err.splitlines()[0]
+
+
+@pytest.mark.parametrize("command", ["train", "data"])
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_given_data_dir_that_does_not_work_is_an_error(command, damage, data_dir, tmp_path,
+                                                         capsys, monkeypatch):
+    """No quiet fallback to the cache: a good copy there must not be used instead."""
+    import shutil
+    from compgraph.data import cache_dir
+    shutil.copytree(data_dir, cache_dir("fashion-mnist"))
+    broken = tmp_path / "broken"
+    if damage == "truncated":
+        shutil.copytree(data_dir, broken)
+        for f in broken.iterdir():
+            f.write_bytes(f.read_bytes()[:100])
+    args = (train_args(str(broken), tmp_path / "run", "--epochs", "1") if command == "train"
+            else ["data", "--data-dir", str(broken), "--no-download"])
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"from data_dir {broken}" in err[0], err
+    assert ("no such directory" if damage == "missing" else "broken/") in err[0]
+    assert not list_checkpoints(tmp_path / "run")
+
+
+def test_test_command_with_a_given_data_dir_that_is_missing_is_an_error(data_dir, tmp_path,
+                                                                        capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "1")) == 0
+    capsys.readouterr()
+    assert main(["test", "--checkpoint", str(out), "--data-dir", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"from data_dir {tmp_path / 'nowhere'}: no such directory" in err
+    assert len(err.splitlines()) == 1
+
+
+def _damage(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "flipped byte":
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+    elif how == "truncated":
+        path.write_bytes(bytes(data[:len(data) // 2]))
+    else:  # a checkpoint of a newer compgraph
+        state = io.load(str(path))
+        state["format"] = "compgraph-train-run/2"
+        io.save(state, str(path))
+
+
+@pytest.mark.parametrize("how", ["flipped byte", "truncated", "newer format"])
+def test_resume_refuses_to_overwrite_checkpoints_that_do_not_load(how, data_dir, tmp_path,
+                                                                  capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "2")) == 0
+    for _, path in list_checkpoints(out):
+        _damage(__import__("pathlib").Path(path), how)
+    before = {p: open(p, "rb").read() for _, p in list_checkpoints(out)}
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"cannot resume {out}: no checkpoint loads" in err
+    assert str(out / "epoch-001.npz") in err and str(out / "epoch-002.npz") in err
+    assert "left untouched" in err and "new --out" in err
+    assert {p: open(p, "rb").read() for _, p in list_checkpoints(out)} == before
+
+
+def test_resume_refuses_while_a_newer_checkpoint_does_not_load(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "2")) == 0
+    newest = out / "epoch-002.npz"
+    _damage(newest, "truncated")
+    damaged = newest.read_bytes()
+    capsys.readouterr()
+    resume = ["train", "--out", str(out), "--resume", "--epochs", "3", "--no-progress"]
+    assert main(resume) == 1
+    err = capsys.readouterr().err
+    assert "the newest checkpoint that loads is epoch-001.npz" in err and str(newest) in err
+    assert newest.read_bytes() == damaged
+    newest.rename(tmp_path / "epoch-002.npz.damaged")   # what the message says to do
+    assert main(resume) == 0
+    assert "from epoch-001.npz" in capsys.readouterr().err
+    assert [e for e, _ in list_checkpoints(out)] == [1, 2, 3]
+
+
+def test_resume_with_a_damaged_config_json_is_a_one_line_error(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(data_dir, out, "--model", "linear", "--epochs", "1")) == 0
+    (out / "config.json").write_text("{garbage")
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"{out / 'config.json'} is not valid JSON" in err
+    assert (out / "config.json").read_text() == "{garbage"
+
+
+def test_bad_config_values_are_compgraph_value_errors():
+    from compgraph.errors import CompgraphError
+    from compgraph.train.config import TrainConfig
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0") as info:
+        TrainConfig(epochs=0)
+    assert isinstance(info.value, CompgraphError)

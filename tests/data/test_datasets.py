@@ -140,11 +140,34 @@ def test_data_dir_comes_before_cache(tmp_path):
 
 
 def test_cache_is_used_and_each_source_is_reported(tmp_path):
-    expected = make_dataset_files(cache_dir("mnist"))
+    make_dataset_files(datasets.SYSTEM_DIRS["fashion-mnist"], seed=3)
+    expected = make_dataset_files(cache_dir("fashion-mnist"))
     log = Log()
-    assert_loaded(load_dataset("mnist", "test", data_dir=tmp_path / "nowhere", log=log), expected["test"])
-    assert "data_dir" in log[0] and "no such directory" in log[0]
-    assert "loaded from cache" in log[1]
+    assert_loaded(load_dataset("fashion-mnist", "test", log=log), expected["test"])
+    assert log == [f"compgraph.data: fashion-mnist/test: loaded from cache {cache_dir('fashion-mnist')}"]
+
+
+@pytest.mark.parametrize("damage", ["missing folder", "missing file", "truncated gzip"])
+def test_a_given_data_dir_is_the_only_source(tmp_path, damage):
+    """A data_dir that does not work is an error naming it, even with good copies elsewhere."""
+    make_dataset_files(cache_dir("fashion-mnist"), seed=2)
+    make_dataset_files(datasets.SYSTEM_DIRS["fashion-mnist"], seed=3)
+    mine = tmp_path / "mine"
+    if damage != "missing folder":
+        make_dataset_files(mine)
+        images = mine / "train-images-idx3-ubyte.gz"
+        if damage == "missing file":
+            os.remove(images)
+        else:
+            images.write_bytes(images.read_bytes()[:40])
+    log = Log()
+    with pytest.raises(DataError) as info:
+        load_dataset("fashion-mnist", data_dir=mine, log=log)
+    message = str(info.value)
+    assert f"from data_dir {mine}" in message and "the only place looked in" in message
+    assert {"missing folder": "no such directory", "missing file": "missing train-images",
+            "truncated gzip": "corrupted gzip"}[damage] in message
+    assert not any("loaded" in line for line in log)
 
 
 def test_system_package_dir_serves_fashion_mnist_only(tmp_path):
@@ -169,19 +192,28 @@ def test_corrupt_cache_file_is_reported_and_next_source_used(tmp_path):
 
 
 def test_unreadable_file_is_reported_and_next_source_used(tmp_path, monkeypatch):
-    make_dataset_files(tmp_path / "mine")
-    expected = make_dataset_files(cache_dir("mnist"), seed=9)
+    make_dataset_files(cache_dir("fashion-mnist"))
+    expected = make_dataset_files(datasets.SYSTEM_DIRS["fashion-mnist"], seed=9)
     real_read_idx = datasets.read_idx
 
     def read_idx(path):
-        if str(tmp_path / "mine") in str(path):
+        if cache_dir("fashion-mnist") in str(path):
             raise PermissionError(13, "Permission denied", str(path))
         return real_read_idx(path)
 
     monkeypatch.setattr(datasets, "read_idx", read_idx)
     log = Log()
-    assert_loaded(load_dataset("mnist", data_dir=tmp_path / "mine", log=log), expected["train"])
+    assert_loaded(load_dataset("fashion-mnist", log=log), expected["train"])
     assert "cannot read: [Errno 13] Permission denied" in log[0]
+
+
+def test_unreadable_data_dir_is_an_error(tmp_path, monkeypatch):
+    make_dataset_files(tmp_path / "mine")
+    make_dataset_files(cache_dir("mnist"), seed=9)
+    monkeypatch.setattr(datasets, "read_idx", lambda path: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied", str(path))))
+    with pytest.raises(DataError, match=r"from data_dir .*mine: cannot read: \[Errno 13\]"):
+        load_dataset("mnist", data_dir=tmp_path / "mine", log=Log())
 
 
 def test_image_label_count_mismatch_is_an_error(tmp_path):
@@ -329,14 +361,13 @@ def test_download_false_makes_no_request(server):
 def test_offline_with_nothing_found_gives_one_clear_message(tmp_path):
     refused = closed_port_url()
     with pytest.raises(DataError) as info:
-        load_dataset("fashion-mnist", data_dir=tmp_path / "nowhere", mirrors=[refused], log=Log())
+        load_dataset("fashion-mnist", mirrors=[refused], log=Log())
     message = str(info.value)
     lines = message.splitlines()
     assert lines[0] == "could not load fashion-mnist (train split); sources tried:"
-    assert lines[1] == f"  - data_dir {tmp_path / 'nowhere'}: no such directory"
-    assert lines[2] == f"  - cache {cache_dir('fashion-mnist')}: no such directory"
-    assert lines[3] == f"  - system package dataset-fashion-mnist {tmp_path / 'system'}: no such directory"
-    assert lines[4].startswith(f"  - download: every mirror failed for train-images-idx3-ubyte.gz: {refused}")
+    assert lines[1] == f"  - cache {cache_dir('fashion-mnist')}: no such directory"
+    assert lines[2] == f"  - system package dataset-fashion-mnist {tmp_path / 'system'}: no such directory"
+    assert lines[3].startswith(f"  - download: every mirror failed for train-images-idx3-ubyte.gz: {refused}")
     assert "apt-get install dataset-fashion-mnist" in message
     assert "$COMPGRAPH_DATA" in message and cache_dir("fashion-mnist") in message
     assert all(name in message for name in FILE_NAMES)

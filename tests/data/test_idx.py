@@ -136,3 +136,31 @@ def test_type_table_matches_the_idx_specification():
     assert {code: dt.name for code, dt in TYPE_CODES.items()} == {
         0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64",
     }
+
+
+def test_idx_errors_are_compgraph_errors_of_the_matching_builtin(tmp_path):
+    from compgraph.errors import CompgraphError
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x01\x02\x08\x01\x00\x00\x00\x01\x05")
+    with pytest.raises(DataError) as info:
+        read_idx(bad)
+    assert isinstance(info.value, CompgraphError) and isinstance(info.value, ValueError)
+    with pytest.raises(FileNotFoundError, match="no such IDX file") as info:
+        read_idx(tmp_path / "nope")
+    assert isinstance(info.value, CompgraphError)
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        read_idx(tmp_path)
+    assert isinstance(info.value, CompgraphError)
+    with pytest.raises(ValueError, match="cannot be stored in IDX") as info:
+        write_idx(tmp_path / "x.idx", np.zeros(3, dtype=np.int64))
+    assert isinstance(info.value, CompgraphError)
+
+
+def test_writing_into_a_missing_folder_names_the_folder(tmp_path):
+    from compgraph.errors import CompgraphError
+    target = tmp_path / "nodir" / "w.idx"
+    with pytest.raises(FileNotFoundError) as info:
+        write_idx(target, np.arange(3, dtype=np.uint8))
+    message = str(info.value)
+    assert isinstance(info.value, CompgraphError)
+    assert f"the folder {tmp_path / 'nodir'} does not exist" in message and ".tmp" not in message

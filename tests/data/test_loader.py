@@ -307,3 +307,26 @@ def test_every_example_seen_once_per_epoch(n, batch_size, drop_last, shuffle, se
     assert len(set(rows.tolist())) == expected_count
     if not shuffle:
         np.testing.assert_array_equal(rows, np.arange(expected_count))
+
+
+def test_argument_errors_are_compgraph_errors_of_the_matching_builtin():
+    from compgraph.errors import CompgraphError
+    ds = TensorDataset(np.zeros((10, 3)), np.arange(10))
+    cases = [
+        (lambda: DataLoader(ds, batch_size=0), ValueError, "batch_size must be a positive int, got 0"),
+        (lambda: DataLoader(ds, batch_size=-2), ValueError, "batch_size must be a positive int, got -2"),
+        (lambda: TensorDataset(np.zeros(10), np.zeros(5)), ValueError, "arrays[0]=10, arrays[1]=5"),
+        (lambda: ds[10], IndexError, "index 10 is out of range for a dataset of 10 examples"),
+        (lambda: ds[-11], IndexError, "valid: -10..9"),
+        (lambda: ds[1.5], IndexError, "cannot be indexed with 1.5"),
+        (lambda: DataLoader(ds).load_state_dict({}), KeyError, "missing keys ['epoch', 'seed']"),
+        (lambda: DataLoader(ds).set_epoch(-1), ValueError, "epoch must be a non-negative int"),
+        (lambda: DataLoader(5), TypeError, "dataset must support len() and indexing"),
+        (lambda: list(DataLoader([np.ones(2), np.ones(3)], batch_size=2)), ValueError,
+         "got shapes (2,), (3,)"),
+    ]
+    for make, builtin, needle in cases:
+        with pytest.raises(builtin) as info:
+            make()
+        assert isinstance(info.value, CompgraphError), (needle, type(info.value))
+        assert needle in str(info.value)

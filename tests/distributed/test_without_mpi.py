@@ -27,3 +27,14 @@ def test_missing_mpi4py_names_what_to_install():
     assert proc.returncode == 0, proc.stderr
     assert "pip install mpi4py" in proc.stdout
     assert "apt-get install -y openmpi-bin libopenmpi-dev" in proc.stdout
+
+
+def test_distributed_and_training_errors_are_compgraph_errors():
+    from compgraph.distributed.comm import MPIUnavailableError
+    from compgraph.distributed.ddp import DDPUsageError
+    from compgraph.errors import CompgraphError
+    from compgraph.train.errors import DamagedRunError, RunExistsError, TrainError
+    for cls, builtin in [(DDPUsageError, RuntimeError), (MPIUnavailableError, ImportError),
+                         (TrainError, Exception), (RunExistsError, FileExistsError),
+                         (DamagedRunError, RuntimeError)]:
+        assert issubclass(cls, CompgraphError) and issubclass(cls, builtin), cls

@@ -87,3 +87,22 @@ def test_step_with_an_epoch_uses_the_closed_form():
 def test_resuming_needs_initial_lr():
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(_opt(), step_size=1, last_epoch=4)
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda o: lr_scheduler.StepLR(o, step_size=0), "step_size must not be 0"),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), "T_max must not be 0"),
+])
+def test_periods_of_zero_are_refused_when_made(make, needle):
+    with pytest.raises(ValueError, match=needle) as info:
+        make(_opt())
+    assert isinstance(info.value, cg.CompgraphError)
+
+
+def test_what_pytorch_accepts_is_accepted():
+    # PyTorch takes these without complaint (a sign-flipping or negative schedule)
+    for s in (lr_scheduler.ExponentialLR(_opt(), gamma=-1),
+              lr_scheduler.StepLR(_opt(), step_size=-1),
+              lr_scheduler.CosineAnnealingLR(_opt(), T_max=-1)):
+        _rates(s, 3)
+    assert _rates(lr_scheduler.ExponentialLR(_opt(), gamma=-1), 2)[-1, 0] == pytest.approx(0.5)

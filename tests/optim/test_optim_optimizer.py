@@ -135,3 +135,98 @@ def test_closure_is_called_with_gradients_enabled():
 def test_repr_lists_the_groups():
     text = repr(SGD(nn.Linear(1, 1).parameters(), lr=0.1))
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1" in text
+
+
+def _linear_opt(cls, in_features=3, **kw):
+    m = nn.Linear(in_features, 2)
+    opt = cls(m.parameters(), lr=0.1, **kw)
+    m(cg.randn(4, in_features)).sum().backward()
+    opt.step()
+    return m, opt
+
+
+@pytest.mark.parametrize("make, builtin, needle", [
+    (lambda p: SGD(p, lr=-0.1), ValueError, "Invalid learning rate: -0.1"),
+    (lambda p: SGD(p, lr=float("nan")), ValueError, "Invalid learning rate: nan"),
+    (lambda p: SGD(p, lr="0.1"), TypeError, "Invalid learning rate: '0.1' is a str, expected a number"),
+    (lambda p: SGD(p, lr=0.1, momentum=-1), ValueError, "Invalid momentum value: -1"),
+    (lambda p: Adam(p, eps=-1), ValueError, "Invalid epsilon value: -1"),
+    (lambda p: Adam(p, betas=(1.5, 0.9)), ValueError, "Invalid beta parameter at index 0: 1.5"),
+    (lambda p: Adam(p, betas=(0.9,)), TypeError, "betas must be a pair"),
+    (lambda p: Adam(p, betas=("a", 0.9)), TypeError, "index 0: 'a' is a str"),
+    (lambda p: SGD(p, lr=0.1, nesterov=True), ValueError, "Nesterov"),
+    (lambda p: SGD([], lr=0.1), ValueError, "empty parameter list"),
+    (lambda p: SGD([p[0], p[0]], lr=0.1), ValueError, "more than once"),
+    (lambda p: SGD([p[0] * 2], lr=0.1), ValueError, "non-leaf"),
+    (lambda p: SGD(set(p), lr=0.1), TypeError, "ordered collections"),
+    (lambda p: SGD(nn.Linear(1, 1), lr=0.1), TypeError, "pass model.parameters()"),
+    (lambda p: SGD([{"lr": 0.1}]), KeyError, "parameter group 0 has no 'params' key"),
+])
+def test_argument_checks_are_compgraph_errors_of_the_matching_builtin(make, builtin, needle):
+    params = list(nn.Linear(2, 2).parameters())
+    with pytest.raises(builtin) as info:
+        make(params)
+    assert isinstance(info.value, cg.CompgraphError), type(info.value)
+    assert needle in str(info.value)
+
+
+def test_load_state_dict_refuses_state_of_other_shapes_before_any_step():
+    _, opt = _linear_opt(Adam)
+    m2 = nn.Linear(5, 2)
+    opt2 = Adam(m2.parameters(), lr=0.1)
+    with pytest.raises(ValueError) as info:
+        opt2.load_state_dict(opt.state_dict())
+    assert isinstance(info.value, cg.CompgraphError)
+    assert ("state 'exp_avg' of parameter 0 has shape (2, 3), but the parameter has shape (2, 5)"
+            in str(info.value))
+    assert opt2.state == {}                       # nothing half-loaded
+
+
+def test_load_state_dict_refuses_another_optimizers_state():
+    m, sgd = _linear_opt(SGD, momentum=0.9)
+    adam = Adam(m.parameters(), lr=0.1)
+    with pytest.raises(KeyError) as info:
+        adam.load_state_dict(sgd.state_dict())
+    assert isinstance(info.value, cg.CompgraphError)
+    assert "param_groups[0] lacks betas, eps, which Adam needs" in str(info.value)
+    sd = sgd.state_dict()
+    sd["param_groups"][0].update(betas=[0.9, 0.999], eps=1e-8)   # options fit, state does not
+    with pytest.raises(ValueError, match=r"parameter 0 has keys \['momentum_buffer'\], but Adam "
+                                         r"keeps step, exp_avg, exp_avg_sq"):
+        adam.load_state_dict(sd)
+
+
+def test_load_state_dict_missing_keys_are_named():
+    opt = Adam(nn.Linear(3, 2).parameters())
+    sd = opt.state_dict()
+    del sd["param_groups"]
+    with pytest.raises(KeyError) as info:
+        opt.load_state_dict(sd)
+    assert isinstance(info.value, cg.CompgraphError)
+    assert str(info.value).startswith("Adam.load_state_dict: the state dict lacks 'param_groups'")
+
+
+def test_state_without_newer_flags_still_loads():
+    m, opt = _linear_opt(Adam)
+    sd = opt.state_dict()
+    del sd["param_groups"][0]["decoupled_weight_decay"], sd["param_groups"][0]["maximize"]
+    fresh = Adam(m.parameters())
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["maximize"] is False
+    fresh.step()
+
+
+@pytest.mark.parametrize("cls, kw", [(SGD, {}), (SGD, {"momentum": 0.9}), (Adam, {}),
+                                     (Adagrad, {}), (RMSprop, {})])
+def test_step_refuses_a_grad_of_another_shape(cls, kw):
+    m = nn.Linear(3, 2)
+    opt = cls(m.parameters(), lr=0.1, **kw)
+    before = m.weight.detach().numpy().copy()
+    m.weight.grad = cg.ones(3)                   # would broadcast over the (2, 3) weight
+    m.bias.grad = cg.ones(2)
+    with pytest.raises(ValueError) as info:
+        opt.step()
+    assert isinstance(info.value, cg.CompgraphError)
+    assert ("parameter 0 of group 0 has shape (2, 3), but its .grad has shape (3,)"
+            in str(info.value))
+    np.testing.assert_array_equal(m.weight.detach().numpy(), before)

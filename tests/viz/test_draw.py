@@ -324,3 +324,13 @@ def test_jupyter_shows_tensors_and_graphs_as_svg_or_falls_back():
         assert g._repr_svg_() is None and z._repr_svg_() is None
     z.backward()                      # the graph is freed: no picture, and no traceback
     assert y is not None and (z._repr_svg_() is None or "<svg" in z._repr_svg_())
+
+
+def test_writing_into_a_missing_folder_names_the_folder(tmp_path):
+    x = cg.tensor([1.0, 2.0], requires_grad=True)
+    target = tmp_path / "nodir" / "g.dot"
+    with pytest.raises(FileNotFoundError) as info:
+        draw((x * x).sum(), format="dot", path=target)
+    assert isinstance(info.value, cg.CompgraphError)
+    assert f"the folder {tmp_path / 'nodir'} does not exist" in str(info.value)
+    assert ".draw-" not in str(info.value)
