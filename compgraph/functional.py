@@ -11,11 +11,12 @@ gather, dropout, the losses) are built from table ops and differentiate for free
 import builtins
 import collections
 import math
+import operator
 
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, DTypeError, ShapeError, TraceError
+from .errors import ArgumentError, BoundsError, DTypeError, ShapeError, TraceError
 from .ops import OPS
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -304,8 +305,41 @@ def _shape_args(shape):
     return tuple(shape)
 
 
+def _ints(name, sizes, what="size"):
+    """Sizes as Python ints; a float (2.5) is refused rather than truncated to 2."""
+    out = []
+    for d in sizes:
+        if isinstance(d, builtins.bool) or isinstance(d, (builtins.float, np.floating)):
+            raise ArgumentError(f"{name}: {what} must be integers, got {d!r} in {tuple(sizes)}")
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise ArgumentError(f"{name}: {what} must be integers, got {type(d).__name__} "
+                                f"{d!r}") from None
+    return tuple(out)
+
+
+def _size(name, size):
+    """A creation function's shape: integers, none negative."""
+    size = _ints(name, _shape_args(size))
+    if builtins.any(d < 0 for d in size):
+        raise ShapeError(f"{name}: sizes must be non-negative, got {fmt(size)}")
+    return size
+
+
+def _dim(name, d, ndim):
+    """One dim as a non-negative int; a 0-d tensor takes dims -1 and 0, as in PyTorch."""
+    if isinstance(d, builtins.bool) or not isinstance(d, (builtins.int, np.integer)):
+        raise ArgumentError(f"{name}: dim must be an int, got {type(d).__name__} {d!r}")
+    n = builtins.max(ndim, 1)
+    if not -n <= d < n:
+        raise ShapeError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
+                         f"dimension(s) (use {-n}..{n - 1})")
+    return builtins.int(d) % n
+
+
 def reshape(x, *shape):
-    shape = tuple(int(d) for d in _shape_args(shape))
+    shape = _ints("reshape", _shape_args(shape), "sizes")
     x = _lift(x, None)
     if shape == x.shape:
         return x
@@ -317,9 +351,12 @@ view = reshape
 
 def flatten(x, start_dim=0, end_dim=-1):
     s = x.shape
+    a, b = _dim("flatten", start_dim, len(s)), _dim("flatten", end_dim, len(s))
+    if a > b:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {fmt(s)}")
     if not s:
         return reshape(x, (1,))
-    a, b = start_dim % len(s), end_dim % len(s)
     return reshape(x, s[:a] + (int(np.prod(s[a:b + 1])),) + s[b + 1:])
 
 
@@ -353,10 +390,10 @@ def permute(x, *dims):
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two dimensions (PyTorch's transpose; for a matrix, its transpose)."""
     n = x.ndim
+    d0, d1 = _dim("transpose", dim0, n), _dim("transpose", dim1, n)
     if n < 2:
         return x
     axes = list(range(n))
-    d0, d1 = dim0 % n, dim1 % n
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return permute_dims(x, axes)
 
@@ -365,6 +402,9 @@ swapaxes = transpose
 
 
 def t(x):
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {fmt(x.shape)} "
+                         f"({x.ndim}-D); use transpose(dim0, dim1) or permute(...)")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
@@ -373,8 +413,19 @@ def broadcast_to(x, shape):
 
 
 def expand(x, *sizes):
-    sizes = _shape_args(sizes)
+    sizes = _ints("expand", _shape_args(sizes), "sizes")
     lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {fmt(sizes)} has fewer dimensions than the tensor's shape "
+                         f"{fmt(x.shape)}")
+    for i, d in enumerate(sizes):
+        if d == -1 and i < lead:
+            raise ShapeError(f"expand: -1 keeps an existing dimension, but dim {i} of "
+                             f"{fmt(sizes)} is a new leading one for shape {fmt(x.shape)}; "
+                             "give its size")
+        if d < -1:
+            raise ShapeError(f"expand: sizes must be non-negative (or -1 to keep a "
+                             f"dimension), got {fmt(sizes)}")
     shape = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -403,9 +454,15 @@ def _slice_along(x, dim, start, stop):
 
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's split: an int is the size of each piece, a list the sizes of the pieces."""
+    dim = _dim("split", dim, x.ndim)
     n = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
         k = split_size_or_sections
+        if k < 0 or (k == 0 and n):
+            raise ShapeError(f"split: split_size must be positive (0 only for an empty dim), "
+                             f"got {k} for dim {dim} of length {n}")
+        if k == 0:
+            return (x,)
         sizes = [k] * (n // k) + ([n % k] if n % k else [])
     else:
         sizes = list(split_size_or_sections)
@@ -420,7 +477,13 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    n = x.shape[dim]
+    if isinstance(chunks, builtins.bool) or not isinstance(chunks, (builtins.int, np.integer)):
+        raise ArgumentError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
+    if chunks <= 0:
+        raise ShapeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = x.shape[_dim("chunk", dim, x.ndim)]
+    if n == 0:
+        return (x,)
     return split(x, -(-n // chunks), dim)
 
 
@@ -451,14 +514,39 @@ def take_along_axis(x, indices, axis):
     return getitem(x, _along_index(ind, axis % x.ndim, x.shape))
 
 
+def _check_index_values(name, ind, dim, size):
+    if ind.dtype.kind not in "iu":
+        raise ArgumentError(f"{name}: index must be an integer tensor, got {ind.dtype}")
+    if ind.size and (ind.min() < 0 or ind.max() >= size):
+        bad = ind.min() if ind.min() < 0 else ind.max()
+        raise BoundsError(f"{name}: index {bad} is out of bounds for dim {dim} with size "
+                          f"{size} (use 0..{size - 1})")
+
+
 def gather(x, dim, index):
     """out[i][j] = x[i][index[i][j]] for dim=1 (PyTorch's gather)."""
-    return take_along_axis(x, index, dim)
+    d = _dim("gather", dim, x.ndim)
+    ind = index_array(index)
+    if ind.ndim != x.ndim:
+        raise ShapeError(f"gather: index must have the same number of dimensions as the input: "
+                         f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
+    if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
+        raise ShapeError(f"gather: index of shape {fmt(ind.shape)} must be no larger than the "
+                         f"input {fmt(x.shape)} in every dimension but dim {d}")
+    _check_index_values("gather", ind, d, x.shape[d] if x.ndim else 1)
+    if not x.ndim:                      # a 0-d input and a 0-d index 0: the input itself
+        return getitem(x, (Ellipsis,))
+    return take_along_axis(x, ind, d)
 
 
 def index_select(x, dim, index):
+    d = _dim("index_select", dim, x.ndim)
     ind = index_array(index)
-    return getitem(x, (slice(None),) * (dim % x.ndim) + (ind,))
+    if ind.ndim > 1:
+        raise ShapeError(f"index_select: index must be a vector (0-D or 1-D), got shape "
+                         f"{fmt(ind.shape)}")
+    _check_index_values("index_select", ind, d, x.shape[d] if x.ndim else 1)
+    return getitem(x, (slice(None),) * d + (ind.reshape(-1),))
 
 
 def pick(x, index, dim=0):
@@ -620,55 +708,76 @@ def _dt(dtype, default=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.zeros(_shape_args(size), _dt(dtype)), requires_grad, device)
+    return _new(np.zeros(_size("zeros", size), _dt(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.ones(_shape_args(size), _dt(dtype)), requires_grad, device)
+    return _new(np.ones(_size("ones", size), _dt(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    _size("empty", size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _new(np.full(tuple(size) if not isinstance(size, int) else (size,), fill_value,
-                        _dt(dtype)), requires_grad, device)
+    return _new(np.full(_size("full", (size,) if not isinstance(size, (tuple, list)) else size),
+                        fill_value, _dt(dtype)), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ShapeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ShapeError(f"arange: the bounds {start}..{end} and the step {step} disagree in "
+                         "sign (the range would be empty)")
     ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     return _new(np.arange(start, end, step, dtype=_dt(dtype, np.dtype(np.int64) if ints else None)),
                 requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    (steps,) = _size("linspace", (steps,))
     return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    _size("eye", (n,) if m is None else (n, m))
     return _new(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().random(_shape_args(size)).astype(_dt(dtype)), requires_grad, device)
+    return _new(generator().random(_size("rand", size)).astype(_dt(dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().standard_normal(_shape_args(size)).astype(_dt(dtype)), requires_grad, device)
+    return _new(generator().standard_normal(_size("randn", size)).astype(_dt(dtype)),
+                requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
-    if high is None:
-        low, high = 0, low
-    return _new(generator().integers(low, high, size).astype(_dt(dtype, np.dtype(np.int64))), False, device)
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+    """PyTorch's two forms: randint(high, size) and randint(low, high, size), ints in
+    [low, high); size is a tuple and may also be given by keyword."""
+    if isinstance(high, (tuple, list)) and size is None:
+        low, high, size = 0, low, high          # randint(high, size)
+    elif high is None:
+        low, high = 0, low                      # randint(high, size=...)
+    if not isinstance(size, (tuple, list)):
+        raise ArgumentError(f"randint: size must be a tuple of ints, e.g. randint({low}, "
+                            f"{high}, (3,)); got {size!r}")
+    low, high = _ints("randint", (low, high), "low and high")
+    if low >= high:
+        raise ShapeError(f"randint: low must be less than high, got low={low} >= high={high}")
+    return _new(generator().integers(low, high, _size("randint", size)).astype(
+        _dt(dtype, np.dtype(np.int64))), requires_grad, device)
 
 
 def randperm(n, dtype=None, device=None):
+    (n,) = _size("randperm", (n,))
     return _new(generator().permutation(n).astype(_dt(dtype, np.dtype(np.int64))), False, device)
 
 
