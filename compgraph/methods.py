@@ -35,7 +35,9 @@ Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs
-Tensor.__eq__, Tensor.__ne__ = F.eq, F.ne
+# t == None is False and t != None True, as in PyTorch (a plain comparison would refuse None)
+Tensor.__eq__ = lambda self, other: False if other is None else F.eq(self, other)
+Tensor.__ne__ = lambda self, other: True if other is None else F.ne(self, other)
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = F.lt, F.le, F.gt, F.ge
 Tensor.__getitem__ = F.getitem
 
@@ -87,3 +89,18 @@ def _register_post_accumulate_grad_hook(self, hook):
 
 
 Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
+
+
+def _format(self, spec):
+    """f"{loss:.4f}" on a 0-d tensor formats its number; other tensors take only an empty
+    spec, as in PyTorch (a spec has no meaning for a whole array)."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    if spec:
+        raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ for "
+                        f"a tensor of shape {self.shape}: only 0-d tensors take one "
+                        "(use .item())")
+    return str(self)
+
+
+Tensor.__format__ = _format
