@@ -122,6 +122,8 @@ def ge(a, b): return apply(OPS["ge"], _pair(a, b))        # noqa: E704
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensors(x, min, max)
     return apply(OPS["clip"], (_lift(x, None),), {"min": min, "max": max})
 
 
@@ -285,7 +287,7 @@ def tensordot(a, b, dims=2, *, axes=None):
                       [spec[1]] if isinstance(spec[1], int) else list(spec[1]))
     ax_a = [d % a.ndim for d in ax_a]
     ax_b = [d % b.ndim for d in ax_b]
-    if len(ax_a) != len(ax_b) or any(a.shape[i] != b.shape[j] for i, j in zip(ax_a, ax_b)):
+    if len(ax_a) != len(ax_b) or builtins.any(a.shape[i] != b.shape[j] for i, j in zip(ax_a, ax_b)):
         raise ShapeError(f"tensordot: dims {ax_a} of {fmt(a.shape)} do not match dims {ax_b} "
                          f"of {fmt(b.shape)}")
     letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -307,6 +309,8 @@ def _shape_args(shape):
 
 def _ints(name, sizes, what="size"):
     """Sizes as Python ints; a float (2.5) is refused rather than truncated to 2."""
+    if builtins.all(d.__class__ is builtins.int for d in sizes):
+        return tuple(sizes)
     out = []
     for d in sizes:
         if isinstance(d, builtins.bool) or isinstance(d, (builtins.float, np.floating)):
@@ -804,6 +808,168 @@ def numel(x):
 
 def is_tensor(x):
     return isinstance(x, Tensor)
+
+
+# --- more of PyTorch's surface: integer and logical ops, rounding, norms, scans, sorting ---------
+# (compositions of table ops where one exists; the table's new primitives otherwise)
+
+def _integral(name, *xs):
+    for x in xs:
+        if x.dtype.kind not in "biu":
+            raise DTypeError(f"{name}: only integer and bool tensors, got {x.dtype} (for floats "
+                             "use a comparison, or logical_and/logical_or)")
+
+
+def _bitwise(name):
+    def f(input, other):
+        a, b = _pair(input, other)
+        _integral(name, a, b)
+        return apply(OPS[name], (a, b))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise {name} of bool or integer tensors (no gradient)."
+    return f
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
+def bitwise_not(input):
+    x = _lift(input, None)
+    _integral("bitwise_not", x)
+    return apply(OPS["bitwise_not"], (x,))
+
+
+def _truth(x):
+    x = _lift(x, None)
+    return x if x.dtype.kind == "b" else ne(x, 0)
+
+
+def logical_and(input, other):
+    return apply(OPS["bitwise_and"], (_truth(input), _truth(other)))
+
+
+def logical_or(input, other):
+    return apply(OPS["bitwise_or"], (_truth(input), _truth(other)))
+
+
+def logical_xor(input, other):
+    return apply(OPS["bitwise_xor"], (_truth(input), _truth(other)))
+
+
+def logical_not(input):
+    return apply(OPS["bitwise_not"], (_truth(input),))
+
+
+def _no_integer_zero(name, a, b):
+    # NumPy gives 0 with a warning; PyTorch (and Python) refuse integer division by zero
+    v = b._value
+    if v is not None and a.dtype.kind in "biu" and v.dtype.kind in "biu" and bool((v == 0).any()):
+        raise ZeroDivisionError(f"{name}: integer division by zero")
+
+
+def floor_divide(input, other):
+    """input // other, rounded toward -inf (no gradient: it is a step function)."""
+    a, b = _pair(input, other)
+    _no_integer_zero("floor_divide", a, b)
+    return apply(OPS["floor_divide"], (a, b))
+
+
+def remainder(input, other):
+    """input % other with the sign of other, as Python's %; a gradient flows to both."""
+    a, b = _pair(input, other)
+    _no_integer_zero("remainder", a, b)
+    return apply(OPS["remainder"], (a, b))
+
+
+floor = _unary(OPS["floor"])
+ceil = _unary(OPS["ceil"])
+trunc = fix = _unary(OPS["trunc"])
+isnan = _unary(OPS["isnan"])
+isinf = _unary(OPS["isinf"])
+isfinite = _unary(OPS["isfinite"])
+
+
+def round(input, decimals=0):
+    x = _lift(input, None)
+    return apply(OPS["round"], (x,), {"decimals": decimals})
+
+
+def square(input):
+    x = _lift(input, None)
+    return x * x
+
+
+def rsqrt(input):
+    return 1 / sqrt(input)
+
+
+def any(input, dim=None, keepdim=False):
+    """True where any element along dim is nonzero: a bool tensor, as torch.any."""
+    return _reduce("any", input, dim, keepdim, None, False)
+
+
+def all(input, dim=None, keepdim=False):
+    return _reduce("all", input, dim, keepdim, None, False)
+
+
+def _clamp_tensors(x, min, max):
+    """clamp with tensor bounds: where, not maximum/minimum, so that x keeps its gradient
+    when it equals a bound (PyTorch's rule) instead of sharing it; max wins over min."""
+    x = _lift(x, None)
+    out = x
+    if min is not None:
+        lo = _lift(min, x)
+        out = where(lt(out, lo), lo, out)
+    if max is not None:
+        hi = _lift(max, x)
+        out = where(gt(out, hi), hi, out)
+    return out
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _norm_impl(name, x, ord, dim, keepdim, dtype):
+    x = _lift(x, None)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind not in "fc":
+        raise DTypeError(f"{name}: expected a floating-point tensor, got {x.dtype} "
+                         "(convert it with .float())")
+    if isinstance(ord, str) or isinstance(ord, builtins.bool) or not isinstance(ord, (builtins.int, builtins.float)):
+        raise ArgumentError(f"{name}: ord must be a number (2, 1, inf, 0, ...), got {ord!r}")
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    normalize_axis(name, dim, x.ndim)
+    return apply(OPS["vector_norm"], (x,), {"ord": builtins.float(ord) if ord not in (0, 1, 2) else ord,
+                                             "axis": dim, "keepdims": builtins.bool(keepdim)})
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """torch.norm / Tensor.norm: the vector p-norm over dim (all elements by default);
+    'fro' is the 2-norm of the elements.  The gradient at the zero vector is 0."""
+    if p == "fro" or p is None:
+        p = 2
+    elif p == "nuc":
+        raise ArgumentError("norm: the nuclear norm (p='nuc') is not supported; "
+                            "vector p-norms and 'fro' are")
+    return _norm_impl("norm", input, p, dim, keepdim, dtype)
+
+
+def cumsum(input, dim, *, dtype=None):
+    x = _lift(input, None)
+    d = _dim("cumsum", dim, x.ndim)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if not x.ndim:
+        return clone(x)
+    return apply(OPS["cumsum"], (x,), {"axis": d})
+
 
 
 

@@ -78,9 +78,6 @@ Tensor.T = property(lambda self: F.permute_dims(self, tuple(reversed(range(self.
 Tensor.expand_as = lambda self, other: F.broadcast_to(self, other.shape)
 Tensor.view_as = lambda self, other: F.reshape(self, other.shape)
 Tensor.type_as = lambda self, other: self.astype(other.dtype)
-Tensor.any = lambda self: bool(self._value.any())
-Tensor.all = lambda self: bool(self._value.all())
-Tensor.norm = lambda self, p=2: F.sqrt(F.sum(self * self)) if p == 2 else F.sum(F.abs(self) ** p) ** (1.0 / p)
 
 
 def _register_post_accumulate_grad_hook(self, hook):
@@ -104,3 +101,55 @@ def _format(self, spec):
 
 
 Tensor.__format__ = _format
+
+
+# --- more of PyTorch's Tensor surface ----------------------------------------------------------
+for _name in ["any", "all", "norm", "square", "rsqrt", "floor", "ceil", "round", "trunc",
+              "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
+              "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+              "floor_divide", "remainder", "clamp_min", "clamp_max"]:
+    setattr(Tensor, _name, getattr(F, _name))
+
+
+def _operator(f):
+    return (lambda self, other: f(self, other)), (lambda self, other: f(other, self))
+
+
+Tensor.__and__, Tensor.__rand__ = _operator(F.bitwise_and)
+Tensor.__or__, Tensor.__ror__ = _operator(F.bitwise_or)
+Tensor.__xor__, Tensor.__rxor__ = _operator(F.bitwise_xor)
+Tensor.__invert__ = F.bitwise_not
+Tensor.__floordiv__, Tensor.__rfloordiv__ = _operator(F.floor_divide)
+Tensor.__mod__, Tensor.__rmod__ = _operator(F.remainder)
+
+Tensor.contiguous = lambda self, memory_format=None: self     # arrays here are never "strided"
+Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
+
+
+def _detach_(self):
+    """Make this tensor a leaf that does not require grad, in place (its graph is dropped)."""
+    self.op = None
+    self.inputs = None
+    self.attrs = {}
+    self.requires_grad = False
+    return self
+
+
+Tensor.detach_ = _detach_
+
+
+def _new_like(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+    method.__name__ = "new_" + fn.__name__
+    return method
+
+
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = (_new_like(F.zeros), _new_like(F.ones),
+                                                       _new_like(F.empty))
+Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: F.full(
+    size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+    requires_grad=requires_grad)
+Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: F.tensor(
+    data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)

@@ -69,6 +69,17 @@ def _lstm_layer(xw, whh, h0, c0):
     return np.stack(rows)
 
 
+def _vnorm(a, ord, axis, keepdims):
+    m = np.abs(a)
+    if ord == np.inf:
+        return m.max(axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return m.min(axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return (m > 0).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
+    return (m ** ord).sum(axis=axis, keepdims=keepdims) ** (1 / ord)
+
+
 REF = {
     "lstm_layer": _lstm_layer,
     "lstm_cell": _lstm_cell, "vanilla_lstm_gates": _dynet_gates,
@@ -108,6 +119,16 @@ REF = {
     "stack": lambda *p, axis: np.stack(p, axis=axis),
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,
     "cross_entropy": _xent,
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "bitwise_not": np.invert,
+    "floor_divide": lambda a, b: np.floor(a / b),
+    "remainder": lambda a, b: a - b * np.floor(a / b),
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
+    "round": lambda a, decimals=0: np.round(a, decimals),
+    "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
+    "any": lambda a, axis, keepdims: (a != 0).sum(axis=axis, keepdims=keepdims) > 0,
+    "all": lambda a, axis, keepdims: (a == 0).sum(axis=axis, keepdims=keepdims) == 0,
+    "vector_norm": _vnorm,
 }
 
 
