@@ -971,6 +971,219 @@ def cumsum(input, dim, *, dtype=None):
     return apply(OPS["cumsum"], (x,), {"axis": d})
 
 
+def cumprod(input, dim, *, dtype=None):
+    """Running product along dim; its gradient is exact where elements are zero."""
+    x = _lift(input, None)
+    d = _dim("cumprod", dim, x.ndim)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if not x.ndim:
+        return clone(x)
+    return apply(OPS["cumprod"], (x,), {"axis": d})
+
+
+def _matrix_band(name, x, diagonal):
+    x = _lift(x, None)
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: input must be at least 2-D (a matrix or a batch of "
+                         f"matrices), got shape {fmt(x.shape)}")
+    (k,) = _ints(name, (diagonal,), "diagonal")
+    return apply(OPS[name], (x,), {"k": k})
+
+
+def tril(input, diagonal=0):
+    """The lower triangle (diagonal > 0 keeps that many diagonals above the main one)."""
+    return _matrix_band("tril", input, diagonal)
+
+
+def triu(input, diagonal=0):
+    return _matrix_band("triu", input, diagonal)
+
+
+def flip(input, dims):
+    x = _lift(input, None)
+    dims = (dims,) if isinstance(dims, (builtins.int, np.integer)) else tuple(dims)
+    axes = tuple(_dim("flip", d, x.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"flip: dims {dims} name a dimension twice")
+    if not axes or not x.ndim:
+        return clone(x)
+    return apply(OPS["flip"], (x,), {"axis": axes})
+
+
+def repeat(input, *sizes):
+    """Tile the tensor: repeat(2, 3) on (a, b) gives (2a, 3b) (NumPy's tile, not repeat)."""
+    x = _lift(input, None)
+    reps = _ints("repeat", _shape_args(sizes), "repeats")
+    if len(reps) < x.ndim:
+        raise ShapeError(f"repeat: {len(reps)} repeat count(s) for a tensor of shape "
+                         f"{fmt(x.shape)}: give at least one per dimension")
+    if builtins.any(r < 0 for r in reps):
+        raise ShapeError(f"repeat: repeat counts must be non-negative, got {fmt(reps)}")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    # each dim d becomes (r, d): broadcast along the new r axes, then merge the pairs
+    paired = reshape(x, tuple(v for d in shape for v in (1, d)))
+    tiled = broadcast_to(paired, tuple(v for r, d in zip(reps, shape) for v in (r, d)))
+    return reshape(tiled, tuple(r * d for r, d in zip(reps, shape)))
+
+
+def masked_fill(input, mask, value):
+    """value where mask is True, input elsewhere; the gradient flows to input where mask
+    is False (and to value, if it is a tensor that requires grad)."""
+    x = _lift(input, None)
+    m = _lift(mask, None)
+    if m.dtype.kind != "b":
+        raise DTypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{fmt(value.shape)}")
+    return where(m, _lift(value, x), x)
+
+
+def select(input, dim, index):
+    x = _lift(input, None)
+    d = _dim("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise BoundsError(f"select: index {index} is out of range for dim {d} of size {n}")
+    return getitem(x, (slice(None),) * d + (index,))
+
+
+def unbind(input, dim=0):
+    x = _lift(input, None)
+    d = _dim("unbind", dim, x.ndim)
+    return tuple(select(x, d, i) for i in builtins.range(x.shape[d]))
+
+
+def _scatter_index(name, x, dim, index, src):
+    d = _dim(name, dim, x.ndim)
+    ind = index_array(index)
+    if ind.ndim != x.ndim:
+        raise ShapeError(f"{name}: index must have the same number of dimensions as the input: "
+                         f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
+    if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
+        raise ShapeError(f"{name}: index of shape {fmt(ind.shape)} must be no larger than the "
+                         f"input {fmt(x.shape)} in every dimension but dim {d}")
+    _check_index_values(name, ind, d, x.shape[d])
+    if src.ndim:                        # a 0-d src is a value written everywhere
+        if src.ndim != ind.ndim or builtins.any(i > s for i, s in zip(ind.shape, src.shape)):
+            raise ShapeError(f"{name}: src of shape {fmt(src.shape)} must be at least as large "
+                             f"as index {fmt(ind.shape)} in every dimension")
+        src = getitem(src, tuple(slice(0, n) for n in ind.shape))
+    return _along_index(ind, d, ind.shape), src
+
+
+def scatter_add(input, dim=None, index=None, src=None, *, shape=None):
+    """torch.scatter_add(input, dim, index, src): input with src[i][j] added at
+    [index[i][j]][j] (dim=0).  scatter_add(g, index=, shape=) is getitem's adjoint, which
+    the op table's VJPs call by that name."""
+    if shape is not None:
+        return apply(OPS["scatter_add"], (input,), {"index": dim if index is None else index,
+                                                   "shape": tuple(shape)})
+    x = _lift(input, None)
+    idx, src = _scatter_index("scatter_add", x, dim, index, _lift(src, x))
+    return x + apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
+
+
+def scatter(input, dim, index, src=None, *, value=None):
+    """input with src[i][j] written at [index[i][j]][j] (dim=0); a number may stand for src.
+    As in PyTorch, which of several writes to one place wins is unspecified (here they add)."""
+    x = _lift(input, None)
+    src = value if src is None else src
+    idx, src = _scatter_index("scatter", x, dim, index, _lift(src, x))
+    hit = np.zeros(x.shape, np.bool_)
+    hit[idx] = True
+    if src.ndim == 0:
+        return where(as_tensor(hit), src, x)
+    placed = apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
+    return where(as_tensor(hit), placed, x)
+
+
+SortResult = collections.namedtuple("SortResult", ["values", "indices"])
+
+
+def _order(name, x, dim, descending, stable=True):
+    x._concrete(f"{name}()")
+    d = _dim(name, dim, x.ndim)
+    v = x._value if x.device == "cpu" else backend.to_device(x._value, "cpu")
+    if not x.ndim:
+        return np.zeros((), np.int64), d
+    if descending:
+        # stable descending: equal values keep their order, as PyTorch's stable sort
+        v = -(v.astype(np.int64) if v.dtype.kind in "bu" else v)
+    return np.argsort(v, axis=d, kind="stable").astype(np.int64), d
+
+
+def _pick_sorted(x, idx, d):
+    values = take_along_axis(x, idx, d) if x.ndim else x
+    return SortResult(values, _new(idx, False, None if x.device == "cpu" else x.device))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices); values are differentiable (the gradient goes back to where
+    each value came from)."""
+    x = _lift(input, None)
+    idx, d = _order("sort", x, dim, descending)
+    return _pick_sorted(x, idx, d)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    x = _lift(input, None)
+    idx, d = _order("argsort", x, dim, descending)
+    return _new(idx, False, None if x.device == "cpu" else x.device)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The k largest (smallest, with largest=False) values along dim, and their indices."""
+    x = _lift(input, None)
+    idx, d = _order("topk", x, dim, largest)
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k={k} is out of range for dim {d} of size {n} (use 0..{n})")
+    if x.ndim:
+        idx = idx[(slice(None),) * d + (slice(0, k),)]
+    return _pick_sorted(x, idx, d)
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with as_tuple a
+    tuple of ndim vectors (what x[...] takes)."""
+    x = _lift(input, None)
+    x._concrete("nonzero()")
+    v = np.asarray(x._value if x.device == "cpu" else backend.to_device(x._value, "cpu"))
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(v)))
+    return _make(np.argwhere(v).astype(np.int64))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """A Python bool: every element within atol + rtol * |other| of other."""
+    a, b = _pair(input, other)
+    a._concrete("allclose()")
+    return builtins.bool(np.allclose(np.asarray(a.detach().cpu()._value), np.asarray(b.detach().cpu()._value),
+                                     rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    """A Python bool: the same shape and the same elements."""
+    a, b = _pair(input, other)
+    a._concrete("equal()")
+    return tuple(a.shape) == tuple(b.shape) and builtins.bool(
+        np.array_equal(np.asarray(a.detach().cpu()._value), np.asarray(b.detach().cpu()._value)))
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p): strictly 3-D, no broadcasting."""
+    a, b = _pair(input, mat2)
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: both operands must be 3-D (batch, rows, columns), got "
+                         f"{fmt(a.shape)} and {fmt(b.shape)}")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"bmm: shapes {fmt(a.shape)} and {fmt(b.shape)} do not fit: the "
+                         "batch sizes must be equal and the columns of the first must equal "
+                         "the rows of the second")
+    return matmul(a, b)
+
 
 
 

@@ -104,8 +104,10 @@ Tensor.__format__ = _format
 
 
 # --- more of PyTorch's Tensor surface ----------------------------------------------------------
-for _name in ["any", "all", "norm", "square", "rsqrt", "floor", "ceil", "round", "trunc",
-              "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
+for _name in ["any", "all", "norm", "cumsum", "cumprod", "tril", "triu", "flip", "repeat", "masked_fill",
+              "unbind", "select", "scatter", "scatter_add", "square", "rsqrt", "floor", "ceil",
+              "round", "trunc", "isnan", "isinf", "isfinite", "allclose", "equal", "nonzero",
+              "sort", "argsort", "topk", "bmm", "logical_and", "logical_or", "logical_xor",
               "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
               "floor_divide", "remainder", "clamp_min", "clamp_max"]:
     setattr(Tensor, _name, getattr(F, _name))
@@ -153,3 +155,26 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requir
     requires_grad=requires_grad)
 Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: F.tensor(
     data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _masked_fill_(self, mask, value):
+    """masked_fill in place: outside the graph, so only for tensors whose history does not
+    matter (no requires_grad, or inside no_grad())."""
+    if self.requires_grad and state.GRAD_ENABLED:
+        raise GraphError("masked_fill_: this tensor requires grad and an in-place change "
+                         "would bypass the graph; use x = x.masked_fill(mask, value)")
+    m = mask._value if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+        from .errors import DTypeError
+        raise DTypeError("masked_fill_: mask must be a bool tensor")
+    import numpy as np
+    try:
+        m = np.broadcast_to(m, self.shape)
+    except ValueError:
+        from .errors import ShapeError
+        raise ShapeError(f"masked_fill_: a mask of shape {tuple(m.shape)} does not broadcast "
+                         f"to the tensor's shape {tuple(self.shape)}") from None
+    return self._assign("masked_fill_", m, value)
+
+
+Tensor.masked_fill_ = _masked_fill_

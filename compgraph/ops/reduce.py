@@ -171,3 +171,32 @@ def _vector_norm_vjp(xp, g, ans, a, ord=2, axis=None, keepdims=False):
 
 defop("vector_norm", _vector_norm, _vector_norm_vjp, shape=reduce_shape("vector_norm"))
 
+
+# --- scans ----------------------------------------------------------------------------------------
+# the gradient of a running sum is the running sum of g taken from the other end
+defop("cumsum", lambda xp, a, axis: xp.cumsum(a, axis),
+      lambda xp, g, ans, a, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis), axis),
+      shape=lambda s, axis: s)
+
+
+def _rev_cumsum(xp, x, axis):
+    return xp.flip(xp.cumsum(xp.flip(x, axis), axis), axis)
+
+
+def _cumprod_vjp(xp, g, ans, a, axis):
+    """grad_i = sum_{j>=i} g_j prod_{k<=j, k!=i} a_k.  Before the first zero along the axis
+    that is revcumsum(g * ans) / a_i; at the first zero z it is
+    ans_{z-1} * sum_{j>=z} g_j prod_{z<k<=j} a_k; after it, every product has the zero."""
+    zero = a == 0
+    seen = xp.cumsum(zero, axis)
+    before = seen == 0
+    first = zero & (seen == 1)
+    safe = xp.where(before, a, 1)
+    part1 = xp.where(before, _rev_cumsum(xp, g * ans, axis) / safe, 0)
+    upto = xp.cumprod(safe, axis)                      # at z: the product of a_k, k < z
+    after = xp.cumprod(xp.where(before | first, 1, a), axis)
+    part2 = xp.where(first, upto * _rev_cumsum(xp, g * after, axis), 0)
+    return part1 + part2
+
+
+defop("cumprod", lambda xp, a, axis: xp.cumprod(a, axis), _cumprod_vjp, shape=lambda s, axis: s)

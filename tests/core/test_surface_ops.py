@@ -193,6 +193,157 @@ def test_sign_and_rounding_keep_requires_grad_with_zero_gradient():
     assert cg.trunc(cg.tensor([-1.5, 1.5])).tolist() == [-1.0, 1.0]
 
 
+# --- compositions: forward and gradient -----------------------------------------------------------
+
+def test_cumsum():
+    x = cg.tensor(A)
+    assert x.cumsum(1).tolist() == [[1.0, -1.0, 2.0], [4.0, 9.0, 3.0]]
+    assert cg.cumsum(x, dim=0).tolist() == [[1.0, -2.0, 3.0], [5.0, 3.0, -3.0]]
+    assert cg.tensor([1, 2, 3]).cumsum(0).dtype == np.int64
+    assert cg.cumsum(cg.tensor(2.0), 0).shape == ()
+    with pytest.raises(ShapeError, match="cumsum: dim 2"):
+        x.cumsum(2)
+
+
+def test_cumprod_gradient_is_exact_at_zeros():
+    w = cg.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=cg.float64)
+    for a, grad in [([2.0, 0.0, 3.0, 0.0, 5.0], [1.0, 22.0, 0.0, 0.0, 0.0]),
+                    ([1.0, 2.0, 3.0], [23.0, 11.0, 6.0]), ([2.0, 3.0, 0.0], [7.0, 4.0, 18.0])]:
+        x = f64(a)
+        (x.cumprod(0) * w[:len(a)]).sum().backward()
+        assert x.grad.tolist() == grad                 # PyTorch's values
+    x = f64([[0.5, -1.5, 2.0], [1.2, 0.7, -0.9]])
+    assert cg.gradgradcheck(lambda a: a.cumprod(1), [x], atol=1e-4, rtol=1e-3)
+    assert cg.cumprod(cg.tensor([1, 2, 3]), 0).tolist() == [1, 2, 6]
+
+
+def test_tril_triu():
+    x = cg.tensor(A)
+    assert x.tril().tolist() == [[1.0, 0.0, 0.0], [4.0, 5.0, 0.0]]
+    assert cg.triu(x, 1).tolist() == [[0.0, -2.0, 3.0], [0.0, 0.0, -6.0]]
+    assert cg.triu(x, diagonal=-1).tolist() == A
+    with pytest.raises(ShapeError, match="tril: input must be at least 2-D"):
+        cg.tril(cg.ones(3))
+
+
+def test_flip_and_repeat():
+    x = cg.tensor(A)
+    assert x.flip(0).tolist() == [A[1], A[0]]
+    assert cg.flip(x, [0, 1]).tolist() == [[-6.0, 5.0, 4.0], [3.0, -2.0, 1.0]]
+    with pytest.raises(ShapeError, match="flip: dims"):
+        x.flip((0, 0))
+    r = cg.tensor([[1, 2]]).repeat(2, 2)
+    assert r.tolist() == [[1, 2, 1, 2], [1, 2, 1, 2]]
+    assert x.repeat(2, 1, 2).shape == (2, 2, 6) and x.repeat((2, 2)).shape == (4, 6)
+    with pytest.raises(ShapeError, match="repeat: 1 repeat count"):
+        x.repeat(2)
+    g = f64(A)
+    assert cg.gradcheck(lambda a: a.repeat(2, 1, 2) * cg.arange(6.0, dtype=cg.float64), [g])
+    assert cg.gradcheck(lambda a: a.flip(1).cumsum(1).tril(), [g])
+
+
+def test_masked_fill():
+    x = cg.tensor(A)
+    assert x.masked_fill(x > 2, 0.5).tolist() == [[1.0, -2.0, 0.5], [0.5, 0.5, -6.0]]
+    assert x.masked_fill(cg.tensor([True, False, True]), -1.0).tolist() == [[-1.0, -2.0, -1.0], [-1.0, 5.0, -1.0]]
+    g = f64(A)
+    mask = cg.tensor([[True, False, False], [False, True, False]])
+    assert cg.gradcheck(lambda a: a.masked_fill(mask, 0.0) * 2, [g])
+    with pytest.raises(DTypeError, match="masked_fill: mask must be a bool"):
+        x.masked_fill(cg.tensor([1, 0, 1]), 0.0)
+    with pytest.raises(ShapeError, match="0-d"):
+        x.masked_fill(mask, cg.ones(2))
+
+
+def test_masked_fill_in_place():
+    a = cg.zeros(3)
+    assert a.masked_fill_(cg.tensor([True, False, True]), 5.0) is a
+    assert a.tolist() == [5.0, 0.0, 5.0]
+    w = cg.zeros(2, 2, requires_grad=True)
+    with pytest.raises(GraphError, match="masked_fill_"):
+        w.masked_fill_(cg.tensor([True, False]), 1.0)
+    with cg.no_grad():
+        w.masked_fill_(cg.tensor([True, False]), 1.0)
+    assert w.tolist() == [[1.0, 0.0], [1.0, 0.0]]
+
+
+def test_unbind_and_select():
+    x = cg.tensor(A)
+    cols = x.unbind(1)
+    assert len(cols) == 3 and cols[2].tolist() == [3.0, -6.0]
+    assert x.select(0, -1).tolist() == A[1]
+    with pytest.raises(BoundsError, match="select: index 2"):
+        x.select(0, 2)
+    g = f64(A)
+    assert cg.gradcheck(lambda a: cg.stack([u * (i + 1) for i, u in enumerate(a.unbind(1))]), [g])
+
+
+def test_scatter_add_and_scatter():
+    idx = cg.tensor([[0, 1, 0], [1, 0, 0]])
+    out = cg.zeros(3, 3).scatter_add(0, idx, cg.tensor(A))
+    assert out.tolist() == [[1.0, 5.0, -3.0], [4.0, -2.0, 0.0], [0.0, 0.0, 0.0]]
+    x = cg.tensor(A)
+    assert x.scatter(1, cg.tensor([[0], [2]]), cg.tensor([[9.0], [8.0]])).tolist() == [[9.0, -2.0, 3.0], [4.0, 5.0, 8.0]]
+    assert x.scatter(1, cg.tensor([[0], [2]]), 7.0).tolist() == [[7.0, -2.0, 3.0], [4.0, 5.0, 7.0]]
+    s, base = f64([[1.0, 2.0], [3.0, 4.0]]), f64(A)
+    i2 = cg.tensor([[0, 1], [2, 0]])
+    assert cg.gradcheck(lambda b, v: cg.scatter_add(b, 1, i2, v), [base, s])
+    assert cg.gradcheck(lambda b, v: cg.scatter(b, 1, i2, v), [base, s])
+    with pytest.raises(BoundsError, match="scatter_add: index 3"):
+        x.scatter_add(1, cg.tensor([[3]]), cg.ones(1, 1))
+    with pytest.raises(ShapeError, match="scatter: index must have the same number"):
+        x.scatter(1, cg.tensor([0]), 1.0)
+
+
+def test_square_rsqrt_and_value_tests():
+    x = cg.tensor([2.0, 4.0])
+    assert x.square().tolist() == [4.0, 16.0]
+    np.testing.assert_allclose(x.rsqrt().numpy(), [1 / math.sqrt(2), 0.5], rtol=1e-6)
+    g = f64([0.7, 2.0])
+    assert cg.gradcheck(lambda a: a.square() + a.rsqrt(), [g])
+    s = cg.tensor([1.0, math.nan, math.inf, -math.inf])
+    assert s.isnan().tolist() == [False, True, False, False]
+    assert cg.isinf(s).tolist() == [False, False, True, True]
+    assert s.isfinite().tolist() == [True, False, False, False]
+
+
+def test_allclose_equal_nonzero():
+    assert cg.allclose(cg.tensor([1.0, 2.0]), cg.tensor([1.0, 2.000001]))
+    assert not cg.tensor([1.0]).allclose(cg.tensor([1.1]))
+    assert cg.equal(cg.tensor([1, 2]), cg.tensor([1, 2])) is True
+    assert not cg.equal(cg.tensor([1.0]), cg.tensor([1.0, 1.0]))
+    m = cg.tensor([[0, 1], [2, 0]])
+    assert m.nonzero().tolist() == [[0, 1], [1, 0]] and m.nonzero().dtype == np.int64
+    assert [t.tolist() for t in cg.nonzero(m, as_tuple=True)] == [[0, 1], [1, 0]]
+
+
+def test_sort_argsort_topk():
+    x = cg.tensor(A)
+    v, i = x.sort(dim=1)
+    assert v.tolist() == [[-2.0, 1.0, 3.0], [-6.0, 4.0, 5.0]] and i.tolist() == [[1, 0, 2], [2, 0, 1]]
+    assert cg.sort(x, dim=0, descending=True).values.tolist() == [[4.0, 5.0, 3.0], [1.0, -2.0, -6.0]]
+    assert cg.sort(cg.tensor([2.0, 1.0, 2.0, 1.0]), descending=True, stable=True).indices.tolist() == [0, 2, 1, 3]
+    assert x.argsort(dim=1, descending=True).tolist() == [[2, 0, 1], [1, 0, 2]]
+    t = x.topk(2, dim=1)
+    assert t.values.tolist() == [[3.0, 1.0], [5.0, 4.0]] and t.indices.tolist() == [[2, 0], [1, 0]]
+    assert cg.topk(x, 1, dim=0, largest=False)[0].tolist() == [[1.0, -2.0, -6.0]]
+    with pytest.raises(ShapeError, match="topk: k=4"):
+        x.topk(4)
+    g = f64([[0.3, -1.2, 2.0], [1.1, 0.4, -0.7]])
+    assert cg.gradcheck(lambda a: a.sort(dim=1).values * cg.arange(3.0, dtype=cg.float64), [g])
+    assert cg.gradcheck(lambda a: a.topk(2, dim=1).values, [g])
+
+
+def test_bmm():
+    a, b = f64(np.arange(12.0).reshape(2, 2, 3) / 10), f64(np.ones((2, 3, 2)))
+    np.testing.assert_allclose(cg.bmm(a, b).numpy(force=True), np.matmul(a.numpy(force=True), b.numpy(force=True)))
+    assert cg.gradcheck(cg.bmm, [a, b])
+    with pytest.raises(ShapeError, match="bmm: both operands must be 3-D"):
+        cg.bmm(cg.ones(2, 3), cg.ones(3, 2))
+    with pytest.raises(ShapeError, match="batch sizes must be equal"):
+        cg.bmm(cg.ones(2, 2, 3), cg.ones(3, 3, 2))
+
+
 # --- small Tensor methods -------------------------------------------------------------------
 
 def test_contiguous_detach_is_floating_point():

@@ -117,6 +117,12 @@ CASES.update({
                     # the zero vector: PyTorch's gradient there is 0, as central differences give
                     + [((("zeros", (4,)),), {"ord": 2, "axis": None, "keepdims": False}),
                        ((("zeros", (3, 4)),), {"ord": 3, "axis": 1, "keepdims": True})]),
+    "cumsum": [(((3, 4),), {"axis": 1}), (((5,),), {"axis": 0}), (((2, 3, 4),), {"axis": -1})],
+    "cumprod": [((("away", (3, 4)),), {"axis": 1}), ((("away", (2, 3, 4)),), {"axis": 0}),
+                ((("zeros_in", (3, 5)),), {"axis": 1}), ((("zeros_in", (6,)),), {"axis": 0})],
+    "tril": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": 1}), (((2, 3, 4),), {"k": -1})],
+    "triu": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": -1}), (((2, 3, 4),), {"k": 2})],
+    "flip": [(((3, 4),), {"axis": (0,)}), (((2, 3, 4),), {"axis": (0, 2)}), (((5,),), {"axis": (-1,)})],
 })
 
 # ops with no gradient: only their forward is checked against NumPy
@@ -149,6 +155,12 @@ def make_input(spec, rng, dtype=np.float64):
             return rng.random(shape) > 0.5, False
         if kind == "sparse":          # mostly zeros: any/all of floats
             return (rng.standard_normal(shape) * (rng.random(shape) > 0.7)).astype(dtype), False
+        if kind == "zeros_in":        # cumprod's gradient at exact zeros, one or two per row
+            v = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape)
+            rows = v.reshape(-1, shape[-1])
+            for r in rows:
+                r[rng.permutation(len(r))[:1 + len(r) % 2]] = 0.0
+            return v.astype(dtype), True
         if kind == "zeros":
             return np.zeros(shape, dtype), True
         if kind == "special":         # some nan, inf and -inf among ordinary numbers

@@ -129,6 +129,10 @@ REF = {
     "any": lambda a, axis, keepdims: (a != 0).sum(axis=axis, keepdims=keepdims) > 0,
     "all": lambda a, axis, keepdims: (a == 0).sum(axis=axis, keepdims=keepdims) == 0,
     "vector_norm": _vnorm,
+    "cumsum": lambda a, axis: np.cumsum(a, axis=axis),
+    "cumprod": lambda a, axis: np.multiply.accumulate(a, axis=axis),
+    "tril": lambda a, k: np.tril(a, k), "triu": lambda a, k: np.triu(a, k),
+    "flip": lambda a, axis: np.flip(a, axis),
 }
 
 

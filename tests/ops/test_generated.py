@@ -25,7 +25,7 @@ SMOOTH = {"add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "sin
           "stack", "copy", "astype", "cross_entropy", "prod", "where", "neg", "elu", "leaky_relu",
           "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
           "max_pool2d_scatter", "max_pool2d_gather", "pad_constant", "lstm_cell",
-          "remainder"}
+          "cumsum", "tril", "triu", "flip", "remainder"}
 
 
 def _inputs(name, i, dtype=np.float64):
