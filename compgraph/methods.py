@@ -178,3 +178,11 @@ def _masked_fill_(self, mask, value):
 
 
 Tensor.masked_fill_ = _masked_fill_
+
+
+def _register_hook(self, hook):
+    from .autograd import register_hook
+    return register_hook(self, hook)
+
+
+Tensor.register_hook = _register_hook

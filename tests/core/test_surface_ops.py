@@ -363,3 +363,62 @@ def test_new_constructors_follow_self():
     assert x.new_empty(1, 2).shape == (1, 2)
     assert x.new_zeros(2, dtype=cg.int64).dtype == np.int64
     assert x.new_ones(2, requires_grad=True).requires_grad
+
+
+# --- register_hook -------------------------------------------------------------------------------
+
+def test_register_hook_sees_and_replaces_gradients():
+    a = cg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3
+    seen = []
+    b.register_hook(lambda g: seen.append(g.tolist()))
+    h = a.register_hook(lambda g: g * 10)
+    (b * b).sum().backward()
+    assert seen == [[6.0, 12.0]]
+    assert a.grad.tolist() == [180.0, 360.0]
+    h.remove()
+    a.grad = None
+    (a * 2).sum().backward()
+    assert a.grad.tolist() == [2.0, 2.0]
+
+
+def test_register_hook_on_an_intermediate_changes_what_flows_back():
+    a = cg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * a
+    b.register_hook(lambda g: g * 0)
+    (b + a).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0]
+
+
+def test_register_hook_with_autograd_grad_and_create_graph():
+    a = cg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * a
+    b.register_hook(lambda g: g * 2)
+    (ga,) = cg.grad(b.sum(), a, create_graph=True)
+    assert ga.tolist() == [4.0, 8.0]
+    (gga,) = cg.grad(ga.sum(), a)
+    assert gga.tolist() == [4.0, 4.0]
+
+
+def test_register_hook_with_post_accumulate_hooks():
+    a = cg.tensor([1.0, 2.0], requires_grad=True)
+    a.register_hook(lambda g: g + 1)
+    got = []
+    a.register_post_accumulate_grad_hook(lambda t: got.append(t.grad.tolist()))
+    (a * 3).sum().backward()
+    assert got == [[4.0, 4.0]] and a.grad.tolist() == [4.0, 4.0]
+
+
+def test_register_hook_errors_and_cleanup():
+    from compgraph import autograd
+    with pytest.raises(GraphError, match="register_hook"):
+        cg.tensor([1.0]).register_hook(lambda g: g)
+    a = cg.tensor([1.0], requires_grad=True)
+    b = a * 2
+    b.register_hook(lambda g: cg.ones(3))
+    with pytest.raises(ShapeError, match="register_hook: a hook returned a gradient of shape"):
+        b.sum().backward()
+    n = len(autograd._GRAD_HOOKS)
+    for _ in range(5):
+        (a * 2).register_hook(lambda g: g)     # the tensor dies: its hooks go with it
+    assert len(autograd._GRAD_HOOKS) <= n + 1
