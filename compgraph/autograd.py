@@ -5,6 +5,8 @@ and, for each, runs its op's VJPs and accumulates the results into its inputs wi
 No recursion anywhere: a chain of 100,000 nodes is an ordinary list.
 """
 import contextlib
+import weakref
+
 import numpy as np
 
 from . import state
@@ -93,12 +95,17 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
                        # dict keeps them alive, so an id cannot be reused by another array)
     out = {}
     anomaly = state.ANOMALY
+    hooked = _GRAD_HOOKS or None     # register_hook: one test per node, and only when used
     for node in reversed(order):
         g = grads.get(node) if keep_all else grads.pop(node, None)
         if g is None:
             continue
         if g.__class__ is IndexedGrad:       # sparse until now; VJPs and users want it dense
             g = g.dense()
+            if keep_all:
+                grads[node] = g
+        if hooked is not None and id(node) in hooked:
+            g = _run_grad_hooks(node, g, create_graph)
             if keep_all:
                 grads[node] = g
         was_owned = owned.pop(id(g), None) is g   # from here on VJPs may pass it along
@@ -201,6 +208,8 @@ def _release_leaves(ins, uses, grads, leaf_ready, owned):
                 g = g.dense()
             elif owned.pop(id(g), None) is not g:
                 g = g.copy()             # shared with nodes the sweep has not reached yet
+            if _GRAD_HOOKS and id(x) in _GRAD_HOOKS:
+                g = _run_grad_hooks(x, g, False)
             leaf_ready[x](x, g)
 
 
@@ -424,3 +433,57 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         state.ANOMALY = self.prev
         return False
+
+
+# --- Tensor.register_hook ---------------------------------------------------------------------------
+# id(tensor) -> (weak reference, [hooks]).  Keyed by id and held weakly so that a hook on an
+# intermediate result (registered anew every training step) dies with its tensor; the
+# weakref's callback drops the entry.
+_GRAD_HOOKS = {}
+
+
+def register_hook(t, hook):
+    """Call hook(grad) whenever backward computes t's gradient, before it is used (passed
+    to t's inputs, or accumulated into a leaf's .grad); a hook that returns a tensor
+    replaces the gradient (PyTorch's Tensor.register_hook).  Returns a handle with remove()."""
+    if not t.requires_grad:
+        raise GraphError("register_hook: cannot register a hook on a tensor that doesn't "
+                         "require grad")
+    key = id(t)
+    entry = _GRAD_HOOKS.get(key)
+    if entry is None or entry[0]() is not t:
+        entry = _GRAD_HOOKS[key] = (weakref.ref(t, lambda _, key=key: _GRAD_HOOKS.pop(key, None)), [])
+    entry[1].append(hook)
+    return _GradHookHandle(entry, hook, key)
+
+
+class _GradHookHandle:
+    def __init__(self, entry, hook, key):
+        self._entry, self._hook, self._key = entry, hook, key
+
+    def remove(self):
+        hooks = self._entry[1]
+        if self._hook in hooks:
+            hooks.remove(self._hook)
+        if not hooks and _GRAD_HOOKS.get(self._key) is self._entry:
+            del _GRAD_HOOKS[self._key]
+
+
+def _run_grad_hooks(node, g, create_graph):
+    ref, hooks = _GRAD_HOOKS[id(node)]
+    if ref() is not node:
+        return g
+    for hook in list(hooks):
+        seen = g if create_graph else _make(g)
+        out = hook(seen)
+        if out is not None:
+            # a copy: the hook's tensor may be the user's, and the sweep may store it as a
+            # .grad or add into it
+            value = out if create_graph else np.array(out._value if isinstance(out, Tensor) else out)
+            if tuple(value.shape) != tuple(g.shape):
+                raise ShapeError(f"register_hook: a hook returned a gradient of shape "
+                                 f"{fmt(value.shape)} for a tensor of shape {fmt(g.shape)}")
+            g = value
+        elif not create_graph:
+            g = seen._value          # the hook may have rebound nothing; keep the array
+    return g

@@ -11,6 +11,7 @@ gather, dropout, the losses) are built from table ops and differentiate for free
 import builtins
 import collections
 import math
+import operator
 
 import numpy as np
 
@@ -121,6 +122,8 @@ def ge(a, b): return apply(OPS["ge"], _pair(a, b))        # noqa: E704
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ArgumentError("clamp: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensors(x, min, max)
     return apply(OPS["clip"], (_lift(x, None),), {"min": min, "max": max})
 
 
@@ -284,7 +287,7 @@ def tensordot(a, b, dims=2, *, axes=None):
                       [spec[1]] if isinstance(spec[1], int) else list(spec[1]))
     ax_a = [d % a.ndim for d in ax_a]
     ax_b = [d % b.ndim for d in ax_b]
-    if len(ax_a) != len(ax_b) or any(a.shape[i] != b.shape[j] for i, j in zip(ax_a, ax_b)):
+    if len(ax_a) != len(ax_b) or builtins.any(a.shape[i] != b.shape[j] for i, j in zip(ax_a, ax_b)):
         raise ShapeError(f"tensordot: dims {ax_a} of {fmt(a.shape)} do not match dims {ax_b} "
                          f"of {fmt(b.shape)}")
     letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -304,8 +307,43 @@ def _shape_args(shape):
     return tuple(shape)
 
 
+def _ints(name, sizes, what="size"):
+    """Sizes as Python ints; a float (2.5) is refused rather than truncated to 2."""
+    if builtins.all(d.__class__ is builtins.int for d in sizes):
+        return tuple(sizes)
+    out = []
+    for d in sizes:
+        if isinstance(d, builtins.bool) or isinstance(d, (builtins.float, np.floating)):
+            raise ArgumentError(f"{name}: {what} must be integers, got {d!r} in {tuple(sizes)}")
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise ArgumentError(f"{name}: {what} must be integers, got {type(d).__name__} "
+                                f"{d!r}") from None
+    return tuple(out)
+
+
+def _size(name, size):
+    """A creation function's shape: integers, none negative."""
+    size = _ints(name, _shape_args(size))
+    if builtins.any(d < 0 for d in size):
+        raise ShapeError(f"{name}: sizes must be non-negative, got {fmt(size)}")
+    return size
+
+
+def _dim(name, d, ndim):
+    """One dim as a non-negative int; a 0-d tensor takes dims -1 and 0, as in PyTorch."""
+    if isinstance(d, builtins.bool) or not isinstance(d, (builtins.int, np.integer)):
+        raise ArgumentError(f"{name}: dim must be an int, got {type(d).__name__} {d!r}")
+    n = builtins.max(ndim, 1)
+    if not -n <= d < n:
+        raise ShapeError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
+                         f"dimension(s) (use {-n}..{n - 1})")
+    return builtins.int(d) % n
+
+
 def reshape(x, *shape):
-    shape = tuple(int(d) for d in _shape_args(shape))
+    shape = _ints("reshape", _shape_args(shape), "sizes")
     x = _lift(x, None)
     if shape == x.shape:
         return x
@@ -317,9 +355,12 @@ view = reshape
 
 def flatten(x, start_dim=0, end_dim=-1):
     s = x.shape
+    a, b = _dim("flatten", start_dim, len(s)), _dim("flatten", end_dim, len(s))
+    if a > b:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {fmt(s)}")
     if not s:
         return reshape(x, (1,))
-    a, b = start_dim % len(s), end_dim % len(s)
     return reshape(x, s[:a] + (int(np.prod(s[a:b + 1])),) + s[b + 1:])
 
 
@@ -353,10 +394,10 @@ def permute(x, *dims):
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two dimensions (PyTorch's transpose; for a matrix, its transpose)."""
     n = x.ndim
+    d0, d1 = _dim("transpose", dim0, n), _dim("transpose", dim1, n)
     if n < 2:
         return x
     axes = list(range(n))
-    d0, d1 = dim0 % n, dim1 % n
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return permute_dims(x, axes)
 
@@ -365,6 +406,9 @@ swapaxes = transpose
 
 
 def t(x):
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {fmt(x.shape)} "
+                         f"({x.ndim}-D); use transpose(dim0, dim1) or permute(...)")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
@@ -373,8 +417,19 @@ def broadcast_to(x, shape):
 
 
 def expand(x, *sizes):
-    sizes = _shape_args(sizes)
+    sizes = _ints("expand", _shape_args(sizes), "sizes")
     lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {fmt(sizes)} has fewer dimensions than the tensor's shape "
+                         f"{fmt(x.shape)}")
+    for i, d in enumerate(sizes):
+        if d == -1 and i < lead:
+            raise ShapeError(f"expand: -1 keeps an existing dimension, but dim {i} of "
+                             f"{fmt(sizes)} is a new leading one for shape {fmt(x.shape)}; "
+                             "give its size")
+        if d < -1:
+            raise ShapeError(f"expand: sizes must be non-negative (or -1 to keep a "
+                             f"dimension), got {fmt(sizes)}")
     shape = tuple(x.shape[i - lead] if d == -1 else d for i, d in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -403,9 +458,15 @@ def _slice_along(x, dim, start, stop):
 
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's split: an int is the size of each piece, a list the sizes of the pieces."""
+    dim = _dim("split", dim, x.ndim)
     n = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
         k = split_size_or_sections
+        if k < 0 or (k == 0 and n):
+            raise ShapeError(f"split: split_size must be positive (0 only for an empty dim), "
+                             f"got {k} for dim {dim} of length {n}")
+        if k == 0:
+            return (x,)
         sizes = [k] * (n // k) + ([n % k] if n % k else [])
     else:
         sizes = list(split_size_or_sections)
@@ -420,7 +481,13 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    n = x.shape[dim]
+    if isinstance(chunks, builtins.bool) or not isinstance(chunks, (builtins.int, np.integer)):
+        raise ArgumentError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
+    if chunks <= 0:
+        raise ShapeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = x.shape[_dim("chunk", dim, x.ndim)]
+    if n == 0:
+        return (x,)
     return split(x, -(-n // chunks), dim)
 
 
@@ -456,14 +523,39 @@ def take_along_axis(x, indices, axis):
     return getitem(x, _along_index(ind, axis % x.ndim, x.shape))
 
 
+def _check_index_values(name, ind, dim, size):
+    if ind.dtype.kind not in "iu":
+        raise ArgumentError(f"{name}: index must be an integer tensor, got {ind.dtype}")
+    if ind.size and (ind.min() < 0 or ind.max() >= size):
+        bad = ind.min() if ind.min() < 0 else ind.max()
+        raise BoundsError(f"{name}: index {bad} is out of bounds for dim {dim} with size "
+                          f"{size} (use 0..{size - 1})")
+
+
 def gather(x, dim, index):
     """out[i][j] = x[i][index[i][j]] for dim=1 (PyTorch's gather)."""
-    return take_along_axis(x, index, dim)
+    d = _dim("gather", dim, x.ndim)
+    ind = index_array(index)
+    if ind.ndim != x.ndim:
+        raise ShapeError(f"gather: index must have the same number of dimensions as the input: "
+                         f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
+    if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
+        raise ShapeError(f"gather: index of shape {fmt(ind.shape)} must be no larger than the "
+                         f"input {fmt(x.shape)} in every dimension but dim {d}")
+    _check_index_values("gather", ind, d, x.shape[d] if x.ndim else 1)
+    if not x.ndim:                      # a 0-d input and a 0-d index 0: the input itself
+        return getitem(x, (Ellipsis,))
+    return take_along_axis(x, ind, d)
 
 
 def index_select(x, dim, index):
+    d = _dim("index_select", dim, x.ndim)
     ind = index_array(index)
-    return getitem(x, (slice(None),) * (dim % x.ndim) + (ind,))
+    if ind.ndim > 1:
+        raise ShapeError(f"index_select: index must be a vector (0-D or 1-D), got shape "
+                         f"{fmt(ind.shape)}")
+    _check_index_values("index_select", ind, d, x.shape[d] if x.ndim else 1)
+    return getitem(x, (slice(None),) * d + (ind.reshape(-1),))
 
 
 def pick(x, index, dim=0):
@@ -646,55 +738,76 @@ def _dt(dtype, default=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.zeros(_shape_args(size), _dt(dtype)), requires_grad, device)
+    return _new(np.zeros(_size("zeros", size), _dt(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.ones(_shape_args(size), _dt(dtype)), requires_grad, device)
+    return _new(np.ones(_size("ones", size), _dt(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    _size("empty", size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _new(np.full(tuple(size) if not isinstance(size, int) else (size,), fill_value,
-                        _dt(dtype)), requires_grad, device)
+    return _new(np.full(_size("full", (size,) if not isinstance(size, (tuple, list)) else size),
+                        fill_value, _dt(dtype)), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ShapeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ShapeError(f"arange: the bounds {start}..{end} and the step {step} disagree in "
+                         "sign (the range would be empty)")
     ints = builtins.all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     return _new(np.arange(start, end, step, dtype=_dt(dtype, np.dtype(np.int64) if ints else None)),
                 requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    (steps,) = _size("linspace", (steps,))
     return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    _size("eye", (n,) if m is None else (n, m))
     return _new(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().random(_shape_args(size)).astype(_dt(dtype)), requires_grad, device)
+    return _new(generator().random(_size("rand", size)).astype(_dt(dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().standard_normal(_shape_args(size)).astype(_dt(dtype)), requires_grad, device)
+    return _new(generator().standard_normal(_size("randn", size)).astype(_dt(dtype)),
+                requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
-    if high is None:
-        low, high = 0, low
-    return _new(generator().integers(low, high, size).astype(_dt(dtype, np.dtype(np.int64))), False, device)
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+    """PyTorch's two forms: randint(high, size) and randint(low, high, size), ints in
+    [low, high); size is a tuple and may also be given by keyword."""
+    if isinstance(high, (tuple, list)) and size is None:
+        low, high, size = 0, low, high          # randint(high, size)
+    elif high is None:
+        low, high = 0, low                      # randint(high, size=...)
+    if not isinstance(size, (tuple, list)):
+        raise ArgumentError(f"randint: size must be a tuple of ints, e.g. randint({low}, "
+                            f"{high}, (3,)); got {size!r}")
+    low, high = _ints("randint", (low, high), "low and high")
+    if low >= high:
+        raise ShapeError(f"randint: low must be less than high, got low={low} >= high={high}")
+    return _new(generator().integers(low, high, _size("randint", size)).astype(
+        _dt(dtype, np.dtype(np.int64))), requires_grad, device)
 
 
 def randperm(n, dtype=None, device=None):
+    (n,) = _size("randperm", (n,))
     return _new(generator().permutation(n).astype(_dt(dtype, np.dtype(np.int64))), False, device)
 
 
@@ -721,6 +834,381 @@ def numel(x):
 
 def is_tensor(x):
     return isinstance(x, Tensor)
+
+
+# --- more of PyTorch's surface: integer and logical ops, rounding, norms, scans, sorting ---------
+# (compositions of table ops where one exists; the table's new primitives otherwise)
+
+def _integral(name, *xs):
+    for x in xs:
+        if x.dtype.kind not in "biu":
+            raise DTypeError(f"{name}: only integer and bool tensors, got {x.dtype} (for floats "
+                             "use a comparison, or logical_and/logical_or)")
+
+
+def _bitwise(name):
+    def f(input, other):
+        a, b = _pair(input, other)
+        _integral(name, a, b)
+        return apply(OPS[name], (a, b))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"Elementwise {name} of bool or integer tensors (no gradient)."
+    return f
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
+def bitwise_not(input):
+    x = _lift(input, None)
+    _integral("bitwise_not", x)
+    return apply(OPS["bitwise_not"], (x,))
+
+
+def _truth(x):
+    x = _lift(x, None)
+    return x if x.dtype.kind == "b" else ne(x, 0)
+
+
+def logical_and(input, other):
+    return apply(OPS["bitwise_and"], (_truth(input), _truth(other)))
+
+
+def logical_or(input, other):
+    return apply(OPS["bitwise_or"], (_truth(input), _truth(other)))
+
+
+def logical_xor(input, other):
+    return apply(OPS["bitwise_xor"], (_truth(input), _truth(other)))
+
+
+def logical_not(input):
+    return apply(OPS["bitwise_not"], (_truth(input),))
+
+
+def _no_integer_zero(name, a, b):
+    # NumPy gives 0 with a warning; PyTorch (and Python) refuse integer division by zero
+    v = b._value
+    if v is not None and a.dtype.kind in "biu" and v.dtype.kind in "biu" and bool((v == 0).any()):
+        raise ZeroDivisionError(f"{name}: integer division by zero")
+
+
+def floor_divide(input, other):
+    """input // other, rounded toward -inf (no gradient: it is a step function)."""
+    a, b = _pair(input, other)
+    _no_integer_zero("floor_divide", a, b)
+    return apply(OPS["floor_divide"], (a, b))
+
+
+def remainder(input, other):
+    """input % other with the sign of other, as Python's %; a gradient flows to both."""
+    a, b = _pair(input, other)
+    _no_integer_zero("remainder", a, b)
+    return apply(OPS["remainder"], (a, b))
+
+
+floor = _unary(OPS["floor"])
+ceil = _unary(OPS["ceil"])
+trunc = fix = _unary(OPS["trunc"])
+isnan = _unary(OPS["isnan"])
+isinf = _unary(OPS["isinf"])
+isfinite = _unary(OPS["isfinite"])
+
+
+def round(input, decimals=0):
+    x = _lift(input, None)
+    return apply(OPS["round"], (x,), {"decimals": decimals})
+
+
+def square(input):
+    x = _lift(input, None)
+    return x * x
+
+
+def rsqrt(input):
+    return 1 / sqrt(input)
+
+
+def any(input, dim=None, keepdim=False):
+    """True where any element along dim is nonzero: a bool tensor, as torch.any."""
+    return _reduce("any", input, dim, keepdim, None, False)
+
+
+def all(input, dim=None, keepdim=False):
+    return _reduce("all", input, dim, keepdim, None, False)
+
+
+def _clamp_tensors(x, min, max):
+    """clamp with tensor bounds: where, not maximum/minimum, so that x keeps its gradient
+    when it equals a bound (PyTorch's rule) instead of sharing it; max wins over min."""
+    x = _lift(x, None)
+    out = x
+    if min is not None:
+        lo = _lift(min, x)
+        out = where(lt(out, lo), lo, out)
+    if max is not None:
+        hi = _lift(max, x)
+        out = where(gt(out, hi), hi, out)
+    return out
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _norm_impl(name, x, ord, dim, keepdim, dtype):
+    x = _lift(x, None)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.dtype.kind not in "fc":
+        raise DTypeError(f"{name}: expected a floating-point tensor, got {x.dtype} "
+                         "(convert it with .float())")
+    if isinstance(ord, str) or isinstance(ord, builtins.bool) or not isinstance(ord, (builtins.int, builtins.float)):
+        raise ArgumentError(f"{name}: ord must be a number (2, 1, inf, 0, ...), got {ord!r}")
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    normalize_axis(name, dim, x.ndim)
+    return apply(OPS["vector_norm"], (x,), {"ord": builtins.float(ord) if ord not in (0, 1, 2) else ord,
+                                             "axis": dim, "keepdims": builtins.bool(keepdim)})
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """torch.norm / Tensor.norm: the vector p-norm over dim (all elements by default);
+    'fro' is the 2-norm of the elements.  The gradient at the zero vector is 0."""
+    if p == "fro" or p is None:
+        p = 2
+    elif p == "nuc":
+        raise ArgumentError("norm: the nuclear norm (p='nuc') is not supported; "
+                            "vector p-norms and 'fro' are")
+    return _norm_impl("norm", input, p, dim, keepdim, dtype)
+
+
+def cumsum(input, dim, *, dtype=None):
+    x = _lift(input, None)
+    d = _dim("cumsum", dim, x.ndim)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if not x.ndim:
+        return clone(x)
+    return apply(OPS["cumsum"], (x,), {"axis": d})
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Running product along dim; its gradient is exact where elements are zero."""
+    x = _lift(input, None)
+    d = _dim("cumprod", dim, x.ndim)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if not x.ndim:
+        return clone(x)
+    return apply(OPS["cumprod"], (x,), {"axis": d})
+
+
+def _matrix_band(name, x, diagonal):
+    x = _lift(x, None)
+    if x.ndim < 2:
+        raise ShapeError(f"{name}: input must be at least 2-D (a matrix or a batch of "
+                         f"matrices), got shape {fmt(x.shape)}")
+    (k,) = _ints(name, (diagonal,), "diagonal")
+    return apply(OPS[name], (x,), {"k": k})
+
+
+def tril(input, diagonal=0):
+    """The lower triangle (diagonal > 0 keeps that many diagonals above the main one)."""
+    return _matrix_band("tril", input, diagonal)
+
+
+def triu(input, diagonal=0):
+    return _matrix_band("triu", input, diagonal)
+
+
+def flip(input, dims):
+    x = _lift(input, None)
+    dims = (dims,) if isinstance(dims, (builtins.int, np.integer)) else tuple(dims)
+    axes = tuple(_dim("flip", d, x.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"flip: dims {dims} name a dimension twice")
+    if not axes or not x.ndim:
+        return clone(x)
+    return apply(OPS["flip"], (x,), {"axis": axes})
+
+
+def repeat(input, *sizes):
+    """Tile the tensor: repeat(2, 3) on (a, b) gives (2a, 3b) (NumPy's tile, not repeat)."""
+    x = _lift(input, None)
+    reps = _ints("repeat", _shape_args(sizes), "repeats")
+    if len(reps) < x.ndim:
+        raise ShapeError(f"repeat: {len(reps)} repeat count(s) for a tensor of shape "
+                         f"{fmt(x.shape)}: give at least one per dimension")
+    if builtins.any(r < 0 for r in reps):
+        raise ShapeError(f"repeat: repeat counts must be non-negative, got {fmt(reps)}")
+    shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    # each dim d becomes (r, d): broadcast along the new r axes, then merge the pairs
+    paired = reshape(x, tuple(v for d in shape for v in (1, d)))
+    tiled = broadcast_to(paired, tuple(v for r, d in zip(reps, shape) for v in (r, d)))
+    return reshape(tiled, tuple(r * d for r, d in zip(reps, shape)))
+
+
+def masked_fill(input, mask, value):
+    """value where mask is True, input elsewhere; the gradient flows to input where mask
+    is False (and to value, if it is a tensor that requires grad)."""
+    x = _lift(input, None)
+    m = _lift(mask, None)
+    if m.dtype.kind != "b":
+        raise DTypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{fmt(value.shape)}")
+    return where(m, _lift(value, x), x)
+
+
+def select(input, dim, index):
+    x = _lift(input, None)
+    d = _dim("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise BoundsError(f"select: index {index} is out of range for dim {d} of size {n}")
+    return getitem(x, (slice(None),) * d + (index,))
+
+
+def unbind(input, dim=0):
+    x = _lift(input, None)
+    d = _dim("unbind", dim, x.ndim)
+    return tuple(select(x, d, i) for i in builtins.range(x.shape[d]))
+
+
+def _scatter_index(name, x, dim, index, src):
+    d = _dim(name, dim, x.ndim)
+    ind = index_array(index)
+    if ind.ndim != x.ndim:
+        raise ShapeError(f"{name}: index must have the same number of dimensions as the input: "
+                         f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
+    if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
+        raise ShapeError(f"{name}: index of shape {fmt(ind.shape)} must be no larger than the "
+                         f"input {fmt(x.shape)} in every dimension but dim {d}")
+    _check_index_values(name, ind, d, x.shape[d])
+    if src.ndim:                        # a 0-d src is a value written everywhere
+        if src.ndim != ind.ndim or builtins.any(i > s for i, s in zip(ind.shape, src.shape)):
+            raise ShapeError(f"{name}: src of shape {fmt(src.shape)} must be at least as large "
+                             f"as index {fmt(ind.shape)} in every dimension")
+        src = getitem(src, tuple(slice(0, n) for n in ind.shape))
+    return _along_index(ind, d, ind.shape), src
+
+
+def scatter_add(input, dim=None, index=None, src=None, *, shape=None):
+    """torch.scatter_add(input, dim, index, src): input with src[i][j] added at
+    [index[i][j]][j] (dim=0).  scatter_add(g, index=, shape=) is getitem's adjoint, which
+    the op table's VJPs call by that name."""
+    if shape is not None:
+        return apply(OPS["scatter_add"], (input,), {"index": dim if index is None else index,
+                                                   "shape": tuple(shape)})
+    x = _lift(input, None)
+    idx, src = _scatter_index("scatter_add", x, dim, index, _lift(src, x))
+    return x + apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
+
+
+def scatter(input, dim, index, src=None, *, value=None):
+    """input with src[i][j] written at [index[i][j]][j] (dim=0); a number may stand for src.
+    As in PyTorch, which of several writes to one place wins is unspecified (here they add)."""
+    x = _lift(input, None)
+    src = value if src is None else src
+    idx, src = _scatter_index("scatter", x, dim, index, _lift(src, x))
+    hit = np.zeros(x.shape, np.bool_)
+    hit[idx] = True
+    if src.ndim == 0:
+        return where(as_tensor(hit), src, x)
+    placed = apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
+    return where(as_tensor(hit), placed, x)
+
+
+SortResult = collections.namedtuple("SortResult", ["values", "indices"])
+
+
+def _order(name, x, dim, descending, stable=True):
+    x._concrete(f"{name}()")
+    d = _dim(name, dim, x.ndim)
+    v = x._value if x.device == "cpu" else backend.to_device(x._value, "cpu")
+    if not x.ndim:
+        return np.zeros((), np.int64), d
+    if descending:
+        # stable descending: equal values keep their order, as PyTorch's stable sort
+        v = -(v.astype(np.int64) if v.dtype.kind in "bu" else v)
+    return np.argsort(v, axis=d, kind="stable").astype(np.int64), d
+
+
+def _pick_sorted(x, idx, d):
+    values = take_along_axis(x, idx, d) if x.ndim else x
+    return SortResult(values, _new(idx, False, None if x.device == "cpu" else x.device))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices); values are differentiable (the gradient goes back to where
+    each value came from)."""
+    x = _lift(input, None)
+    idx, d = _order("sort", x, dim, descending)
+    return _pick_sorted(x, idx, d)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    x = _lift(input, None)
+    idx, d = _order("argsort", x, dim, descending)
+    return _new(idx, False, None if x.device == "cpu" else x.device)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The k largest (smallest, with largest=False) values along dim, and their indices."""
+    x = _lift(input, None)
+    idx, d = _order("topk", x, dim, largest)
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k={k} is out of range for dim {d} of size {n} (use 0..{n})")
+    if x.ndim:
+        idx = idx[(slice(None),) * d + (slice(0, k),)]
+    return _pick_sorted(x, idx, d)
+
+
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with as_tuple a
+    tuple of ndim vectors (what x[...] takes)."""
+    x = _lift(input, None)
+    x._concrete("nonzero()")
+    v = np.asarray(x._value if x.device == "cpu" else backend.to_device(x._value, "cpu"))
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(v)))
+    return _make(np.argwhere(v).astype(np.int64))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """A Python bool: every element within atol + rtol * |other| of other."""
+    a, b = _pair(input, other)
+    a._concrete("allclose()")
+    return builtins.bool(np.allclose(np.asarray(a.detach().cpu()._value), np.asarray(b.detach().cpu()._value),
+                                     rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    """A Python bool: the same shape and the same elements."""
+    a, b = _pair(input, other)
+    a._concrete("equal()")
+    return tuple(a.shape) == tuple(b.shape) and builtins.bool(
+        np.array_equal(np.asarray(a.detach().cpu()._value), np.asarray(b.detach().cpu()._value)))
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p): strictly 3-D, no broadcasting."""
+    a, b = _pair(input, mat2)
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: both operands must be 3-D (batch, rows, columns), got "
+                         f"{fmt(a.shape)} and {fmt(b.shape)}")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"bmm: shapes {fmt(a.shape)} and {fmt(b.shape)} do not fit: the "
+                         "batch sizes must be equal and the columns of the first must equal "
+                         "the rows of the second")
+    return matmul(a, b)
 
 
 

@@ -34,7 +34,9 @@ Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs
-Tensor.__eq__, Tensor.__ne__ = F.eq, F.ne
+# t == None is False and t != None True, as in PyTorch (a plain comparison would refuse None)
+Tensor.__eq__ = lambda self, other: False if other is None else F.eq(self, other)
+Tensor.__ne__ = lambda self, other: True if other is None else F.ne(self, other)
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = F.lt, F.le, F.gt, F.ge
 Tensor.__getitem__ = F.getitem
 
@@ -74,9 +76,6 @@ Tensor.T = property(lambda self: F.permute_dims(self, tuple(reversed(range(self.
 Tensor.expand_as = lambda self, other: F.broadcast_to(self, other.shape)
 Tensor.view_as = lambda self, other: F.reshape(self, other.shape)
 Tensor.type_as = lambda self, other: self.astype(other.dtype)
-Tensor.any = lambda self: bool(self._value.any())
-Tensor.all = lambda self: bool(self._value.all())
-Tensor.norm = lambda self, p=2: F.sqrt(F.sum(self * self)) if p == 2 else F.sum(F.abs(self) ** p) ** (1.0 / p)
 
 
 def _register_post_accumulate_grad_hook(self, hook):
@@ -85,3 +84,99 @@ def _register_post_accumulate_grad_hook(self, hook):
 
 
 Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
+
+
+def _format(self, spec):
+    """f"{loss:.4f}" on a 0-d tensor formats its number; other tensors take only an empty
+    spec, as in PyTorch (a spec has no meaning for a whole array)."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    if spec:
+        raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ for "
+                        f"a tensor of shape {self.shape}: only 0-d tensors take one "
+                        "(use .item())")
+    return str(self)
+
+
+Tensor.__format__ = _format
+
+
+# --- more of PyTorch's Tensor surface ----------------------------------------------------------
+for _name in ["any", "all", "norm", "cumsum", "cumprod", "tril", "triu", "flip", "repeat", "masked_fill",
+              "unbind", "select", "scatter", "scatter_add", "square", "rsqrt", "floor", "ceil",
+              "round", "trunc", "isnan", "isinf", "isfinite", "allclose", "equal", "nonzero",
+              "sort", "argsort", "topk", "bmm", "logical_and", "logical_or", "logical_xor",
+              "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+              "floor_divide", "remainder", "clamp_min", "clamp_max"]:
+    setattr(Tensor, _name, getattr(F, _name))
+
+
+def _operator(f):
+    return (lambda self, other: f(self, other)), (lambda self, other: f(other, self))
+
+
+Tensor.__and__, Tensor.__rand__ = _operator(F.bitwise_and)
+Tensor.__or__, Tensor.__ror__ = _operator(F.bitwise_or)
+Tensor.__xor__, Tensor.__rxor__ = _operator(F.bitwise_xor)
+Tensor.__invert__ = F.bitwise_not
+Tensor.__floordiv__, Tensor.__rfloordiv__ = _operator(F.floor_divide)
+Tensor.__mod__, Tensor.__rmod__ = _operator(F.remainder)
+
+Tensor.contiguous = lambda self, memory_format=None: self     # arrays here are never "strided"
+Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
+
+
+def _detach_(self):
+    """Make this tensor a leaf that does not require grad, in place (its graph is dropped)."""
+    self.op = None
+    self.inputs = None
+    self.attrs = {}
+    self.requires_grad = False
+    return self
+
+
+Tensor.detach_ = _detach_
+
+
+def _new_like(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+    method.__name__ = "new_" + fn.__name__
+    return method
+
+
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = (_new_like(F.zeros), _new_like(F.ones),
+                                                       _new_like(F.empty))
+Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: F.full(
+    size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+    requires_grad=requires_grad)
+Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: F.tensor(
+    data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _masked_fill_(self, mask, value):
+    """masked_fill in place, recorded like any in-place change (Tensor._assign)."""
+    m = mask._value if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+        from .errors import DTypeError
+        raise DTypeError("masked_fill_: mask must be a bool tensor")
+    import numpy as np
+    try:
+        m = np.broadcast_to(m, self.shape)
+    except ValueError:
+        from .errors import ShapeError
+        raise ShapeError(f"masked_fill_: a mask of shape {tuple(m.shape)} does not broadcast "
+                         f"to the tensor's shape {tuple(self.shape)}") from None
+    return self._assign("masked_fill_", m, value)
+
+
+Tensor.masked_fill_ = _masked_fill_
+
+
+def _register_hook(self, hook):
+    from .autograd import register_hook
+    return register_hook(self, hook)
+
+
+Tensor.register_hook = _register_hook

@@ -36,9 +36,20 @@ class Tensor:
     __array_ufunc__ = None
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        t = tensor(data, dtype=dtype, requires_grad=requires_grad)
-        _init(self, t._value, requires_grad)
+    def __init__(self, *args, requires_grad=False, dtype=None):
+        """As torch.Tensor: Tensor(data) is data in the default float dtype (a tensor keeps
+        its own), Tensor(2, 3) a (2, 3) tensor (zeros here, uninitialised there)."""
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            from .functional import zeros
+            value = zeros(*args, dtype=dtype)._value
+        elif len(args) > 1:
+            raise ArgumentError(f"Tensor(): expected data or integer sizes, got {args!r}")
+        else:
+            data = args[0] if args else []
+            if dtype is None and not isinstance(data, Tensor):
+                dtype = backend.get_default_dtype()
+            value = tensor(data, dtype=dtype, requires_grad=requires_grad)._value
+        _init(self, value, requires_grad)
 
     # --- what a tensor is ---------------------------------------------------------------
     @property

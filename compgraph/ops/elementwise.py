@@ -65,7 +65,7 @@ _unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a)
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1))
 _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans)
 _unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
-_unary("sign", lambda xp, a: xp.sign(a), nondiff=True)
+_unary("sign", lambda xp, a: xp.sign(a), lambda xp, g, ans, a: g * 0)   # as PyTorch: zero, not none
 _unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a))
 _unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a))
 _unary("clip", lambda xp, a, min=None, max=None: xp.clip(a, min, max),
@@ -128,3 +128,31 @@ _unary("gelu", _gelu, _gelu_vjp)
 # the standard normal CDF, used by gelu's gradient; differentiable so that gelu is too
 _unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
        lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi))
+
+
+# --- integer and logical ops --------------------------------------------------------------------
+# bitwise_* act on bool (logically) and integer tensors; floor division has no useful
+# gradient (zero almost everywhere, undefined at the steps), so like PyTorch's, none flows.
+for _name, _f in [("bitwise_and", lambda xp, a, b: a & b), ("bitwise_or", lambda xp, a, b: a | b),
+                  ("bitwise_xor", lambda xp, a, b: a ^ b),
+                  ("floor_divide", lambda xp, a, b: xp.floor_divide(a, b))]:
+    defop(_name, _f, shape=broadcast(_name), nondiff=True)
+_unary("bitwise_not", lambda xp, a: ~a, nondiff=True)
+# Python's (and PyTorch's) remainder: the sign of the divisor, a - b * floor(a / b)
+_binary("remainder", lambda xp, a, b: xp.remainder(a, b),
+        lambda xp, g, ans, a, b: g,
+        lambda xp, g, ans, a, b: -g * xp.floor_divide(a, b))
+
+# --- rounding: a zero gradient, not none (PyTorch's results require grad, as sign's do) ----------
+_zero_vjp = lambda xp, g, ans, a: g * 0  # noqa: E731
+_unary("floor", lambda xp, a: xp.floor(a), _zero_vjp)
+_unary("ceil", lambda xp, a: xp.ceil(a), _zero_vjp)
+_unary("trunc", lambda xp, a: xp.trunc(a), _zero_vjp)
+# NumPy and PyTorch both round halves to even
+_unary("round", lambda xp, a, decimals=0: xp.round(a, decimals),
+       lambda xp, g, ans, a, decimals=0: g * 0)
+
+# --- tests on values ------------------------------------------------------------------------------
+for _name in ("isnan", "isinf", "isfinite"):
+    defop(_name, (lambda f: lambda xp, a: getattr(xp, f)(a))(_name), shape=same_shape,
+          nondiff=True, dtype=lambda *d, **k: np.dtype(np.bool_))

@@ -103,8 +103,17 @@ def parse_einsum(subscripts, n_operands):
         raise ShapeError(f"einsum: {subscripts!r} names {len(ins)} operand(s) but "
                          f"{n_operands} were given")
     letters = lhs.replace(",", "")
+    bad = [c for c in letters + (out or "") if not c.isascii() or not c.isalpha()]
+    if bad:
+        raise ShapeError(f"einsum: {subscripts!r} has {bad[0]!r}; subscripts must be letters "
+                         "a-z, A-Z, operands separated by ',' and the output after '->'")
     if out is None:
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    missing = [c for c in out if c not in letters]
+    if missing or len(set(out)) != len(out):
+        what = (f"output index {missing[0]!r} appears in no operand" if missing
+                else "an output index is repeated")
+        raise ShapeError(f"einsum: {subscripts!r}: {what}")
     for term in ins:
         if len(set(term)) != len(term):
             raise ShapeError(f"einsum: repeated index within one operand ({term!r}, a diagonal) "

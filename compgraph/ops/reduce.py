@@ -1,4 +1,6 @@
 """Reductions over axes (sum, mean, max, var, ...), softmax and friends, argmax."""
+import math
+
 import numpy as np
 
 from .table import defop, normalize_axis, reduce_shape, same_shape
@@ -64,14 +66,21 @@ def _var(xp, a, axis=None, keepdims=False, correction=1):
     return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
 
 
+def _per_dof(shape, axis, correction, c):
+    """c / (n - correction): nan where no degrees of freedom are left, as PyTorch's
+    gradient is (the forward is nan there too), not a ZeroDivisionError."""
+    dof = max(_count(shape, axis) - correction, 0)
+    return c / dof if dof else math.nan
+
+
 def _var_vjp(xp, g, ans, a, axis=None, keepdims=False, correction=1):
     centered = a - xp.mean(a, axis=axis, keepdims=True)
-    return _spread(xp, g, a, axis) * centered * (2.0 / (_count(a.shape, axis) - correction))
+    return _spread(xp, g, a, axis) * centered * _per_dof(a.shape, axis, correction, 2.0)
 
 
 def _std_vjp(xp, g, ans, a, axis=None, keepdims=False, correction=1):
     centered = a - xp.mean(a, axis=axis, keepdims=True)
-    return (_spread(xp, g / ans, a, axis) * centered * (1.0 / (_count(a.shape, axis) - correction)))
+    return (_spread(xp, g / ans, a, axis) * centered * _per_dof(a.shape, axis, correction, 1.0))
 
 
 _reduction("var", _var, _var_vjp)
@@ -113,3 +122,81 @@ defop("argmax", lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis,
       shape=reduce_shape("argmax"), nondiff=True, dtype=_int64)
 defop("argmin", lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis, keepdims=keepdims),
       shape=reduce_shape("argmin"), nondiff=True, dtype=_int64)
+
+
+# --- any / all: boolean reductions, no gradient ----------------------------------------------
+_bool = lambda *dtypes, **attrs: np.dtype(np.bool_)  # noqa: E731
+defop("any", lambda xp, a, axis=None, keepdims=False: xp.any(a, axis=axis, keepdims=keepdims),
+      shape=reduce_shape("any"), nondiff=True, dtype=_bool)
+defop("all", lambda xp, a, axis=None, keepdims=False: xp.all(a, axis=axis, keepdims=keepdims),
+      shape=reduce_shape("all"), nondiff=True, dtype=_bool)
+
+
+# --- vector norms ------------------------------------------------------------------------------
+
+def _vector_norm(xp, a, ord=2, axis=None, keepdims=False):
+    if ord == 2:
+        return xp.sqrt(xp.sum(a * a, axis=axis, keepdims=keepdims))
+    m = xp.abs(a)
+    if ord == math.inf:
+        return xp.max(m, axis=axis, keepdims=keepdims)
+    if ord == -math.inf:
+        return xp.min(m, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return xp.astype(xp.sum(a != 0, axis=axis, keepdims=keepdims), a.dtype)
+    if ord == 1:
+        return xp.sum(m, axis=axis, keepdims=keepdims)
+    return xp.sum(m ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _vector_norm_vjp(xp, g, ans, a, ord=2, axis=None, keepdims=False):
+    """d|a|_p/da = sign(a) |a|^(p-1) / |a|_p^(p-1); at the zero vector 0, as PyTorch has it
+    (the formula is 0/0 there, and a norm used as a penalty must not turn weights to nan)."""
+    n = xp.reshape(ans, _kept(a.shape, axis))
+    gs = _spread(xp, g, a, axis)
+    if ord == 0:
+        return gs * 0
+    if ord == 1:
+        return gs * xp.sign(a)
+    if ord in (math.inf, -math.inf):     # to the extreme element(s), ties share it
+        hit = xp.abs(a) == n
+        share = xp.astype(xp.sum(hit, axis=axis, keepdims=True), g.dtype)
+        return xp.where(hit, gs * xp.sign(a) / share, 0)
+    zero = n == 0
+    safe = xp.where(zero, 1, n)
+    if ord == 2:
+        return xp.where(zero, 0, gs * a / safe)
+    return xp.where(zero, 0, gs * xp.sign(a) * xp.abs(a) ** (ord - 1) / safe ** (ord - 1))
+
+
+defop("vector_norm", _vector_norm, _vector_norm_vjp, shape=reduce_shape("vector_norm"))
+
+
+# --- scans ----------------------------------------------------------------------------------------
+# the gradient of a running sum is the running sum of g taken from the other end
+defop("cumsum", lambda xp, a, axis: xp.cumsum(a, axis),
+      lambda xp, g, ans, a, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis), axis),
+      shape=lambda s, axis: s)
+
+
+def _rev_cumsum(xp, x, axis):
+    return xp.flip(xp.cumsum(xp.flip(x, axis), axis), axis)
+
+
+def _cumprod_vjp(xp, g, ans, a, axis):
+    """grad_i = sum_{j>=i} g_j prod_{k<=j, k!=i} a_k.  Before the first zero along the axis
+    that is revcumsum(g * ans) / a_i; at the first zero z it is
+    ans_{z-1} * sum_{j>=z} g_j prod_{z<k<=j} a_k; after it, every product has the zero."""
+    zero = a == 0
+    seen = xp.cumsum(zero, axis)
+    before = seen == 0
+    first = zero & (seen == 1)
+    safe = xp.where(before, a, 1)
+    part1 = xp.where(before, _rev_cumsum(xp, g * ans, axis) / safe, 0)
+    upto = xp.cumprod(safe, axis)                      # at z: the product of a_k, k < z
+    after = xp.cumprod(xp.where(before | first, 1, a), axis)
+    part2 = xp.where(first, upto * _rev_cumsum(xp, g * after, axis), 0)
+    return part1 + part2
+
+
+defop("cumprod", lambda xp, a, axis: xp.cumprod(a, axis), _cumprod_vjp, shape=lambda s, axis: s)

@@ -172,3 +172,28 @@ def _to_device(xp, a, device):
 defop("to_device", _to_device,
       lambda xp, g, ans, a, device: xp.to_device(g, device="cpu" if isinstance(a, np.ndarray) else "cuda"),
       shape=lambda s, device: s)
+
+
+# --- triangles and flips: each its own adjoint ----------------------------------------------------
+
+def _band_shape(name):
+    def rule(s, k=0):
+        if len(s) < 2:
+            raise ShapeError(f"{name}: input must be at least 2-D, got shape {fmt(s)}")
+        return s
+    return rule
+
+
+defop("tril", lambda xp, a, k=0: xp.tril(a, k), lambda xp, g, ans, a, k=0: xp.tril(g, k),
+      shape=_band_shape("tril"))
+defop("triu", lambda xp, a, k=0: xp.triu(a, k), lambda xp, g, ans, a, k=0: xp.triu(g, k),
+      shape=_band_shape("triu"))
+
+
+def _flip_shape(s, axis):
+    normalize_axis("flip", axis, len(s))
+    return s
+
+
+defop("flip", lambda xp, a, axis: xp.flip(a, axis), lambda xp, g, ans, a, axis: xp.flip(g, axis),
+      shape=_flip_shape)

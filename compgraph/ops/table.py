@@ -93,7 +93,7 @@ def normalize_axis(name, axis, ndim):
     """Axis (int, tuple or None) as a sorted tuple of non-negative ints; clear error if out of range."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else _axis_tuple(name, axis)
     out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
@@ -101,6 +101,18 @@ def normalize_axis(name, axis, ndim):
                              f"dimension(s) (use -{ndim}..{ndim - 1})")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(out))
+
+
+def _axis_tuple(name, axis):
+    # a float dim would otherwise surface as "float object is not iterable" from tuple()
+    try:
+        axes = tuple(axis)
+    except TypeError:
+        axes = None
+    if axes is None or not all(isinstance(a, (int, np.integer)) for a in axes):
+        from ..errors import ArgumentError
+        raise ArgumentError(f"{name}: dim must be an int or a tuple of ints, got {axis!r}")
+    return axes
 
 
 def reduce_shape(name):

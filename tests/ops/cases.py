@@ -107,8 +107,35 @@ CASES = {
                              ((("unit", ()), ("unit", ())), {})],
 }
 
+INTS = [((("int", (3, 4), 8), ("int", (3, 4), 8)), {}), ((("int", (3, 4), 8), ("int", (4,), 8)), {}),
+        ((("bool", (3, 4)), ("bool", (4,))), {}), ((("bool", (5,)), ("int", (5,), 4)), {})]
+
+CASES.update({
+    "bitwise_and": INTS, "bitwise_or": INTS, "bitwise_xor": INTS,
+    "bitwise_not": [((("int", (3, 4), 8),), {}), ((("bool", (5,)),), {})],
+    "floor_divide": binary(None, "away"), "remainder": binary(None, "away"),
+    "floor": unary(), "ceil": unary(), "trunc": unary(),
+    "round": unary() + [(((3, 4),), {"decimals": 1})],
+    "isnan": [((("special", (3, 4)),), {})], "isinf": [((("special", (3, 4)),), {})],
+    "isfinite": [((("special", (3, 4)),), {})],
+    "any": reduce("bool") + reduce("sparse"), "all": reduce("bool") + reduce("sparse"),
+    "vector_norm": (reduce(ord=2) + reduce("away", ord=1) + reduce(ord=3)
+                    + reduce("distinct", ord=float("inf"))[:2] + reduce("distinct", ord=-float("inf"))[:2]
+                    + reduce(ord=0)[:2]
+                    # the zero vector: PyTorch's gradient there is 0, as central differences give
+                    + [((("zeros", (4,)),), {"ord": 2, "axis": None, "keepdims": False}),
+                       ((("zeros", (3, 4)),), {"ord": 3, "axis": 1, "keepdims": True})]),
+    "cumsum": [(((3, 4),), {"axis": 1}), (((5,),), {"axis": 0}), (((2, 3, 4),), {"axis": -1})],
+    "cumprod": [((("away", (3, 4)),), {"axis": 1}), ((("away", (2, 3, 4)),), {"axis": 0}),
+                ((("zeros_in", (3, 5)),), {"axis": 1}), ((("zeros_in", (6,)),), {"axis": 0})],
+    "tril": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": 1}), (((2, 3, 4),), {"k": -1})],
+    "triu": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": -1}), (((2, 3, 4),), {"k": 2})],
+    "flip": [(((3, 4),), {"axis": (0,)}), (((2, 3, 4),), {"axis": (0, 2)}), (((5,),), {"axis": (-1,)})],
+})
+
 # ops with no gradient: only their forward is checked against NumPy
-NONDIFF = {"eq", "ne", "lt", "le", "gt", "ge", "sign", "argmax", "argmin"}
+NONDIFF = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "bitwise_and", "bitwise_or",
+           "bitwise_xor", "bitwise_not", "floor_divide", "isnan", "isinf", "isfinite", "any", "all"}
 
 
 def make_input(spec, rng, dtype=np.float64):
@@ -136,6 +163,21 @@ def make_input(spec, rng, dtype=np.float64):
             return rng.random(shape) > 0.5, False
         if kind == "unit":            # inside (0, 1), away from its ends
             return rng.uniform(0.05, 0.95, shape).astype(dtype), True
+        if kind == "sparse":          # mostly zeros: any/all of floats
+            return (rng.standard_normal(shape) * (rng.random(shape) > 0.7)).astype(dtype), False
+        if kind == "zeros_in":        # cumprod's gradient at exact zeros, one or two per row
+            v = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape)
+            rows = v.reshape(-1, shape[-1])
+            for r in rows:
+                r[rng.permutation(len(r))[:1 + len(r) % 2]] = 0.0
+            return v.astype(dtype), True
+        if kind == "zeros":
+            return np.zeros(shape, dtype), True
+        if kind == "special":         # some nan, inf and -inf among ordinary numbers
+            v = rng.standard_normal(shape)
+            flat = v.reshape(-1)
+            flat[rng.permutation(flat.size)[:3]] = [np.nan, np.inf, -np.inf]
+            return v.astype(dtype), False
         if kind == "prob":
             p = rng.random(shape) + 0.1
             return (p / p.sum(-1, keepdims=True)).astype(dtype), True

@@ -75,6 +75,17 @@ def _index_put(a, v, index):
     return out
 
 
+def _vnorm(a, ord, axis, keepdims):
+    m = np.abs(a)
+    if ord == np.inf:
+        return m.max(axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return m.min(axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return (m > 0).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
+    return (m ** ord).sum(axis=axis, keepdims=keepdims) ** (1 / ord)
+
+
 REF = {
     "lstm_layer": _lstm_layer,
     "lstm_cell": _lstm_cell, "vanilla_lstm_gates": _dynet_gates,
@@ -116,6 +127,20 @@ REF = {
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,
     "cross_entropy": _xent,
     "binary_cross_entropy": lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)),
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "bitwise_not": np.invert,
+    "floor_divide": lambda a, b: np.floor(a / b),
+    "remainder": lambda a, b: a - b * np.floor(a / b),
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc,
+    "round": lambda a, decimals=0: np.round(a, decimals),
+    "isnan": np.isnan, "isinf": np.isinf, "isfinite": np.isfinite,
+    "any": lambda a, axis, keepdims: (a != 0).sum(axis=axis, keepdims=keepdims) > 0,
+    "all": lambda a, axis, keepdims: (a == 0).sum(axis=axis, keepdims=keepdims) == 0,
+    "vector_norm": _vnorm,
+    "cumsum": lambda a, axis: np.cumsum(a, axis=axis),
+    "cumprod": lambda a, axis: np.multiply.accumulate(a, axis=axis),
+    "tril": lambda a, k: np.tril(a, k), "triu": lambda a, k: np.triu(a, k),
+    "flip": lambda a, axis: np.flip(a, axis),
 }
 
 

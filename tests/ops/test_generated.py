@@ -24,7 +24,8 @@ SMOOTH = {"add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "sin
           "reshape", "permute_dims", "broadcast_to", "getitem", "index_put", "scatter_add", "concatenate",
           "stack", "copy", "astype", "cross_entropy", "binary_cross_entropy", "prod", "where", "neg", "elu", "leaky_relu",
           "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
-          "max_pool2d_scatter", "max_pool2d_gather", "pad_constant", "lstm_cell"}
+          "max_pool2d_scatter", "max_pool2d_gather", "pad_constant", "lstm_cell",
+          "cumsum", "tril", "triu", "flip", "remainder"}
 
 
 def _inputs(name, i, dtype=np.float64):
