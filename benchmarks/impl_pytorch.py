@@ -198,3 +198,50 @@ def rnn_tagger_padded(quick):
     seconds = time.perf_counter() - start
 
     return len(sentences), seconds, W.rnn_check(model.final_params())
+
+
+# ---------------------------------------------------------------- cnn ----
+
+class CNN(nn.Module):
+    def __init__(self, params):
+        super().__init__()
+        c0, c1, c2 = W.CNN_CHANNELS
+        pad = W.CNN_KERNEL // 2
+        self.conv1 = nn.Conv2d(c0, c1, W.CNN_KERNEL, padding=pad)
+        self.conv2 = nn.Conv2d(c1, c2, W.CNN_KERNEL, padding=pad)
+        self.hidden = nn.Linear(c2 * 7 * 7, W.CNN_DENSE)
+        self.out = nn.Linear(W.CNN_DENSE, 10)
+        for layer, w, b in ((self.conv1, "K1", "c1"), (self.conv2, "K2", "c2"),
+                            (self.hidden, "W1", "b1"), (self.out, "W2", "b2")):
+            _set(layer.weight, params[w])
+            _set(layer.bias, params[b])
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.tanh(self.conv1(x)), 2)
+        x = F.max_pool2d(torch.tanh(self.conv2(x)), 2)
+        return self.out(torch.tanh(self.hidden(x.flatten(1))))
+
+    def final_params(self):
+        return {"K1": _numpy(self.conv1.weight), "c1": _numpy(self.conv1.bias),
+                "K2": _numpy(self.conv2.weight), "c2": _numpy(self.conv2.bias),
+                "W1": _numpy(self.hidden.weight), "b1": _numpy(self.hidden.bias),
+                "W2": _numpy(self.out.weight), "b2": _numpy(self.out.bias)}
+
+
+@workload_impl("cnn", "pytorch", reference=True)
+def cnn(quick):
+    x_np, y_np = W.cnn_data(quick)
+    model = CNN(W.cnn_init())
+    optimizer = torch.optim.SGD(model.parameters(), lr=W.CNN_LR)
+    inputs, labels = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    n, batch = len(inputs), W.CNN_BATCH
+
+    start = time.perf_counter()
+    for s in range(0, n, batch):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(inputs[s:s + batch]), labels[s:s + batch])
+        loss.backward()
+        optimizer.step()
+    seconds = time.perf_counter() - start
+
+    return n, seconds, W.cnn_check(model.final_params())

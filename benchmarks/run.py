@@ -1,6 +1,6 @@
 """Run every implementation of every selected workload side by side.
 
-    python benchmarks/run.py [--workloads xor,mlp-single,mlp-batch,rnn-tagger]
+    python benchmarks/run.py [--workloads xor,mlp-single,mlp-batch,rnn-tagger,cnn]
                              [--repeats 3] [--threads 2] [--quick] [--markdown]
 
 All implementations run in this one process, interleaved by repeat (A, B, C,
@@ -27,7 +27,7 @@ _KEEP_ALIVE = []                          # the threadpoolctl limiter
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="xor,mlp-single,mlp-batch,rnn-tagger",
+    parser.add_argument("--workloads", default="xor,mlp-single,mlp-batch,rnn-tagger,cnn",
                         help="comma-separated workloads (default: all)")
     parser.add_argument("--impls", default=None,
                         help="comma-separated implementation names to run "

@@ -51,6 +51,10 @@ WORKLOADS = {
         "rnn-tagger", "sentences", 1e-3,
         "embedding 64 -> LSTM 128 -> linear 10 tags, summed token "
         "cross-entropy, SGD lr 0.1, one epoch of 1000 synthetic sentences"),
+    "cnn": Workload(
+        "cnn", "examples", 1e-3,
+        "the cnn model of compgraph train: conv 3x3 16 tanh, pool 2, conv 3x3 32 "
+        "tanh, pool 2, dense 128 tanh, 10; batch 64, SGD lr 0.05, 300 batches"),
 }
 
 
@@ -314,3 +318,69 @@ def rnn_check(params):
         logp = _log_softmax(np.array(hs) @ p["Wo"].T + p["bo"])
         total -= logp[np.arange(len(tags)), tags].sum()
     return float(total / len(sentences))
+
+
+# ---------------------------------------------------------------- cnn ----
+
+# The `cnn` model of compgraph/train/models.py: two "same" 3x3 conv + tanh + 2x2 max-pool
+# stages (16 and 32 channels, 28 -> 14 -> 7), dense 128 tanh, linear 10.
+CNN_CHANNELS = (1, 16, 32)
+CNN_KERNEL = 3
+CNN_DENSE = 128
+CNN_LR = 0.05
+CNN_BATCH = 64
+CNN_BATCHES = 300
+CNN_BATCHES_QUICK = 20
+CNN_CHECK_N = 1000
+
+
+def cnn_init():
+    """Glorot-uniform kernels (fan = channels x kernel area) and matrices, zero biases.
+    Kernels are (out, in, kh, kw), as nn.Conv2d's weight."""
+    rng = np.random.default_rng(SEED + 6)
+    c0, c1, c2 = CNN_CHANNELS
+    k = CNN_KERNEL
+
+    def kernel(c_out, c_in):
+        limit = np.sqrt(6.0 / ((c_in + c_out) * k * k))
+        return rng.uniform(-limit, limit, size=(c_out, c_in, k, k)).astype(DTYPE)
+
+    return {
+        "K1": kernel(c1, c0), "c1": np.zeros(c1, dtype=DTYPE),
+        "K2": kernel(c2, c1), "c2": np.zeros(c2, dtype=DTYPE),
+        "W1": glorot_uniform(rng, (CNN_DENSE, c2 * 7 * 7)), "b1": np.zeros(CNN_DENSE, dtype=DTYPE),
+        "W2": glorot_uniform(rng, (10, CNN_DENSE)), "b2": np.zeros(10, dtype=DTYPE),
+    }
+
+
+def cnn_data(quick):
+    """Images (N, 1, 28, 28) in batch order: 300 (quick: 20) batches of 64."""
+    x, y, _ = mnist_train()
+    n = (CNN_BATCHES_QUICK if quick else CNN_BATCHES) * CNN_BATCH
+    return x[:n].reshape(n, 1, 28, 28), y[:n]
+
+
+def _conv_same_ref(x, k, b):
+    """3x3 'same' cross-correlation by an im2col product (float64, check only)."""
+    kh, kw = k.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    return np.einsum("nchwij,ocij->nohw", win, k, optimize=True) + b[:, None, None]
+
+
+def _pool2_ref(x):
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def cnn_check(params):
+    """Mean cross-entropy of the final cnn on the first 1000 examples (float64)."""
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    x, y, _ = mnist_train()
+    x = x[:CNN_CHECK_N].astype(np.float64).reshape(-1, 1, 28, 28)
+    y = y[:CNN_CHECK_N]
+    h = _pool2_ref(np.tanh(_conv_same_ref(x, p["K1"], p["c1"])))
+    h = _pool2_ref(np.tanh(_conv_same_ref(h, p["K2"], p["c2"])))
+    h = np.tanh(h.reshape(len(h), -1) @ p["W1"].T + p["b1"])
+    logp = _log_softmax(h @ p["W2"].T + p["b2"])
+    return float(-logp[np.arange(len(y)), y].mean())

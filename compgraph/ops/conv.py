@@ -1,10 +1,17 @@
 """Convolution, max pooling and constant padding as primitives (NCHW layout).
 
-Both conv and pooling read their input through a strided *window view* of shape
-(N, C, Ho, Wo, kh, kw) built with as_strided: no Python loop over pixels, and the only
-copy is the one BLAS needs (tensordot lays the windows out as an im2col matrix).
-The adjoints that scatter back into the input ("col2im") loop over the kh*kw kernel
-offsets only, each one a strided slice-add over every output pixel at once.
+Convolution is im2col plus one BLAS product.  The input is first copied, padded, into a
+channels-first buffer (C, N, Hp, Wp); the columns are then a strided window view of it
+laid out (C, kh, kw, N, Ho, Wo), made contiguous by one copy, so the product is a single
+GEMM: weight (O, C*kh*kw) @ columns (C*kh*kw, N*Ho*Wo).  The columns' rows are runs along
+the image width, and NumPy's copy pays per run, not per element; with stride 1 each run
+is widened to the whole padded row (Wo -> Wp), which makes it one run of Ho*Wp per image:
+the Wp - Wo extra outputs per row are computed on wrapped-around pixels and cropped.
+
+The adjoint that scatters columns back into the input ("col2im") loops over the kh*kw
+kernel offsets only, each one a strided slice-add over every output pixel at once.
+Max pooling loops over the kernel offsets likewise, taking elementwise maxima of strided
+slices; its backward recomputes which offset won each window and routes the gradient there.
 
 The VJPs are themselves ops, in closed pairs, so second derivatives exist too:
   conv2d(x, w)              x-adjoint: conv2d_input_grad(g, w)   w-adjoint: conv2d_weight_grad(x, g)
@@ -23,7 +30,7 @@ from ..errors import ShapeError
 from .table import defop, fmt
 
 
-# --- windows ------------------------------------------------------------------------------
+# --- geometry ------------------------------------------------------------------------------
 
 def _out_size(size, pad, k, s, d):
     return (size + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
@@ -36,76 +43,111 @@ def _pad2d(xp, x, padding, value):
     return xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), mode="constant", constant_values=value)
 
 
-def _windows(xp, xpad, kh, kw, stride, dilation, ho, wo):
-    """View of xpad (N, C, Hp, Wp) as (N, C, Ho, Wo, kh, kw); no copy."""
-    sn, sc, sh_, sw_ = xpad.strides
+def _offset_slices(kh, kw, stride, dilation, ho, wo):
+    """For each kernel offset (i, j), in window order, the (rows, cols) slices of the padded
+    grid that it reads for the Ho x Wo outputs."""
     (sh, sw), (dh, dw) = stride, dilation
-    # read only by its users (CuPy's as_strided has no writeable= to enforce that)
-    return xp.lib.stride_tricks.as_strided(
-        xpad, shape=xpad.shape[:2] + (ho, wo, kh, kw),
-        strides=(sn, sc, sh_ * sh, sw_ * sw, sh_ * dh, sw_ * dw))
+    return [(slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+             slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+            for i in range(kh) for j in range(kw)]
 
 
-def _scatter_windows(xp, cols, padded_shape, kh, kw, stride, dilation):
-    """Sum cols (N, C, Ho, Wo, kh, kw) back onto the padded input grid (col2im)."""
-    (sh, sw), (dh, dw) = stride, dilation
-    ho, wo = cols.shape[2], cols.shape[3]
-    out = xp.zeros(padded_shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i * dh: i * dh + sh * (ho - 1) + 1: sh,
-                j * dw: j * dw + sw * (wo - 1) + 1: sw] += cols[:, :, :, :, i, j]
-    return out
+class _ConvGeometry:
+    """Sizes of one convolution and the layout of its column matrix."""
+    __slots__ = ("n", "c", "h", "w", "o", "cg", "kh", "kw", "ho", "wo", "hp", "wp", "wq",
+                 "rows", "stride", "padding", "dilation", "groups")
 
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
+        self.n, self.c, self.h, self.w = x_shape
+        self.o, self.cg, self.kh, self.kw = w_shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.ho = _out_size(self.h, padding[0], self.kh, stride[0], dilation[0])
+        self.wo = _out_size(self.w, padding[1], self.kw, stride[1], dilation[1])
+        self.hp = self.h + padding[0][0] + padding[0][1]
+        self.wp = self.w + padding[1][0] + padding[1][1]
+        # wq: the width of the computed output rows (see the module docstring).  Widened
+        # rows read up to (kw - 1) * dw pixels past the last image's end: one spare zero
+        # row below the padded grid keeps those reads inside the buffer.
+        wide = tuple(stride) == (1, 1)
+        self.wq = self.wp if wide else self.wo
+        self.rows = self.hp + (1 if wide and self.kw > 1 else 0)
 
-def _crop(x, padding, h, w):
-    (pt, _), (pl, _) = padding
-    return x[:, :, pt:pt + h, pl:pl + w]
+    def padded_cf(self, xp, x):
+        """x (N, C, H, W) copied into a zeroed channels-first (C, N, rows, Wp) buffer."""
+        (pt, _), (pl, _) = self.padding
+        buf = xp.zeros((self.c, self.n, self.rows, self.wp), dtype=x.dtype)
+        buf[:, :, pt:pt + self.h, pl:pl + self.w] = xp.transpose(x, (1, 0, 2, 3))
+        return buf
+
+    def columns(self, xp, x):
+        """The im2col matrix of x, (groups, cg*kh*kw, N*Ho*Wq), contiguous."""
+        buf = self.padded_cf(xp, x)
+        sc, sn, sr, si = buf.strides
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        # read only (CuPy's as_strided has no writeable= to enforce that)
+        win = xp.lib.stride_tricks.as_strided(
+            buf, shape=(self.c, self.kh, self.kw, self.n, self.ho, self.wq),
+            strides=(sc, sr * dh, si * dw, sn, sr * sh, si * sw))
+        return xp.ascontiguousarray(win).reshape(self.groups, -1, self.n * self.ho * self.wq)
+
+    def weight(self, xp, w):
+        return xp.reshape(w, (self.groups, self.o // self.groups, -1))
+
+    def grad_rows(self, xp, g):
+        """g (N, O, Ho, Wo) as (groups, O/groups, N*Ho*Wq), zero in the widened columns: those
+        columns alias real input pixels, so col2im must add nothing there."""
+        gt = xp.transpose(g, (1, 0, 2, 3))
+        if self.wq == self.wo:
+            rows = xp.ascontiguousarray(gt)
+        else:
+            rows = xp.zeros((self.o, self.n, self.ho, self.wq), dtype=g.dtype)
+            rows[..., :self.wo] = gt
+        return rows.reshape(self.groups, self.o // self.groups, -1)
+
+    def output(self, xp, out):
+        """(groups, O/groups, N*Ho*Wq) product -> contiguous (N, O, Ho, Wo)."""
+        out = out.reshape(self.o, self.n, self.ho, self.wq)[..., :self.wo]
+        return xp.ascontiguousarray(xp.transpose(out, (1, 0, 2, 3)))
+
+    def col2im(self, xp, cols):
+        """Sum columns (C*kh*kw, N*Ho*Wq) back onto the input grid: (N, C, H, W)."""
+        cols = cols.reshape(self.c, self.kh * self.kw, self.n, self.ho, self.wq)
+        full = xp.zeros((self.c, self.n, self.rows, self.wp), dtype=cols.dtype)
+        if self.wq == self.wp:
+            # widened rows: each offset is one flat run of Ho*Wp per image
+            flat = full.reshape(self.c, self.n, -1)
+            span = self.ho * self.wp
+            (dh, dw) = self.dilation
+            for k in range(self.kh * self.kw):
+                off = (k // self.kw) * dh * self.wp + (k % self.kw) * dw
+                flat[:, :, off:off + span] += cols[:, k].reshape(self.c, self.n, span)
+        else:
+            for k, (rs, cs) in enumerate(_offset_slices(self.kh, self.kw, self.stride,
+                                                        self.dilation, self.ho, self.wo)):
+                full[:, :, rs, cs] += cols[:, k]
+        (pt, _), (pl, _) = self.padding
+        return xp.ascontiguousarray(
+            xp.transpose(full[:, :, pt:pt + self.h, pl:pl + self.w], (1, 0, 2, 3)))
 
 
 # --- convolution ------------------------------------------------------------------------------
 
 def _conv2d(xp, x, w, stride, padding, dilation, groups):
-    o, cg, kh, kw = w.shape
-    n, c, h, wd = x.shape
-    ho = _out_size(h, padding[0], kh, stride[0], dilation[0])
-    wo = _out_size(wd, padding[1], kw, stride[1], dilation[1])
-    win = _windows(xp, _pad2d(xp, x, padding, 0), kh, kw, stride, dilation, ho, wo)
-    if groups == 1:
-        out = xp.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))          # (N, Ho, Wo, O)
-    else:
-        og = o // groups
-        out = xp.concatenate([xp.tensordot(win[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
-                                           axes=([1, 4, 5], [1, 2, 3])) for k in range(groups)],
-                             axis=-1)
-    return xp.transpose(out, (0, 3, 1, 2))
+    geo = _ConvGeometry(x.shape, w.shape, stride, padding, dilation, groups)
+    return geo.output(xp, xp.matmul(geo.weight(xp, w), geo.columns(xp, x)))
 
 
 def _conv2d_input_grad(xp, g, w, x_shape, stride, padding, dilation, groups):
-    o, cg, kh, kw = w.shape
-    n, c, h, wd = x_shape
-    padded = (n, c, h + padding[0][0] + padding[0][1], wd + padding[1][0] + padding[1][1])
-    if groups == 1:
-        cols = xp.tensordot(g, w, axes=([1], [0]))                       # (N, Ho, Wo, C, kh, kw)
-    else:
-        og = o // groups
-        cols = xp.concatenate([xp.tensordot(g[:, k * og:(k + 1) * og], w[k * og:(k + 1) * og],
-                                            axes=([1], [0])) for k in range(groups)], axis=3)
-    cols = xp.transpose(cols, (0, 3, 1, 2, 4, 5))                       # (N, C, Ho, Wo, kh, kw)
-    full = _scatter_windows(xp, cols, padded, kh, kw, stride, dilation)
-    return _crop(full, padding, h, wd)
+    geo = _ConvGeometry(x_shape, w.shape, stride, padding, dilation, groups)
+    cols = xp.matmul(xp.transpose(geo.weight(xp, w), (0, 2, 1)), geo.grad_rows(xp, g))
+    return geo.col2im(xp, cols)
 
 
 def _conv2d_weight_grad(xp, x, g, w_shape, stride, padding, dilation, groups):
-    o, cg, kh, kw = w_shape
-    ho, wo = g.shape[2], g.shape[3]
-    win = _windows(xp, _pad2d(xp, x, padding, 0), kh, kw, stride, dilation, ho, wo)
-    if groups == 1:
-        return xp.tensordot(g, win, axes=([0, 2, 3], [0, 2, 3]))         # (O, C, kh, kw)
-    og = o // groups
-    return xp.concatenate([xp.tensordot(g[:, k * og:(k + 1) * og], win[:, k * cg:(k + 1) * cg],
-                                        axes=([0, 2, 3], [0, 2, 3])) for k in range(groups)],
-                          axis=0)
+    geo = _ConvGeometry(x.shape, w_shape, stride, padding, dilation, groups)
+    cols = geo.columns(xp, x)
+    dw = xp.matmul(geo.grad_rows(xp, g), xp.transpose(cols, (0, 2, 1)))
+    return dw.reshape(w_shape)
 
 
 def _conv_shape(x, w, stride, padding, dilation, groups):
@@ -153,38 +195,76 @@ def _pool_geometry(shape, kernel, stride, padding, dilation):
             _out_size(w, padding[1], kernel[1], stride[1], dilation[1]))
 
 
-def _pool_windows(xp, x, kernel, stride, padding, dilation, fill):
+def _pool_slices(x, kernel, stride, padding, dilation):
     ho, wo = _pool_geometry(x.shape, kernel, stride, padding, dilation)
-    return _windows(xp, _pad2d(xp, x, padding, fill), kernel[0], kernel[1], stride, dilation, ho, wo)
+    return _offset_slices(kernel[0], kernel[1], stride, dilation, ho, wo)
 
 
 def _argmax(xp, x, kernel, stride, padding, dilation):
-    """Flat index (i * kw + j) of each window's first maximum, shape (N, C, Ho, Wo)."""
-    win = _pool_windows(xp, x, kernel, stride, padding, dilation, _lowest(x.dtype))
-    return xp.argmax(win.reshape(win.shape[:4] + (-1,)), axis=-1)
+    """Window-order index (i * kw + j) of each window's first maximum, shape (N, C, Ho, Wo);
+    a NaN counts as the maximum, as numpy.argmax has it."""
+    xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
+    slices = _pool_slices(x, kernel, stride, padding, dilation)
+    itype = np.int8 if len(slices) < 128 else np.int32
+    rs, cs = slices[0]
+    best = xpad[:, :, rs, cs].copy()
+    idx = xp.zeros(best.shape, dtype=itype)
+    for k, (rs, cs) in enumerate(slices[1:], 1):
+        v = xpad[:, :, rs, cs]
+        # Offsets come in increasing k, so "take k where v wins" is a maximum; arithmetic
+        # on the mask, because where/putmask branch per element and cost ~20x as much on
+        # random masks.  Strictly greater keeps the first of tied maxima.
+        xp.maximum(idx, (v > best) * itype(k), out=idx)
+        xp.maximum(best, v, out=best)
+    if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
+        # rare: redo with a NaN taking the window from any number, and keeping it
+        rs, cs = slices[0]
+        best = xpad[:, :, rs, cs].copy()
+        idx = xp.zeros(best.shape, dtype=itype)
+        for k, (rs, cs) in enumerate(slices[1:], 1):
+            v = xpad[:, :, rs, cs]
+            wins = (v > best) | ((v != v) & (best == best))
+            idx = xp.where(wins, itype(k), idx)
+            best = xp.where(wins, v, best)
+    return idx
 
 
 def _max_pool2d(xp, x, kernel, stride, padding, dilation):
-    win = _pool_windows(xp, x, kernel, stride, padding, dilation, _lowest(x.dtype))
-    return win.max(axis=(4, 5))
+    xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
+    slices = _pool_slices(x, kernel, stride, padding, dilation)
+    rs, cs = slices[0]
+    out = xpad[:, :, rs, cs].copy()
+    for rs, cs in slices[1:]:
+        xp.maximum(out, xpad[:, :, rs, cs], out=out)
+    return out
 
 
 def _max_pool2d_gather(xp, u, x, kernel, stride, padding, dilation):
     idx = _argmax(xp, x, kernel, stride, padding, dilation)
-    win = _pool_windows(xp, u, kernel, stride, padding, dilation, 0)
-    flat = win.reshape(win.shape[:4] + (-1,))
-    return xp.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+    upad = _pad2d(xp, u, padding, 0)
+    slices = _pool_slices(x, kernel, stride, padding, dilation)
+    rs, cs = slices[0]
+    out = upad[:, :, rs, cs].copy()
+    for k, (rs, cs) in enumerate(slices[1:], 1):
+        out = xp.where(idx == k, upad[:, :, rs, cs], out)
+    return out
 
 
 def _max_pool2d_scatter(xp, g, x, kernel, stride, padding, dilation):
     idx = _argmax(xp, x, kernel, stride, padding, dilation)
-    kh, kw = kernel
-    hits = idx[..., None] == xp.arange(kh * kw)                       # (N, C, Ho, Wo, kh*kw)
-    cols = (hits * g[..., None]).astype(g.dtype).reshape(idx.shape + (kh, kw))
     n, c, h, w = x.shape
-    padded = (n, c, h + padding[0][0] + padding[0][1], w + padding[1][0] + padding[1][1])
-    full = _scatter_windows(xp, cols, padded, kh, kw, stride, dilation)
-    return _crop(full, padding, h, w)
+    (pt, pb), (pl, pr) = padding
+    full = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
+    # windows overlap when the stride is below the kernel's extent: then offsets add up
+    tiles = all(d == 1 and s >= k for k, s, d in zip(kernel, stride, dilation))
+    for k, (rs, cs) in enumerate(_pool_slices(x, kernel, stride, padding, dilation)):
+        if tiles:
+            xp.multiply(g, idx == k, out=full[:, :, rs, cs])
+        else:
+            full[:, :, rs, cs] += g * (idx == k)
+    if pt or pb or pl or pr:
+        return xp.ascontiguousarray(full[:, :, pt:pt + h, pl:pl + w])
+    return full
 
 
 def _pool_shape(x, kernel, stride, padding, dilation):

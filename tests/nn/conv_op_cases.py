@@ -10,14 +10,23 @@ import numpy as np
 # --- cases ---------------------------------------------------------------------------------
 _CONV = {"stride": (2, 1), "padding": ((1, 1), (0, 2)), "dilation": (1, 2), "groups": 1}
 _CONV_G = {"stride": (1, 1), "padding": ((0, 0), (1, 1)), "dilation": (1, 1), "groups": 2}
+# stride 1 takes the widened-row layout of the column matrix; with dilation, padding on
+# one side only and a 1-wide kernel it needs (or does not need) the spare row differently
+_CONV_W = {"stride": (1, 1), "padding": ((2, 0), (0, 1)), "dilation": (2, 3), "groups": 1}
+_CONV_1 = {"stride": (1, 1), "padding": ((1, 1), (0, 0)), "dilation": (1, 1), "groups": 3}
 _POOL = {"kernel": (2, 2), "stride": (2, 2), "padding": ((0, 0), (0, 0)), "dilation": (1, 1)}
 _POOL_P = {"kernel": (3, 2), "stride": (2, 1), "padding": ((1, 2), (1, 0)), "dilation": (1, 2)}
 CONV_CASES = {
-    "conv2d": [(((2, 3, 5, 6), (4, 3, 2, 2)), _CONV), (((1, 4, 4, 3), (6, 2, 3, 2)), _CONV_G)],
+    "conv2d": [(((2, 3, 5, 6), (4, 3, 2, 2)), _CONV), (((1, 4, 4, 3), (6, 2, 3, 2)), _CONV_G),
+               (((2, 2, 5, 6), (3, 2, 2, 3)), _CONV_W), (((2, 3, 3, 4), (3, 1, 2, 1)), _CONV_1)],
     "conv2d_input_grad": [(((2, 4, 3, 6), (4, 3, 2, 2)), {"x_shape": (2, 3, 5, 6), **_CONV}),
-                          (((1, 6, 2, 4), (6, 2, 3, 2)), {"x_shape": (1, 4, 4, 3), **_CONV_G})],
+                          (((1, 6, 2, 4), (6, 2, 3, 2)), {"x_shape": (1, 4, 4, 3), **_CONV_G}),
+                          (((2, 3, 5, 1), (3, 2, 2, 3)), {"x_shape": (2, 2, 5, 6), **_CONV_W}),
+                          (((2, 3, 4, 4), (3, 1, 2, 1)), {"x_shape": (2, 3, 3, 4), **_CONV_1})],
     "conv2d_weight_grad": [(((2, 3, 5, 6), (2, 4, 3, 6)), {"w_shape": (4, 3, 2, 2), **_CONV}),
-                           (((1, 4, 4, 3), (1, 6, 2, 4)), {"w_shape": (6, 2, 3, 2), **_CONV_G})],
+                           (((1, 4, 4, 3), (1, 6, 2, 4)), {"w_shape": (6, 2, 3, 2), **_CONV_G}),
+                           (((2, 2, 5, 6), (2, 3, 5, 1)), {"w_shape": (3, 2, 2, 3), **_CONV_W}),
+                           (((2, 3, 3, 4), (2, 3, 4, 4)), {"w_shape": (3, 1, 2, 1), **_CONV_1})],
     "max_pool2d": [((("distinct", (2, 3, 4, 6)),), _POOL), ((("distinct", (1, 2, 5, 5)),), _POOL_P)],
     "max_pool2d_scatter": [(((2, 3, 2, 3), ("distinct", (2, 3, 4, 6))), _POOL),
                            (((1, 2, 3, 4), ("distinct", (1, 2, 5, 5))), _POOL_P)],

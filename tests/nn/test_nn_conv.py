@@ -137,6 +137,26 @@ def test_max_pool_gradient_goes_to_the_maximum_once_per_window():
     np.testing.assert_array_equal(x.grad._value, [[[[0., 2., 0.], [0., 0., 0.], [1., 1., 0.]]]])
 
 
+def test_max_pool_ties_in_tiled_windows_go_to_the_first():
+    # stride == kernel: each pixel belongs to one window, so the gradient is written, not
+    # accumulated; a window of equal values still sends it to its first pixel only
+    x = cg.tensor([[[[2., 2., 0., 1.], [2., 2., 1., 1.]]]], requires_grad=True)
+    out = F.max_pool2d(x, 2)
+    np.testing.assert_array_equal(out._value, [[[[2., 1.]]]])
+    (out * cg.tensor([[[[3., 5.]]]])).sum().backward()
+    np.testing.assert_array_equal(x.grad._value, [[[[3., 0., 0., 5.], [0., 0., 0., 0.]]]])
+
+
+def test_max_pool_nan_wins_its_window_and_takes_the_gradient():
+    # as in PyTorch: a NaN is the maximum of its window; the first NaN gets the gradient
+    nan = float("nan")
+    x = cg.tensor([[[[1., nan, 5., 0.], [nan, 3., 4., 2.]]]], requires_grad=True)
+    out = F.max_pool2d(x, 2)
+    assert np.isnan(out._value[0, 0, 0, 0]) and out._value[0, 0, 0, 1] == 5.
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad._value, [[[[0., 1., 1., 0.], [0., 0., 0., 0.]]]])
+
+
 def test_max_pool_adjoint_pair():
     attrs = {"kernel": (2, 2), "stride": (1, 2), "padding": ((1, 1), (0, 0)), "dilation": (1, 1)}
     x = cg.tensor(np.random.default_rng(6).permutation(36).reshape(1, 2, 3, 6) * 1.0)
