@@ -557,10 +557,17 @@ def l2_loss(input, target, reduction="sum"):
     return _reduction(d * d * 0.5, reduction)
 
 
+# shared attribute dicts: a lazy graph memoizes a node's batching key on its dict's identity
+_REDUCTION = {r: {"reduction": r} for r in ("mean", "sum", "none")}
+
+
 def cross_entropy(input, target, reduction="mean"):
     """Softmax cross-entropy from logits; target: class indices or class probabilities."""
     target = target if isinstance(target, Tensor) else as_tensor(np.asarray(target))
-    return apply(OPS["cross_entropy"], (input, target), {"reduction": reduction})
+    attrs = _REDUCTION.get(reduction)
+    if attrs is None:
+        attrs = {"reduction": reduction}
+    return apply(OPS["cross_entropy"], (input, target), attrs)
 
 
 def nll_loss(input, target, reduction="mean"):
