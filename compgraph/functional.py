@@ -652,6 +652,10 @@ def l2_loss(input, target, reduction="sum"):
     return _reduction(d * d * 0.5, reduction)
 
 
+# shared attribute dicts: a lazy graph memoizes a node's batching key on its dict's identity
+_REDUCTION = {r: {"reduction": r} for r in ("mean", "sum", "none")}
+
+
 def _class_ids(name, ids, n_classes, ignore=None):
     """Check that integer class ids (or embedding rows) lie in 0..n-1 (or equal `ignore`):
     NumPy would read -1 as the last class and return a number instead of an error."""
@@ -681,7 +685,10 @@ def cross_entropy(input, target, reduction="mean"):
                          f"must have the logits' shape {fmt(input.shape)}, got {fmt(target.shape)}; "
                          f"for class indices of shape {fmt(input.shape[:-1])} use integers "
                          "(target.long())")
-    return apply(OPS["cross_entropy"], (input, target), {"reduction": reduction})
+    attrs = _REDUCTION.get(reduction)
+    if attrs is None:
+        attrs = {"reduction": reduction}
+    return apply(OPS["cross_entropy"], (input, target), attrs)
 
 
 def nll_loss(input, target, reduction="mean"):

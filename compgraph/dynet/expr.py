@@ -17,6 +17,9 @@ from .graph import BatchedExpression, Expression, cg
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
     OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
 _F32 = np.float32
+# one attribute dict for every word's loss: the batching signature of a node is memoized on
+# its attribute dict's identity, and a fresh dict per call would be keyed anew each time
+_SUM = {"reduction": "sum"}
 
 
 def _off(x):
@@ -383,7 +386,7 @@ def pickneglogsoftmax(x, v):
     x = _ex(x)
     if x.__class__ is BatchedExpression:
         return pickneglogsoftmax_batch(x, [v] * x.shape[0])
-    return apply(_XENT, (x, _target(int(v))), {"reduction": "sum"})
+    return apply(_XENT, (x, _target(int(v))), _SUM)
 
 
 def pickneglogsoftmax_batch(x, vs):

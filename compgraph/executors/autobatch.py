@@ -71,6 +71,7 @@ from .rules import RAGGED, SHARED, Segments, attrs_key
 rules.install()
 
 _GETITEM = OPS["getitem"]
+_NP = array_namespace(np)
 
 
 class Batch:
@@ -116,6 +117,7 @@ class BatchReport:
 
 
 _infer_cache = {}
+_sig_cache = {}          # record key -> (meta, rule, signature, layout), across graphs
 
 
 def _infer(op, shapes, dtypes, attrs):
@@ -214,15 +216,10 @@ class BatchingGraph(Graph):
         return hit[0]
 
     # --- recording ------------------------------------------------------------------------------
-    def record(self, op, args, attrs):
+    def record(self, op, args, attrs, lifted=False):
         """Graph.record, lean: the shape and dtype rules memoized and, when batching, the
         node's depth and signature noted in the same pass over its inputs.  The per-node
         cost of building and scheduling is what autobatching has to win back."""
-        for a in args:
-            if a.op is not None and a._graph is None and self.autobatch:
-                args = tuple([self._lift(x) if x.op is not None and x._graph is None else x
-                              for x in args])
-                break
         if not self.autobatch:
             shapes, dtypes = [], []
             rg = False
@@ -249,6 +246,11 @@ class BatchingGraph(Graph):
         for a in args:
             v = a._value
             if v is not None:
+                if a.op is not None and a._graph is None and not lifted:
+                    # an eager result: lifted into the graph (rare), then recorded anew
+                    return BatchingGraph.record(self, op, tuple([
+                        self._lift(x) if x.op is not None and x._graph is None else x
+                        for x in args]), attrs, True)
                 shape, dtype = v.shape, v.dtype
             else:
                 shape, dtype = a._meta
@@ -268,9 +270,21 @@ class BatchingGraph(Graph):
         key = tuple(key)
         hit = self._recorded.get(key) if ak is not None else None
         if hit is None:
-            meta = _infer(op, [a.shape for a in args], [a.dtype for a in args], attrs)
-            t = self._new_node(op, args, attrs, meta, rg)
-            sid = self._signature_id(t, key)
+            # a key seen in an earlier graph (the same parameters, new sentences) has the
+            # same shape and signature: only the signature's id here is new
+            known = _sig_cache.get(key) if ak is not None else None
+            if known is not None and known[1] is rule:
+                meta, _, sig, layout = known
+                t = self._new_node(op, args, attrs, meta, rg)
+            else:
+                meta = _infer(op, [a.shape for a in args], [a.dtype for a in args], attrs)
+                t = self._new_node(op, args, attrs, meta, rg)
+                sig, layout = self._signature(t, key)
+                if ak is not None:
+                    if len(_sig_cache) > 50000:
+                        _sig_cache.clear()
+                    _sig_cache[key] = (meta, rule, sig, layout)
+            sid = None if sig is None else self._intern(sig, layout)
             if ak is not None:
                 self._recorded[key] = (meta, sid)
         else:
@@ -299,30 +313,30 @@ class BatchingGraph(Graph):
         t.name = None
         return self._adopt(t)
 
-    def _signature_id(self, node, key):
-        """The interned signature of a node from its record key, or None: it runs alone.
-        Shared inputs appear in the key as ints (ids), stacked ones as shape tuples."""
+    def _signature(self, node, key):
+        """The signature of a node from its record key and its layout (the shared flags, or
+        a RaggedLayout), or (None, None): it runs alone.  Shared inputs appear in the key
+        as ints (ids), stacked ones as shape tuples."""
         rule = node.op.batch
         if rule is None:
-            return None
+            return None, None
         flags = tuple(isinstance(k, int) for k in key[1:-1:2])
         if True in flags and False not in flags and not rule.gathers:
-            return None                       # every input shared: nothing to stack
+            return None, None                 # every input shared: nothing to stack
         ragged = rule.ragged(node, flags)
         if ragged is not None:
             kinds, rows, rkey = ragged
-            sig = ("ragged", node.op, _ragged_inputs(key, kinds), rkey)
-            layout = (kinds, rows)
-        else:
-            rkey = rule.key(node, flags)
-            if rkey is None:
-                return None
-            sig = (key[:-1], rkey)            # the rule decides which attributes matter
-            layout = None
+            return ("ragged", node.op, _ragged_inputs(key, kinds), rkey), RaggedLayout(kinds, rows)
+        rkey = rule.key(node, flags)
+        if rkey is None:
+            return None, None
+        return (key[:-1], rkey), flags        # the rule decides which attributes matter
+
+    def _intern(self, sig, layout):
         sid = self._sig_ids.get(sig)
         if sid is None:
             sid = self._sig_ids[sig] = len(self._sig_flags)
-            self._sig_flags.append(flags if layout is None else RaggedLayout(*layout))
+            self._sig_flags.append(layout)
             self._sig_depth.append(0)
             self._sig_count.append(0)
         return sid
@@ -358,24 +372,15 @@ class BatchingGraph(Graph):
 
     def _run_agenda(self, pending):
         """Run the pending nodes, always taking the ready group whose signature has the
-        lowest average depth (DyNet's agenda-based heuristic)."""
-        sigof = self._sigof
+        lowest average depth (DyNet's agenda-based heuristic).  This loop runs once per node
+        of the graph, so queueing a ready node is written out at both places it happens
+        rather than called."""
+        sigof_get = self._sigof.get
         avg = [t / c for t, c in zip(self._sig_depth, self._sig_count)]
         waiting, consumers = {}, {}
+        consumers_get = consumers.get
         ready, solo = {}, []
-
-        def make_ready(n):
-            """All of n's inputs are computed: queue it with its signature group."""
-            s = sigof.get(n)
-            if s is None:
-                solo.append(n)
-            else:
-                r = ready.get(s)
-                if r is None:
-                    ready[s] = [n]
-                else:
-                    r.append(n)
-
+        ready_get = ready.get
         for n in pending:
             w = 0
             for x in n.inputs:
@@ -384,7 +389,7 @@ class BatchingGraph(Graph):
                         x._graph.evaluate(x)
                         continue
                     w += 1
-                    c = consumers.get(x)
+                    c = consumers_get(x)
                     if c is None:
                         consumers[x] = [n]
                     else:
@@ -392,15 +397,24 @@ class BatchingGraph(Graph):
             if w:
                 waiting[n] = w
                 continue
-            make_ready(n)
+            s = sigof_get(n)
+            if s is None:
+                solo.append(n)
+            else:
+                r = ready_get(s)
+                if r is None:
+                    ready[s] = [n]
+                else:
+                    r.append(n)
+        sig_flags = self._sig_flags
         while True:
             if solo:
                 group = [solo.pop()]
                 self._run_single(group[0])
             elif ready:
-                s = min(ready, key=avg.__getitem__)
+                s = min(ready, key=avg.__getitem__) if len(ready) > 1 else next(iter(ready))
                 group = ready.pop(s)
-                flags = self._sig_flags[s]
+                flags = sig_flags[s]
                 if flags.__class__ is RaggedLayout:
                     self._run_ragged(group, flags)
                 elif len(group) == 1:
@@ -410,12 +424,23 @@ class BatchingGraph(Graph):
             else:
                 break
             for n in group:
-                for c in consumers.get(n, ()):
+                cs = consumers_get(n)
+                if cs is None:
+                    continue
+                for c in cs:
                     w = waiting[c] - 1
                     if w:
                         waiting[c] = w
                         continue
-                    make_ready(c)
+                    s = sigof_get(c)
+                    if s is None:
+                        solo.append(c)
+                    else:
+                        r = ready_get(s)
+                        if r is None:
+                            ready[s] = [c]
+                        else:
+                            r.append(c)
 
     def _run_single(self, node):
         self.compute(node)
@@ -437,7 +462,7 @@ class BatchingGraph(Graph):
             if rule.pad and a.ndim - 1 < out_nd:
                 a = a.reshape((B,) + (1,) * (out_nd - a.ndim + 1) + a.shape[1:])
             args.append(a)
-        out = rule.forward(array_namespace(np), op, n0.attrs, args, flags, nodes)
+        out = rule.forward(_NP, op, n0.attrs, args, flags, nodes)
         if out.ndim > 1:
             for m, v in zip(nodes, out):
                 m._value = v
@@ -464,7 +489,7 @@ class BatchingGraph(Graph):
                 args.append(_rows([m.inputs[i]._value for m in nodes]))
             else:
                 args.append(np.array([m.inputs[i]._value for m in nodes]))
-        out = rule.ragged_forward(array_namespace(np), op, n0.attrs, args, kinds, seg, nodes)
+        out = rule.ragged_forward(_NP, op, n0.attrs, args, kinds, seg, nodes)
         if layout.rows:
             for m, v in zip(nodes, seg.split(out)):
                 m._value = v
@@ -488,7 +513,8 @@ class BatchingGraph(Graph):
             if keep_all:
                 out.update(grads)         # with keep_all, grads holds every node's gradient
             return out
-        ns = array_namespace(np)
+        ns = _NP
+        get, pop = grads.get, grads.pop
         for b in reversed(self._batches):
             nodes = b.nodes
             if b.args is None:
@@ -497,8 +523,11 @@ class BatchingGraph(Graph):
                 if g is not None:
                     _node_vjp(ns, node, g, grads)
                 continue
-            gs = [grads.get(m) if keep_all else grads.pop(m, None) for m in nodes]
-            if all(g is None for g in gs):
+            gs = [get(m) for m in nodes] if keep_all else [pop(m, None) for m in nodes]
+            for g in gs:
+                if g is not None:
+                    break
+            else:
                 continue
             if b.seg is not None:
                 _ragged_vjp(ns, b, gs, grads)

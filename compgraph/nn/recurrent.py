@@ -32,9 +32,16 @@ _GETITEM, _MATMUL, _PERMUTE = OPS["getitem"], OPS["matmul"], OPS["permute_dims"]
 _SWAP = {"axes": (1, 0)}
 
 
+_COLS = {}
+
+
 def _cols(x, a, b):
-    """x[..., a:b] as one node (the gate blocks of a pre-activation)."""
-    return apply(_GETITEM, (x,), {"index": (Ellipsis, slice(a, b))})
+    """x[..., a:b] as one node (the gate blocks of a pre-activation).  The attribute dict is
+    kept per (a, b): a lazy graph memoizes a node's batching key on the dict's identity."""
+    attrs = _COLS.get((a, b))
+    if attrs is None:
+        attrs = _COLS[(a, b)] = {"index": (Ellipsis, slice(a, b))}
+    return apply(_GETITEM, (x,), attrs)
 
 
 def _add(a, b):

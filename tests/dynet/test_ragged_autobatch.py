@@ -191,3 +191,24 @@ def test_nn_embedding_of_graph_ids_batches_into_one_lookup():
     eager.backward()
     np.testing.assert_allclose(batched, E.weight.grad.numpy(), rtol=1e-6)
     assert "getitem                      3 nodes      1 batches" in str(g.autobatch_report())
+
+
+def test_a_later_graph_over_the_same_parameters_batches_as_the_first():
+    """Signatures are remembered across graphs (keyed on the parameters' ids and the input
+    shapes); a second graph, whose nodes all hit that memory, must batch and differentiate
+    exactly as the first, and one op's new rule must not be answered from it."""
+    model = _tagger(3)
+    params = list(model.parameters())
+    data = _sentences(np.random.default_rng(3), 6)
+    build = lambda g: F.stack([_tagger_loss(model, g, w, t) for w, t in data]).mean()  # noqa: E731
+    first = _compare(params, build).autobatch_report().ops
+    second = _compare(params, build).autobatch_report().ops
+    assert second == first
+    linear = OPS["linear"]
+    rule = linear.batch
+    try:
+        linear.batch = None                            # linear now runs node by node
+        ops = _compare(params, build).autobatch_report().ops
+    finally:
+        linear.batch = rule
+    assert ops["linear"] == (2 * len(data), 2 * len(data))
