@@ -14,10 +14,11 @@ they are made, g.nodes is always a topological order: forward needs no sort.
 import numpy as np
 
 from . import functional as F
-from .autograd import backprop
+from .autograd import _accumulate, backprop, reachable
 from .ops.namespace import array_namespace
 from .backend import ndarray, xp_of
-from .errors import ArgumentError, ShapeError
+from .errors import ArgumentError, DTypeError, GraphError, ShapeError
+from .ops.table import fmt
 from .tensor import Tensor, _make, _as_array, check_finite
 from . import state
 
@@ -47,19 +48,34 @@ class Graph:
         return node
 
     def var(self, value, name=None, requires_grad=None):
-        """A leaf holding `value` (the tutorial's var: inputs and parameters alike)."""
+        """A leaf holding `value` (the tutorial's var: inputs and parameters alike); floats
+        get gradients, integers (labels, the tutorial's g.var(1)) do not."""
         arr = value._value if isinstance(value, Tensor) else np.asarray(value)
-        node = _make(arr, arr.dtype.kind == "f" if requires_grad is None else requires_grad)
+        if arr.dtype.kind not in "biuf":
+            raise ArgumentError(f"var: a graph value must be numbers (a number, a list or an "
+                                f"array of them), got {type(value).__name__} of dtype {arr.dtype}")
+        if requires_grad is None:
+            requires_grad = arr.dtype.kind == "f"
+        elif requires_grad and arr.dtype.kind != "f":
+            raise DTypeError(f"var: only floating-point values can require gradients, got "
+                             f"{arr.dtype}; give a float value (e.g. {value!r} as 2.0)")
+        node = _make(arr, requires_grad)
         node.name = name
         return self._adopt(node)
 
     def placeholder(self, shape, dtype=np.float32, name=None):
         """A leaf whose value is fed later: forward(g, feed={node: value})."""
-        node = self.var(np.zeros(shape, dtype), name=name)
-        return node
+        node = _make(None, np.dtype(dtype).kind == "f")
+        node._meta = (tuple(shape), np.dtype(dtype))
+        node.name = name
+        return self._adopt(node)
 
     def record(self, op, args, attrs):
         """Add a node for op(args) without computing it; its shape rule runs now."""
+        for a in args:
+            if a._graph is not None and a._graph is not self:
+                raise GraphError(f"{op.name}: an operand belongs to another graph; a node can "
+                                 "only use nodes of its own graph (or plain tensors)")
         shapes = [a.shape for a in args]
         if op.shape is not None:
             shape = op.shape(*shapes, **attrs)
@@ -101,6 +117,10 @@ class Graph:
     # --- running ------------------------------------------------------------------------------
     def compute(self, node):
         vals = [x._value for x in node.inputs]
+        for x in node.inputs:
+            if x._value is None:
+                raise ArgumentError(f"forward: placeholder {x.name or x._index} has no value: "
+                                    "feed it, forward(g, feed={placeholder: value})")
         xp = array_namespace(np if vals[0].__class__ is ndarray else xp_of(vals[0]))
         out = node.op.fwd(xp, *vals, **node.attrs)
         node._value = np.asarray(out) if xp.is_numpy and out.__class__ is not ndarray else out
@@ -109,9 +129,15 @@ class Graph:
 
     def forward(self, feed=None):
         """Compute every node in creation order (the tutorial's forward)."""
-        if feed:
-            for node, value in feed.items():
-                node._value = _as_array(value, node.dtype)
+        for node, value in (feed or {}).items():
+            if not isinstance(node, Tensor) or node._graph is not self or node.op is not None:
+                raise ArgumentError(f"forward: feed keys must be this graph's inputs (the nodes "
+                                    f"g.placeholder() or g.var() returned), got {node!r}")
+            arr = _as_array(value, node.dtype)
+            if arr.shape != tuple(node.shape):
+                raise ShapeError(f"forward: the value fed to {node.name or node._index} has shape "
+                                 f"{fmt(arr.shape)}, but it was declared {fmt(node.shape)}")
+            node._value = arr
         for node in self.nodes:
             if node.op is not None:
                 self.compute(node)
@@ -150,7 +176,12 @@ class Graph:
             else:
                 g = g._value if isinstance(g, Tensor) else g
                 xp = xp_of(node._value)
-                g = xp.broadcast_to(xp.asarray(g, dtype=node.dtype), node.shape).copy()
+                try:
+                    g = xp.broadcast_to(xp.asarray(g, dtype=node.dtype), node.shape).copy()
+                except ValueError:
+                    raise ShapeError(f"backward(graph): the gradient set on node {node._index} "
+                                     f"({node.type}) has shape {fmt(np.shape(g))}, which does not "
+                                     f"fit the node's shape {fmt(node.shape)}") from None
             seeds[node] = g
         if not seeds:
             raise ArgumentError("backward(graph): no node has a gradient to start from; "
@@ -159,9 +190,16 @@ class Graph:
         backprop(self.nodes, seeds, retain_graph=True, keep_all=True)
         self._left = {}
         for node in self.nodes:
-            g = node.grad = seeds.get(node)
+            g = node.grad = seeds.pop(node, None)
             if g is not None:
                 self._left[node] = g
+        # what is left reached tensors made outside the graph (an nn.Parameter used in it):
+        # their gradient goes on the ordinary way, into .grad as tensor.backward() puts it
+        outside = [x for x in seeds if x.requires_grad]
+        if outside:
+            for leaf, g in backprop(reachable(outside), seeds).items():
+                if leaf.op is None:
+                    _accumulate(leaf, g, False)
 
 
 def forward(graph, feed=None):

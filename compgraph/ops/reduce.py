@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from .table import defop, normalize_axis, reduce_shape, same_shape
+from ..errors import ShapeError
+from .table import defop, fmt, normalize_axis, reduce_shape, same_shape
 
 
 def _kept(shape, axis):
@@ -43,10 +44,23 @@ def _extreme_vjp(xp, g, ans, a, axis=None, keepdims=False):
     return xp.where(hit, _spread(xp, g, a, axis) / share, 0)
 
 
-_reduction("max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
-           _extreme_vjp)
-_reduction("min", lambda xp, a, axis=None, keepdims=False: xp.min(a, axis=axis, keepdims=keepdims),
-           _extreme_vjp)
+def extreme_shape(name):
+    """reduce_shape, and no reduction over an empty dimension: a max of nothing has no value."""
+    base = reduce_shape(name)
+
+    def rule(shape, axis=None, keepdims=False, **attrs):
+        for i in normalize_axis(name, axis, len(shape)):
+            if shape[i] == 0:
+                raise ShapeError(f"{name}: dim {i} of a tensor of shape {fmt(shape)} is empty, so "
+                                 "it has no extreme to take; give a dim whose size is not 0")
+        return base(shape, axis, keepdims, **attrs)
+    return rule
+
+
+defop("max", lambda xp, a, axis=None, keepdims=False: xp.max(a, axis=axis, keepdims=keepdims),
+      _extreme_vjp, shape=extreme_shape("max"))
+defop("min", lambda xp, a, axis=None, keepdims=False: xp.min(a, axis=axis, keepdims=keepdims),
+      _extreme_vjp, shape=extreme_shape("min"))
 def _prod_vjp(xp, g, ans, a, axis=None, keepdims=False):
     """d prod / d a_i is the product of the others: prod / a_i where a_i != 0; where one
     element is zero, that element gets the product of the rest; two zeros: all zero."""
@@ -110,18 +124,25 @@ def _log_softmax(xp, a, axis=-1):
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
+def _along_shape(name):
+    def rule(shape, axis=-1):
+        normalize_axis(name, axis, len(shape))       # a dim out of range fails here, when built
+        return shape
+    return rule
+
+
 defop("softmax", _softmax,
       lambda xp, g, ans, a, axis=-1: ans * (g - xp.sum(g * ans, axis=axis, keepdims=True)),
-      shape=same_shape)
+      shape=_along_shape("softmax"))
 defop("log_softmax", _log_softmax,
       lambda xp, g, ans, a, axis=-1: g - xp.exp(ans) * xp.sum(g, axis=axis, keepdims=True),
-      shape=same_shape)
+      shape=_along_shape("log_softmax"))
 
 _int64 = lambda *dtypes, **attrs: np.dtype(np.int64)  # noqa: E731
 defop("argmax", lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape("argmax"), nondiff=True, dtype=_int64)
+      shape=extreme_shape("argmax"), nondiff=True, dtype=_int64)
 defop("argmin", lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis, keepdims=keepdims),
-      shape=reduce_shape("argmin"), nondiff=True, dtype=_int64)
+      shape=extreme_shape("argmin"), nondiff=True, dtype=_int64)
 
 
 # --- any / all: boolean reductions, no gradient ----------------------------------------------

@@ -8,6 +8,9 @@ from .table import defop, fmt, normalize_axis
 # --- reshape, permute, broadcast --------------------------------------------------------------
 
 def _reshape_shape(shape, shape_to):
+    if any(d < -1 for d in shape_to):
+        raise ShapeError(f"reshape: invalid shape {fmt(shape_to)}: sizes must be >= 0, or -1 "
+                         "for the one size to infer")
     size = int(np.prod(shape))
     unknown = [i for i, d in enumerate(shape_to) if d == -1]
     known = int(np.prod([d for d in shape_to if d != -1]))

@@ -102,3 +102,42 @@ def test_backward_from_a_seed_set_on_an_inner_node_after_a_first_backward():
     s = 1 / (1 + np.exp(-z))
     np.testing.assert_allclose(W.grad, np.outer([1.0, 0.0], [s[0] * (1 - s[0]), 0.0]), rtol=1e-12)
     assert w2.grad is None
+
+
+def test_graph_input_mistakes_are_named_where_they_are_made():
+    g, other = cg.Graph(), cg.Graph()
+    a = g.var(np.ones(3))
+    with pytest.raises(cg.GraphError, match="add: an operand belongs to another graph"):
+        g.add(a, other.var(np.ones(3)))
+    with pytest.raises(TypeError, match="only floating-point values can require gradients"):
+        g.var(2, requires_grad=True)
+    with pytest.raises(TypeError, match="must be numbers"):
+        g.var("abc")
+    x = g.placeholder((3,), np.float64, name="x")
+    y = g.sum(x * a)
+    with pytest.raises(TypeError, match="placeholder x has no value"):
+        cg.forward(g)
+    with pytest.raises(ValueError, match=r"fed to x has shape \(2,\), but it was declared \(3,\)"):
+        cg.forward(g, feed={x: [1.0, 2.0]})
+    with pytest.raises(TypeError, match="feed keys must be this graph's inputs"):
+        cg.forward(g, feed={"x": [1.0, 2.0, 3.0]})
+    cg.forward(g, feed={x: [1.0, 2.0, 3.0]})
+    y.grad = np.ones(2)
+    with pytest.raises(ValueError, match=r"has shape \(2,\), which does not fit the node's shape \(\)"):
+        cg.backward(g)
+    with pytest.raises(ValueError, match="softmax: dim 3 is out of range"):
+        g.softmax(a, 3)                        # at the line that builds it, not in forward
+
+
+def test_a_tensor_made_outside_the_graph_gets_its_gradient():
+    # an nn.Parameter (or any eager tensor) used inside the tutorial's Graph
+    w = cg.tensor([1.0, 2.0, 3.0], dtype=cg.float64, requires_grad=True)
+    scale = w * 2                               # eager history before the graph
+    g = cg.Graph()
+    x = g.var(np.array([1.0, -1.0, 2.0]))
+    loss = g.sum(g.mul(x, scale) * x)           # the matrix product: x . (2w), times x
+    cg.forward(g)
+    loss.grad = 1.0
+    cg.backward(g)
+    # d/dw sum_j (x . 2w) x_j = 2 x (sum_j x_j)
+    np.testing.assert_allclose(w.grad.numpy(), 2 * np.array([1.0, -1.0, 2.0]) * 2.0)
