@@ -346,7 +346,15 @@ def _accumulate(node, g, create_graph, stored=None):
             stored.add(id(g))
         node.grad = _make(g)
     else:
-        node.grad._value = node.grad._value + g
+        prev = node.grad
+        if not isinstance(prev, Tensor) or prev._value.shape != g.shape:
+            # a .grad assigned by hand; NumPy would broadcast into it, or fail in here
+            raise GraphError(
+                f"backward: this leaf's .grad was set to a {type(prev).__name__} of shape "
+                f"{fmt(np.shape(prev._value if isinstance(prev, Tensor) else prev))}, but its "
+                f"gradient has shape {fmt(g.shape)}; set .grad to a tensor of the leaf's shape, "
+                "or to None")
+        prev._value = prev._value + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -27,7 +27,7 @@ NP = array_namespace(np)   # what NumPy-backed ops receive as xp
 
 
 class Tensor:
-    __slots__ = ("_value", "grad", "requires_grad", "op", "inputs", "attrs", "_id",
+    __slots__ = ("_value", "_grad", "requires_grad", "op", "inputs", "attrs", "_id",
                  "_graph", "_index", "_meta", "_retain", "name", "_modified", "__weakref__")
     # _modified is set only by in-place changes (and read with a default): unset, it costs
     # the hot path nothing
@@ -62,6 +62,24 @@ class Tensor:
         self._value = _as_array(array, None)
         if self._graph is not None:
             self._graph.invalidate()
+
+    @property
+    def grad(self):
+        """The gradient backward() accumulated (a Tensor), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        # graph nodes hold plain arrays and numbers (the tutorial's loss.grad = 1.0);
+        # a tensor's gradient is a tensor of its shape, as PyTorch checks on assignment
+        if g is not None and self._graph is None:
+            if not isinstance(g, Tensor):
+                raise ArgumentError(f"assigned grad expected to be a Tensor or None but got grad "
+                                    f"of type {type(g).__name__}")
+            if g.shape != self.shape:
+                raise ShapeError(f"assigned grad has shape {fmt(g.shape)}, but the tensor has "
+                                 f"shape {fmt(self.shape)}")
+        self._grad = g
 
     @property
     def data(self):
@@ -409,7 +427,7 @@ class Tensor:
 
 
 # what a node is, as _become moves it between objects (not its identity: __weakref__)
-_NODE_SLOTS = ("_value", "grad", "requires_grad", "op", "inputs", "attrs", "_id", "_graph",
+_NODE_SLOTS = ("_value", "_grad", "requires_grad", "op", "inputs", "attrs", "_id", "_graph",
                "_index", "_meta", "_retain", "name")
 _UFUNC_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div"}
 
@@ -430,7 +448,7 @@ class _NodeType(str):
 
 def _init(t, value, requires_grad):
     t._value = value
-    t.grad = None
+    t._grad = None
     t.requires_grad = requires_grad
     t.op = None
     t.inputs = None
@@ -551,7 +569,7 @@ def apply(op, args, attrs=_NOATTRS):
     # _init's fields, set inline: this is the hottest function of the toolkit
     t = Tensor.__new__(Tensor)
     t._value = out
-    t.grad = None
+    t._grad = None
     t._id = _next_id()
     t._graph = None
     t._index = None

@@ -302,7 +302,7 @@ class BatchingGraph(Graph):
         cls = self.node_class
         t = cls.__new__(cls)
         t._value = None
-        t.grad = None
+        t._grad = None
         t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
         t.op = op
         t.inputs = args

@@ -279,3 +279,15 @@ def test_an_in_place_change_after_a_reader_was_made_is_caught_with_the_reader_na
     y.add_(1)
     with pytest.raises(RuntimeError, match=r"input 1 of mul .* changed in place after the op used it"):
         z.backward()
+
+
+def test_a_grad_set_by_hand_must_be_a_tensor_of_the_right_shape():
+    w = cg.ones(2, 3, requires_grad=True)
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None"):
+        w.grad = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"assigned grad has shape \(3,\)"):
+        w.grad = cg.ones(3)
+    w.grad = cg.zeros(2, 3)
+    w.grad.data = cg.ones(3)                     # round the check: backward still refuses
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(2, 3\)"):
+        (w * 2).sum().backward()

@@ -222,7 +222,10 @@ def test_step_refuses_a_grad_of_another_shape(cls, kw):
     m = nn.Linear(3, 2)
     opt = cls(m.parameters(), lr=0.1, **kw)
     before = m.weight.detach().numpy().copy()
-    m.weight.grad = cg.ones(3)                   # would broadcast over the (2, 3) weight
+    with pytest.raises(ValueError, match=r"assigned grad has shape \(3,\), but the tensor has shape \(2, 3\)"):
+        m.weight.grad = cg.ones(3)               # refused as PyTorch refuses it
+    m.weight.grad = cg.zeros(2, 3)
+    m.weight.grad.data = cg.ones(3)              # a way round the check: step() still refuses
     m.bias.grad = cg.ones(2)
     with pytest.raises(ValueError) as info:
         opt.step()
