@@ -994,25 +994,24 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return _norm_impl("norm", input, p, dim, keepdim, dtype)
 
 
-def cumsum(input, dim, *, dtype=None):
+def _running(name, input, dim, dtype):
     x = _lift(input, None)
-    d = _dim("cumsum", dim, x.ndim)
+    d = _dim(name, dim, x.ndim)
     if dtype is not None:
         x = x.astype(dtype)
     if not x.ndim:
         return clone(x)
-    return apply(OPS["cumsum"], (x,), {"axis": d})
+    return apply(OPS[name], (x,), {"axis": d})
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along dim."""
+    return _running("cumsum", input, dim, dtype)
 
 
 def cumprod(input, dim, *, dtype=None):
     """Running product along dim; its gradient is exact where elements are zero."""
-    x = _lift(input, None)
-    d = _dim("cumprod", dim, x.ndim)
-    if dtype is not None:
-        x = x.astype(dtype)
-    if not x.ndim:
-        return clone(x)
-    return apply(OPS["cumprod"], (x,), {"axis": d})
+    return _running("cumprod", input, dim, dtype)
 
 
 def _matrix_band(name, x, diagonal):
