@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..backend import get_default_dtype
 from .table import broadcast, defop, same_shape
 
 
@@ -29,9 +30,24 @@ _binary("sub", lambda xp, a, b: a - b,
 _binary("mul", lambda xp, a, b: a * b,
         lambda xp, g, ans, a, b: g * b,
         lambda xp, g, ans, a, b: g * a)
-_binary("div", lambda xp, a, b: a / b,
+def _true_divide(xp, a, b):
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        # integers over integers give PyTorch's default float (float32), not NumPy's float64:
+        # uint8 pixels / 255 must not turn a float32 model into a float64 one
+        return xp.divide(a, b, dtype=get_default_dtype())
+    return a / b
+
+
+def _true_divide_dtype(a, b, **attrs):
+    if a.kind in "biu" and b.kind in "biu":
+        return get_default_dtype()
+    return np.result_type(a, b)
+
+
+_binary("div", _true_divide,
         lambda xp, g, ans, a, b: g / b,
-        lambda xp, g, ans, a, b: -g * ans / b)
+        lambda xp, g, ans, a, b: -g * ans / b,
+        dtype=_true_divide_dtype)
 _binary("pow", lambda xp, a, b: a ** b,
         lambda xp, g, ans, a, b: g * b * a ** (b - 1),
         # d/db a^b = a^b log a; where a <= 0 the log is undefined and PyTorch gives 0 at a == 0

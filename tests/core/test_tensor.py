@@ -191,3 +191,17 @@ def test_in_place_changes_that_do_not_fit_say_so(change, error, match):
     with pytest.raises(error, match=match) as info:
         change(cg.ones(3))
     assert isinstance(info.value, cg.CompgraphError)
+
+
+def test_integer_true_division_gives_the_default_float_as_in_pytorch():
+    pixels = cg.tensor(np.array([0, 51, 255], np.uint8))
+    scaled = pixels / 255
+    assert scaled.dtype == np.float32                    # NumPy alone would give float64
+    np.testing.assert_allclose(scaled.numpy(), [0.0, 0.2, 1.0], rtol=1e-6)
+    assert (cg.tensor([3, 4]) / cg.tensor([2, 8])).tolist() == [1.5, 0.5]
+    assert (cg.ones(2, dtype=cg.float64) / 2).dtype == np.float64
+    g = cg.Graph()
+    q = g.div(g.var(np.array([1, 2])), 4)
+    assert q.dtype == np.float32                          # the recorded dtype says the same
+    cg.forward(g)
+    assert q.value.dtype == np.float32
