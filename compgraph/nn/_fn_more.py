@@ -189,6 +189,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if padding not in ("same", "valid"):
             raise ArgumentError(f"conv1d: padding must be an int, 'same' or 'valid', got "
                                 f"{padding!r}")
+        if padding == "same" and stride != 1:
+            raise ArgumentError("conv1d: padding='same' needs stride 1")
         pad2 = padding
     else:
         p = _single(padding, "padding")

@@ -232,6 +232,13 @@ def test_conv1d_initialisation_state_dict_and_errors():
         conv(cg.ones(2, 3, 9))
     with pytest.raises(ArgumentError, match="divisible by groups"):
         nn.Conv1d(3, 4, 2, groups=2)
+    with pytest.raises(ArgumentError, match="conv1d: padding='same' needs stride 1"):
+        nn.Conv1d(8, 4, 2, stride=2, padding="same")(cg.ones(1, 8, 6))
+    # an even kernel with 'same': the odd padding goes after, as PyTorch puts it
+    even = nn.Conv1d(1, 1, 4, padding="same", bias=False).double()
+    x = randn(1, 1, 6)
+    expected = conv1d_ref(x._value, even.weight._value, None, 1, (1, 2), 1, 1)
+    np.testing.assert_allclose(even(x)._value, expected, rtol=1e-10)
 
 
 # --- activations and dropout2d ---------------------------------------------------------------
