@@ -20,6 +20,8 @@ from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
 from . import cuda, nn, optim  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
+from . import utils  # noqa: F401,E402
+from .serialization import device, load, save  # noqa: F401,E402
 from .random import manual_seed, seed  # noqa: F401
 from .executors.replay import compile  # noqa: F401
 from .executors.autobatch import autobatch  # noqa: F401

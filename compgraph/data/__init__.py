@@ -3,6 +3,7 @@
 from compgraph.data.datasets import cache_dir, load_dataset
 from compgraph.data.idx import DataError, read_idx, write_idx
 from compgraph.data.loader import DataLoader, TensorDataset
+from compgraph.data.subsets import ConcatDataset, Dataset, Subset, random_split
 
 __all__ = [
     "read_idx",
@@ -10,6 +11,10 @@ __all__ = [
     "load_dataset",
     "TensorDataset",
     "DataLoader",
+    "Dataset",
+    "Subset",
+    "ConcatDataset",
+    "random_split",
     "cache_dir",
     "DataError",
 ]

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from compgraph.data.subsets import Dataset
 from compgraph.errors import (ArgumentError, ArgumentValueError, BoundsError,
                               MissingKeyError, ShapeError)
 
@@ -42,7 +43,7 @@ def _to_tensor(arr: np.ndarray):
     return from_numpy(arr)
 
 
-class TensorDataset:
+class TensorDataset(Dataset):
     """Examples ``i`` of several equally long arrays: ``ds[i] == (a[i], b[i], ...)``.
 
     Tensors are accepted and stored as their NumPy values; items are NumPy.
@@ -112,15 +113,21 @@ class DataLoader:
     Arguments follow ``torch.utils.data.DataLoader``: ``batch_size``,
     ``shuffle`` (a new order each epoch), ``drop_last`` (drop a final short
     batch), ``collate`` (list of samples -> batch; ``default_collate`` if
-    None). ``seed`` fixes the shuffling; if None a random seed is drawn once,
-    so the loader's ``state_dict()`` can still reproduce it.
+    None; PyTorch's ``collate_fn`` is the same). ``seed`` fixes the shuffling;
+    if None a random seed is drawn once, so the loader's ``state_dict()`` can
+    still reproduce it. ``num_workers`` and ``pin_memory`` are accepted for
+    PyTorch code and change nothing: batches are made in this process.
 
     Each ``iter(loader)`` is one epoch and advances the epoch counter;
     ``set_epoch(n)`` chooses the epoch the next ``iter`` uses.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None, collate=None):
+                 drop_last: bool = False, seed: int | None = None, collate=None, *,
+                 collate_fn=None, num_workers: int = 0, pin_memory: bool = False):
+        if collate is not None and collate_fn is not None:
+            raise ArgumentError("DataLoader: pass collate or collate_fn, not both")
+        collate = collate if collate is not None else collate_fn
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ArgumentValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):

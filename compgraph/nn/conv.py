@@ -1,8 +1,9 @@
-"""Conv2d and MaxPool2d (NCHW), over the im2col ops of compgraph/ops/conv.py."""
+"""Conv2d, Conv1d, MaxPool2d, AvgPool2d and AdaptiveAvgPool2d (NCHW), over the im2col ops
+of compgraph/ops/conv.py."""
 import math
 
 from ..errors import ArgumentError
-from . import _fn_conv, init
+from . import _fn_conv, _fn_more, init
 from .layers import _empty
 from .module import Module
 
@@ -91,3 +92,88 @@ class MaxPool2d(Module):
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class Conv1d(Module):
+    """1-D convolution (cross-correlation) of (N, C, L) input with weight (out, in/groups, k),
+    run as a conv2d over a height of 1; initialised as Conv2d (fan_in = in/groups * k)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ArgumentError(f"Conv1d: in_channels ({in_channels}) and out_channels "
+                                f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ArgumentError(f"Conv1d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = (_fn_more._single(kernel_size, "kernel_size"),)
+        self.stride = (_fn_more._single(stride, "stride"),)
+        self.padding = padding if isinstance(padding, str) else (_fn_more._single(padding, "padding"),)
+        self.dilation = (_fn_more._single(dilation, "dilation"),)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
+        if bias:
+            self.bias = _empty(out_channels, dtype=dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    reset_parameters = Conv2d.reset_parameters
+
+    def forward(self, input):
+        return _fn_more.conv1d(input, self.weight, self.bias, self.stride, self.padding,
+                               self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0,), "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class AvgPool2d(Module):
+    """Mean over windows; stride defaults to the kernel size, padding counts towards the
+    mean unless count_include_pad=False."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return _fn_more.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                   self.ceil_mode, self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to output_size (an int, a pair, None entries keep the input's size)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return _fn_more.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -1,5 +1,5 @@
 """compgraph.nn.functional: every function of compgraph.functional, plus the layer
-functions that belong to nn (conv2d, max_pool2d, pad, layer_norm, batch_norm) and the
+functions that belong to nn (conv1d/2d, max/avg pooling, pad, layer_norm, batch_norm, ...) and the
 losses with PyTorch's full keyword sets.  `import compgraph.nn.functional as F` gives
 what `torch.nn.functional` users expect.
 """
@@ -10,3 +10,6 @@ from ._fn_layers import (batch_norm, embedding, layer_norm, linear, log_softmax,
                          softmax)
 from ._fn_loss import (binary_cross_entropy_with_logits, cross_entropy, l1_loss,  # noqa: F401
                        nll_loss)
+from ._fn_more import (adaptive_avg_pool2d, avg_pool2d, conv1d, cosine_similarity,  # noqa: F401
+                       dropout2d, huber_loss, kl_div, logsigmoid, mish, normalize, silu,
+                       smooth_l1_loss)

@@ -1,4 +1,4 @@
-"""The basic layers: Linear, Embedding, Dropout, LayerNorm, BatchNorm1d, Flatten, and the
+"""The basic layers: Linear, Embedding, Dropout(2d), LayerNorm, BatchNorm1d/2d, Flatten, and the
 activations as modules.  Parameter shapes, names and initialisations follow PyTorch."""
 import math
 import warnings
@@ -9,7 +9,7 @@ from .. import backend, state
 from .. import functional as CF
 from ..errors import ArgumentError, TraceError
 from ..tensor import _make
-from . import _fn_layers, init
+from . import _fn_layers, _fn_more, init
 from .module import Module, Parameter
 
 
@@ -187,11 +187,14 @@ class BatchNorm1d(Module):
             self.running_var._value[...] = 1
             self.num_batches_tracked._value[...] = 0
 
-    def forward(self, input):
+    def _check_input_dim(self, input):
         if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
             raise ArgumentError(f"BatchNorm1d({self.num_features}): expected input of shape "
                                 f"(N, {self.num_features}) or (N, {self.num_features}, L), "
                                 f"got {tuple(input.shape)}")
+
+    def forward(self, input):
+        self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             if state.TRACE is not None:
@@ -209,6 +212,23 @@ class BatchNorm1d(Module):
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation over the channels of (N, C, H, W) input: statistics over N, H
+    and W; the same parameters, buffers and state_dict keys as BatchNorm1d."""
+
+    def _check_input_dim(self, input):
+        if input.ndim != 4 or input.shape[1] != self.num_features:
+            raise ArgumentError(f"BatchNorm2d({self.num_features}): expected input of shape "
+                                f"(N, {self.num_features}, H, W), got {tuple(input.shape)}")
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) input with probability p in training."""
+
+    def forward(self, input):
+        return _fn_more.dropout2d(input, self.p, self.training)
 
 
 class Flatten(Module):
@@ -298,6 +318,28 @@ class Softplus(Module):
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return _fn_more.silu(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Mish(SiLU):
+    def forward(self, input):
+        return _fn_more.mish(input)
+
+
+class LogSigmoid(Module):
+    def forward(self, input):
+        return _fn_more.logsigmoid(input)
 
 
 def _legacy_softmax_dim(name, ndim):

@@ -1,7 +1,7 @@
 """Loss modules: thin holders of options around compgraph.nn.functional's losses."""
 from .. import functional as CF
 from ..errors import ArgumentError
-from . import _fn_loss
+from . import _fn_loss, _fn_more
 from .module import Module
 
 
@@ -74,3 +74,41 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         return _fn_loss.binary_cross_entropy_with_logits(input, target, self.weight,
                                                          self.reduction, self.pos_weight)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below beta, linear above (0.5 d^2 / beta, or |d| - 0.5 beta)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return _fn_more.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic below delta, linear above (0.5 d^2, or delta (|d| - 0.5 delta))."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return _fn_more.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(Module):
+    """KL divergence of log-probability input from target; reduction also 'batchmean'."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__()
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ArgumentError(f"reduction must be 'mean', 'batchmean', 'sum' or 'none', got "
+                                f"{reduction!r}")
+        self.reduction = reduction
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return _fn_more.kl_div(input, target, reduction=self.reduction,
+                               log_target=self.log_target)

@@ -53,6 +53,30 @@ class Parameter(Tensor):
         return (Parameter, (np.array(self._value), self.requires_grad))
 
 
+class RemovableHandle:
+    """What register_forward_hook / register_forward_pre_hook return: remove() takes the
+    hook off again (twice is harmless); also a context manager that removes it on exit."""
+
+    _next_id = 0
+
+    def __init__(self, module, registry):
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+        self._module = module
+        self._registry = registry
+
+    def remove(self):
+        if self._module is not None:
+            self._module._remove_hook(self._registry, self.id)
+            self._module = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 _IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -169,8 +193,65 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
 
+    _has_hooks = False        # a class default: modules without hooks pay one lookup a call
+
     def __call__(self, *args, **kwargs):
+        if self._has_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook, with_kwargs in list(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            if with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise CompgraphError(f"forward pre-hook must return None or a tuple of "
+                                             f"(new_args, new_kwargs), but got {res!r}")
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self.__dict__.get("_forward_hooks", {}).values()):
+            res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def _add_hook(self, registry, hook, prepend, with_kwargs):
+        if not callable(hook):
+            raise ArgumentError(f"hook must be callable, got {type(hook).__name__}")
+        d = self.__dict__
+        hooks = d.setdefault(registry, {})
+        handle = RemovableHandle(self, registry)
+        entry = (hook, bool(with_kwargs))
+        if prepend:
+            d[registry] = {handle.id: entry, **hooks}
+        else:
+            hooks[handle.id] = entry
+        d["_has_hooks"] = True
+        return handle
+
+    def _remove_hook(self, registry, hook_id):
+        d = self.__dict__
+        d.get(registry, {}).pop(hook_id, None)
+        d["_has_hooks"] = bool(d.get("_forward_hooks")) or bool(d.get("_forward_pre_hooks"))
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; returning a value (a tuple, or one value
+        that is wrapped in one) replaces the positional arguments.  With with_kwargs,
+        hook(module, args, kwargs) may return (args, kwargs).  handle.remove() undoes it."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) runs after forward; returning a value replaces the
+        output.  With with_kwargs, hook(module, args, kwargs, output).  handle.remove()
+        undoes it."""
+        if always_call:
+            raise ArgumentError("register_forward_hook: always_call=True is not supported")
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     # --- walking the tree --------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
