@@ -6,7 +6,7 @@ place that knows which modules exist.
 """
 import numpy as np
 
-from .errors import DeviceError, DTypeError
+from .errors import ArgumentError, DeviceError, DTypeError
 
 ndarray = np.ndarray
 
@@ -99,8 +99,65 @@ def xp_of(array):
     return np
 
 
+_TYPES = ("cpu", "cuda")
+
+
+class device(str):
+    """torch.device: a str subclass, so a device object goes wherever a device string is
+    accepted and `device == "cpu"` checks need no change.
+    device('cpu'), device('cuda'), device('cuda:1'), device('cuda', 1), device(0)."""
+
+    def __new__(cls, type=None, index=None):
+        if isinstance(type, device) and index is None:
+            return type
+        if isinstance(type, int) and not isinstance(type, bool) and index is None:
+            type, index = "cuda", type           # PyTorch reads a bare ordinal as a CUDA one
+        if not isinstance(type, str):
+            raise ArgumentError(f"device() expects a device type string such as 'cpu' or "
+                                f"'cuda', got {type!r}")
+        name, colon, ordinal = type.partition(":")
+        if colon:
+            if index is not None:
+                raise DeviceError("type (string) must not include an index because index was "
+                                  f"passed explicitly: {type}")
+            if not ordinal.isdigit():
+                raise DeviceError(f"Invalid device string: '{type}'")
+            index = int(ordinal)
+        if name not in _TYPES:
+            raise DeviceError(f"Expected one of {', '.join(_TYPES)} device type at start of "
+                              f"device string: {type}")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise DeviceError(f"Device index must not be negative, got {index!r}")
+            if name == "cpu" and index != 0:
+                raise DeviceError(f"CPU device index must be -1 or zero, got {index}")
+        return str.__new__(cls, name if index is None else f"{name}:{index}")
+
+    @property
+    def type(self):
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        ordinal = self.partition(":")[2]
+        return int(ordinal) if ordinal else None
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+
+
+CPU, CUDA = device("cpu"), device("cuda")
+
+
 def device_of(array):
-    return "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"
+    return CPU if isinstance(array, (np.ndarray, np.generic)) else CUDA
 
 
 def normalize_device(device):

@@ -10,7 +10,6 @@ gather, dropout, the losses) are built from table ops and differentiate for free
 """
 import builtins
 import collections
-import math
 import operator
 
 import numpy as np
@@ -498,11 +497,6 @@ def getitem(x, index):
 def index_put(x, value, index):
     """x with x[index] replaced by value, as a new node (what x[index] = value records)."""
     return apply(OPS["index_put"], (x, _lift(value, x)), {"index": _raw_index(index)})
-
-
-def scatter_add(g, index, shape):
-    """Zeros of `shape` with g added at `index` (getitem's adjoint)."""
-    return apply(OPS["scatter_add"], (g,), {"index": index, "shape": tuple(shape)})
 
 
 def _along_index(indices, axis, shape):

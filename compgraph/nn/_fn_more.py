@@ -5,7 +5,6 @@ activations (silu, mish, logsigmoid), normalize and cosine_similarity, average p
 Nothing here adds an op: the pools are a convolution with a constant kernel (or two
 products with constant averaging matrices), so their gradients come from conv2d and matmul.
 """
-import math
 import warnings
 
 import numpy as np
@@ -14,7 +13,7 @@ from .. import functional as CF
 from .. import state
 from ..errors import ArgumentError, ShapeError, TraceError
 from ..random import generator
-from ..tensor import Tensor, _make, as_tensor
+from ..tensor import _make, as_tensor
 from . import _fn_conv
 from ._fn_loss import _check_reduction
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..executors.replay import replayed
 from .. import backend
-from ..errors import ArgumentError, CompgraphError
+from ..errors import ArgumentError, BoundsError, CompgraphError
 from ..tensor import Tensor, _init
 
 
@@ -515,7 +515,7 @@ class Sequential(Module):
     def _index(self, idx):
         n = len(self._modules)
         if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
+            raise BoundsError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
         return idx % n
 
     def __getitem__(self, idx):
@@ -554,7 +554,7 @@ class ModuleList(Module):
     def _index(self, idx):
         n = len(self._modules)
         if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for ModuleList of length {n}")
+            raise BoundsError(f"index {idx} is out of range for ModuleList of length {n}")
         return idx % n
 
     def __getitem__(self, idx):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
-from .table import defop, fmt, normalize_axis, reduce_shape, same_shape
+from .table import defop, fmt, normalize_axis, reduce_shape
 
 
 def _kept(shape, axis):

@@ -227,3 +227,10 @@ def test_load_state_dict_accepts_numpy_arrays():
     lin = nn.Linear(2, 1)
     lin.load_state_dict({"weight": np.array([[1.0, 2.0]]), "bias": np.array([3.0])})
     assert lin(cg.tensor([1.0, 1.0])).item() == 6.0
+
+
+def test_container_indices_out_of_range_are_compgraph_index_errors():
+    for container in (nn.ModuleList([nn.Linear(1, 1)]), nn.Sequential(nn.Linear(1, 1))):
+        with pytest.raises(IndexError, match="index 3 is out of range for .* of length 1") as info:
+            container[3]
+        assert isinstance(info.value, cg.CompgraphError)

@@ -2,7 +2,6 @@
 the functional forms: values against direct NumPy loops and formulas, gradients by finite
 differences in float64, state_dict keys and the errors for wrong input shapes."""
 import math
-import warnings
 
 import numpy as np
 import pytest
