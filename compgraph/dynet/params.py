@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import io
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import generator
 from .graph import cg
 
@@ -339,22 +339,37 @@ class ParameterCollection:
                  "values": [p._value for p in ps]}, path)
 
     def populate(self, path, key=""):
-        """Load values saved by save() into this collection's parameters, in order."""
+        """Load values saved by save() into this collection's parameters, in order.
+
+        All or nothing: every entry is checked against its parameter (kind, shape, dtype)
+        before any value is copied, so a file that does not fit leaves the model as it was."""
         data = io.load(path)
         if not isinstance(data, dict) or data.get("format") != "compgraph-dynet/1":
             raise ArgumentError(f"populate: {path} is not a saved ParameterCollection")
+        names, kinds, values = data.get("names"), data.get("kinds"), data.get("values")
+        if not (isinstance(names, list) and isinstance(kinds, list) and isinstance(values, list)
+                and len(names) == len(kinds) == len(values)):
+            raise ArgumentError(f"populate: {path} is damaged (its names, kinds and values "
+                                f"do not match up)")
         ps = self._all()
-        entries = [(n, k, v) for n, k, v in zip(data["names"], data["kinds"], data["values"])
-                   if n.startswith(key)]
+        entries = [(n, k, v) for n, k, v in zip(names, kinds, values)
+                   if isinstance(n, str) and n.startswith(key)]
         if len(entries) != len(ps):
-            raise ShapeError(f"populate: {path} holds {len(entries)} parameters, this "
-                             f"collection has {len(ps)}")
+            raise ShapeError(f"populate: {path} holds {len(entries)} parameters"
+                             f"{f' under {key!r}' if key else ''}, this collection has {len(ps)}")
+        checked = []
         for p, (n, kind, v) in zip(ps, entries):
             v = np.asarray(v)
             want = "lookup" if isinstance(p, LookupParameters) else "param"
             if kind != want or v.shape != p._value.shape:
                 raise ShapeError(f"populate: {n} is a {kind} of shape {v.shape}, but "
-                                 f"{p._name} is a {want} of shape {p._value.shape}")
+                                 f"{p._name} is a {want} of shape {p._value.shape}; "
+                                 f"nothing was loaded")
+            if v.dtype.kind not in "fiu":
+                raise DTypeError(f"populate: {n} holds {v.dtype} values, {p._name} needs "
+                                 f"numbers (float32); nothing was loaded")
+            checked.append((p, v))
+        for p, v in checked:
             p._value[...] = v
 
     def __repr__(self):
