@@ -87,6 +87,17 @@ class ComputationGraph(BatchingGraph):
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):
         """DyNet's backward: gradients of root accumulate into the parameters."""
+        shape = root.shape
+        if len(shape) and int(np.prod(shape)) != 1:
+            # DyNet refuses too (exec.cc): seeding with ones would silently sum the elements
+            if root.__class__ is BatchedExpression:
+                what = f"a batch of {shape[0]} with dims {tuple(shape[1:]) or (1,)} each"
+                fix = "dy.sum_batches(...) (after dy.sum_elems(...) if each is not a scalar)"
+            else:
+                what = f"dims {tuple(shape)}"
+                fix = "dy.sum_elems(...) or pick the element you mean"
+            raise GraphError(f"backward: only a scalar expression can start backward, this one "
+                             f"has {what}; reduce it first with {fix}")
         if not root.requires_grad:
             raise GraphError("backward: this expression depends on no parameter that is "
                              "updated (parameters and lookups made with update=True)")

@@ -38,3 +38,26 @@ def test_populate_of_a_lookup_table_into_a_parameter_leaves_the_model_untouched(
         m.populate(path)
     np.testing.assert_array_equal(a.as_array(), np.ones((2, 2)))
 
+
+# --- backward starts from a scalar (as DyNet's exec.cc requires) -----------------------------
+
+def test_backward_of_a_vector_is_refused_not_summed():
+    m = dy.ParameterCollection()
+    W = m.add_parameters((2, 3))
+    dy.renew_cg()
+    y = W * dy.inputVector([1, 2, 3])
+    with pytest.raises(GraphError, match=r"only a scalar.*dims \(2,\).*sum_elems"):
+        y.backward()
+    assert not W.grad_as_array().any()
+
+
+def test_backward_of_a_batch_of_losses_asks_for_sum_batches():
+    m = dy.ParameterCollection()
+    W = m.add_parameters((3, 4))
+    dy.renew_cg()
+    losses = dy.pickneglogsoftmax_batch(W * dy.inputTensor(np.ones((4, 2)), batched=True), [0, 2])
+    with pytest.raises(GraphError, match="a batch of 2.*sum_batches"):
+        losses.backward()
+    dy.sum_batches(losses).backward()
+    assert W.grad_as_array().any()
+
