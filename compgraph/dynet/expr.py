@@ -8,7 +8,7 @@ DyNet's own dimensions start.
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
@@ -49,6 +49,58 @@ def _batch(node):
 
 def _dims(x):
     return x.shape[_off(x):]
+
+
+# --- argument checks ----------------------------------------------------------------------------
+# DyNet takes indices and dims as C `unsigned`: a float or a negative number is refused there,
+# where NumPy would truncate 1.7 to 1 or wrap -1 to the last entry without a word.
+
+def _valid(n):
+    return f"valid: 0..{n - 1}" if n else "it is empty"
+
+
+def _index(i, n, fn, what, of):
+    """i as an int in 0..n-1; else a clear error naming fn, i and what it indexes (`of`,
+    a phrase that says the size n)."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+        raise ArgumentError(f"{fn}: the {what} must be an integer, got {i!r} "
+                            f"({type(i).__name__})")
+    i = int(i)
+    if not 0 <= i < n:
+        raise BoundsError(f"{fn}: {what} {i} is out of range for {of} ({_valid(n)})")
+    return i
+
+
+def _ids(indices, n, fn, what, of):
+    """A list or array of indices as a 1-d int64 array, each in 0..n-1 (one pass over the
+    ids, which are a batch's worth: cheap)."""
+    ids = np.asarray(indices)
+    if ids.ndim != 1:
+        raise ShapeError(f"{fn}: expected a flat list of {what}s, got an array of shape "
+                         f"{ids.shape}")
+    if ids.size == 0:
+        return ids.astype(np.int64)
+    if ids.dtype.kind not in "iu":
+        raise ArgumentError(f"{fn}: {what}s must be integers, got {ids.dtype} values "
+                            f"{ids.tolist()[:5]}")
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        where = int(np.flatnonzero(ids == bad)[0])
+        raise BoundsError(f"{fn}: {what} {bad} (entry {where}) is out of range for {of} "
+                          f"({_valid(n)})")
+    return ids.astype(np.int64, copy=False)
+
+
+def _axis(x, d, fn):
+    """DyNet's dimension d of x as the node's axis (after the batch axis, if any)."""
+    off = _off(x)
+    nd = x.ndim - off
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or not 0 <= d < nd:
+        raise ShapeError(f"{fn}: dimension {d!r} is out of range for an expression with dims "
+                         f"{tuple(x.shape[off:])} (use 0..{nd - 1})" if nd else
+                         f"{fn}: a scalar expression has no dimension {d!r}")
+    return off + int(d)
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -130,9 +182,16 @@ def const_parameter(*ps):
     return parameter(*ps, update=False)
 
 
+def _table(lp):
+    return f"the lookup table {lp._name} of shape {lp._value.shape}, with {lp._value.shape[0]} rows"
+
+
 def lookup(lp, index, update=True):
     """Row `index` of a lookup table: a leaf; its gradient goes to that row only."""
-    return cg().lookup_node(lp, int(index), update)
+    n = lp._value.shape[0]
+    if index.__class__ is not int or not 0 <= index < n:
+        index = _index(index, n, "lookup", "row id", _table(lp))
+    return cg().lookup_node(lp, index, update)
 
 
 def const_lookup(lp, index):
@@ -140,7 +199,8 @@ def const_lookup(lp, index):
 
 
 def lookup_batch(lp, indices, update=True):
-    ids = np.asarray(indices, dtype=np.int64)
+    n = lp._value.shape[0]
+    ids = _ids(indices, n, "lookup_batch", "row id", _table(lp))
     return cg().lookup_node(lp, ids, update, batched=True)
 
 
@@ -263,25 +323,29 @@ def mean_elems(x):
 
 
 def sum_dim(x, d, b=False):
+    x = _ex(x)
     off = _off(x)
-    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    axes = tuple(_axis(x, k, "sum_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
     out = F.sum(x, axis=axes)
     return _unbatch(F.sum(out, axis=0)) if b and off else out
 
 
 def mean_dim(x, d, b=False):
+    x = _ex(x)
     off = _off(x)
-    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    axes = tuple(_axis(x, k, "mean_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
     out = F.mean(x, axis=axes)
     return _unbatch(F.mean(out, axis=0)) if b and off else out
 
 
 def max_dim(x, d=0):
-    return F.amax(x, _off(x) + d)
+    x = _ex(x)
+    return F.amax(x, _axis(x, d, "max_dim"))
 
 
 def min_dim(x, d=0):
-    return F.amin(x, _off(x) + d)
+    x = _ex(x)
+    return F.amin(x, _axis(x, d, "min_dim"))
 
 
 def sum_batches(x):
@@ -322,7 +386,8 @@ def logsumexp(xs):
 
 
 def softmax(x, d=0):
-    return F.softmax(_ex(x), axis=_off(x) + d)
+    x = _ex(x)
+    return F.softmax(x, axis=_axis(x, d, "softmax"))
 
 
 def log_softmax(x, restrict=None):
@@ -330,8 +395,9 @@ def log_softmax(x, restrict=None):
     if restrict is None:
         return F.log_softmax(x, axis=_off(x))
     # DyNet's restricted log-softmax: -inf outside the listed classes
-    mask = np.full(_dims(x)[0], -np.inf, _F32)
-    mask[list(restrict)] = 0
+    n = _dims(x)[0] if _dims(x) else 0
+    mask = np.full(n, -np.inf, _F32)
+    mask[_ids(list(restrict), n, "log_softmax", "restricted class", f"{n} classes")] = 0
     return F.log_softmax(x + as_tensor(mask), axis=_off(x))
 
 
@@ -340,12 +406,20 @@ def pick(x, index, dim=0):
     if isinstance(index, (list, tuple, np.ndarray)):
         return pick_batch(x, index, dim)
     x = _ex(x)
-    return F.getitem(x, (slice(None),) * (_off(x) + dim) + (int(index),))
+    axis = _axis(x, dim, "pick") if dim else _off(x)
+    shape = x.shape
+    if axis >= len(shape):
+        raise ShapeError(f"pick: a scalar expression has no element {index!r} to pick")
+    n = shape[axis]
+    if index.__class__ is not int or not 0 <= index < n:
+        index = _index(index, n, "pick", "index", f"dimension {dim} of dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (index,))
 
 
 def pick_batch(x, indices, dim=0):
     x = _ex(x)
-    ids = np.asarray(indices, dtype=np.int64)
+    axis = _axis(x, dim, "pick_batch")
+    ids = _ids(indices, x.shape[axis], "pick_batch", "index", f"dimension {dim} of dims {_dims(x)}")
     if x.__class__ is BatchedExpression:
         if len(ids) != x.shape[0]:
             raise ShapeError(f"pick_batch: {len(ids)} indices for a batch of {x.shape[0]}")
@@ -357,7 +431,16 @@ def pick_batch(x, indices, dim=0):
 
 
 def pickrange(x, s, e, d=0):
-    return F.getitem(x, (slice(None),) * (_off(x) + d) + (slice(s, e),))
+    x = _ex(x)
+    axis = _axis(x, d, "pickrange")
+    n = x.shape[axis]
+    for name, v in (("start", s), ("end", e)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+    if not 0 <= s < e <= n:
+        raise BoundsError(f"pickrange: range [{s}, {e}) does not fit dimension {d} of size {n} "
+                          f"(dims {_dims(x)}): need 0 <= start < end <= {n}")
+    return F.getitem(x, (slice(None),) * axis + (slice(int(s), int(e)),))
 
 
 def select_rows(x, rows):
@@ -386,12 +469,26 @@ def pickneglogsoftmax(x, v):
     x = _ex(x)
     if x.__class__ is BatchedExpression:
         return pickneglogsoftmax_batch(x, [v] * x.shape[0])
-    return apply(_XENT, (x, _target(int(v))), _SUM)
+    shape = x.shape
+    if len(shape) != 1:
+        raise ShapeError(f"pickneglogsoftmax: expected a vector of scores, got dims {shape}")
+    # the label is only an attribute to the loss's shape rule: out of range, it would fail
+    # first in value(), inside NumPy; a negative one would pick from the end
+    if v.__class__ is not int or not 0 <= v < shape[0]:
+        v = _index(v, shape[0], "pickneglogsoftmax", "class", f"{shape[0]} classes")
+    return apply(_XENT, (x, _target(v)), _SUM)
 
 
 def pickneglogsoftmax_batch(x, vs):
     x = _ex(x)
-    ids = _make(np.asarray(vs, dtype=np.int64))
+    dims = _dims(x)
+    if len(dims) != 1:
+        raise ShapeError(f"pickneglogsoftmax_batch: expected vectors of scores, got dims {dims}")
+    ids = _ids(vs, dims[0], "pickneglogsoftmax_batch", "class", f"{dims[0]} classes")
+    if x.__class__ is BatchedExpression and len(ids) != x.shape[0]:
+        raise ShapeError(f"pickneglogsoftmax_batch: {len(ids)} classes for a batch of "
+                         f"{x.shape[0]}")
+    ids = _make(ids)
     if x.__class__ is not BatchedExpression:
         return _batch(apply(_XENT, (F.broadcast_to(x, (len(vs),) + x.shape), ids),
                             {"reduction": "none"}))
@@ -535,9 +632,23 @@ def _set(self, value):
 
 
 def _getitem(self, index):
-    if isinstance(index, slice):
-        return pickrange(self, index.start or 0, index.stop if index.stop is not None else _dims(self)[0])
-    if isinstance(index, (int, np.integer)):
+    """x[i] and x[i:j] along the first dimension; negative i, j count from the end, as in
+    DyNet's Expression.__getitem__ (pick and pickrange themselves refuse them)."""
+    if isinstance(index, (slice, int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+        dims = _dims(self)
+        if not dims:
+            raise ShapeError(f"expression[{index!r}]: a scalar expression cannot be indexed")
+        n = dims[0]
+        if isinstance(index, slice):
+            if index.step is not None:
+                raise ArgumentError("expression[i:j:k]: steps are not supported (as in DyNet)")
+            s = 0 if index.start is None else index.start
+            e = n if index.stop is None else index.stop
+            s = s + n if isinstance(s, (int, np.integer)) and s < 0 else s
+            e = e + n if isinstance(e, (int, np.integer)) and e < 0 else e
+            return pickrange(self, s, e)
+        if -n <= index < 0:
+            index += n
         return pick(self, index)
     return F.getitem(self, index)
 

@@ -13,6 +13,7 @@ import numpy as np
 from .. import io
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import generator
+from . import expr as _expr
 from .graph import cg
 
 _F32 = np.float32
@@ -186,10 +187,10 @@ class LookupParameters(_Arithmetic):
         self._all_touched = False
 
     def __getitem__(self, i):
-        return cg().lookup_node(self, int(i))
+        return _expr.lookup(self, i)
 
     def batch(self, ids):
-        return cg().lookup_node(self, np.asarray(ids, dtype=np.int64), batched=True)
+        return _expr.lookup_batch(self, ids)
 
     def expr(self, update=True):
         """The whole table as one matrix node (DyNet's parameter(lookup_parameters))."""
@@ -208,7 +209,12 @@ class LookupParameters(_Arithmetic):
         self._value[...] = arr
 
     def init_row(self, i, row):
-        self._value[i] = np.asarray(row, dtype=_F32)
+        i = self._row(i, "init_row")
+        row = np.asarray(row, dtype=_F32)
+        if row.shape != self._value.shape[1:]:
+            raise ShapeError(f"init_row: a row of shape {row.shape} for the table {self._name} "
+                             f"of shape {self._value.shape} (rows of shape {self._value.shape[1:]})")
+        self._value[i] = row
 
     def as_array(self):
         return self._value.copy()
@@ -218,14 +224,18 @@ class LookupParameters(_Arithmetic):
     def grad_as_array(self):
         return self._grad.copy()
 
+    def _row(self, i, fn):
+        return _expr._index(i, self._value.shape[0], fn, "row id", _expr._table(self))
+
     def row_as_array(self, i):
-        return self._value[i].copy()
+        return self._value[self._row(i, "row_as_array")].copy()
 
     def rows_as_array(self, ids):
-        return self._value[np.asarray(ids)].copy()
+        return self._value[_expr._ids(ids, self._value.shape[0], "rows_as_array", "row id",
+                                      _expr._table(self))].copy()
 
     def row_grad_as_array(self, i):
-        return self._grad[i].copy()
+        return self._grad[self._row(i, "row_grad_as_array")].copy()
 
     def zero(self):
         self._value[...] = 0

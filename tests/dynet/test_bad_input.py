@@ -61,3 +61,101 @@ def test_backward_of_a_batch_of_losses_asks_for_sum_batches():
     dy.sum_batches(losses).backward()
     assert W.grad_as_array().any()
 
+
+# --- indices: integers in range, refused at build time -----------------------------------------
+
+def _vec():
+    return dy.inputVector([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("autobatch", [False, True])
+def test_pickneglogsoftmax_refuses_a_class_out_of_range_when_built(autobatch):
+    dy.renew_cg(autobatching=autobatch)
+    for bad in (5, 3, -1):
+        with pytest.raises(BoundsError, match=rf"pickneglogsoftmax: class {bad} is out of range "
+                                              r"for 3 classes \(valid: 0..2\)"):
+            dy.pickneglogsoftmax(_vec(), bad)
+    assert dy.pickneglogsoftmax(_vec(), np.int64(2)).value() == pytest.approx(
+        -np.log(np.exp(3) / np.exp([1, 2, 3]).sum()), rel=1e-5)
+
+
+def test_pickneglogsoftmax_refuses_a_float_class():
+    dy.renew_cg()
+    with pytest.raises(ArgumentError, match=r"pickneglogsoftmax: the class must be an integer, got 1.5"):
+        dy.pickneglogsoftmax(_vec(), 1.5)
+
+
+def test_batched_pickneglogsoftmax_checks_every_class():
+    dy.renew_cg()
+    x = dy.inputTensor(np.ones((3, 2)), batched=True)
+    with pytest.raises(BoundsError, match=r"class -1 \(entry 1\) is out of range for 3 classes"):
+        dy.pickneglogsoftmax(x, [0, -1])
+    with pytest.raises(ArgumentError, match="must be integers, got float64"):
+        dy.pickneglogsoftmax_batch(x, [0.5, 1.0])
+    with pytest.raises(ShapeError, match="3 classes for a batch of 2"):
+        dy.pickneglogsoftmax_batch(x, [0, 1, 2])
+
+
+def test_pick_refuses_negative_and_out_of_range_indices():
+    dy.renew_cg()
+    for bad in (-1, 3):
+        with pytest.raises(BoundsError, match=rf"pick: index {bad} is out of range for dimension 0 "
+                                              r"of dims \(3,\) \(valid: 0..2\)"):
+            dy.pick(_vec(), bad)
+    with pytest.raises(ArgumentError, match="pick: the index must be an integer"):
+        dy.pick(_vec(), 1.0)
+    x = dy.inputTensor(np.ones((3, 2)), batched=True)
+    with pytest.raises(BoundsError, match=r"pick_batch: index -1 \(entry 1\) is out of range"):
+        dy.pick(x, [0, -1])
+    with pytest.raises(BoundsError, match=r"pick_batch: index 5 \(entry 1\)"):
+        dy.pick_batch(x, [0, 5])
+
+
+def test_python_indexing_still_counts_from_the_end_as_in_dynet():
+    dy.renew_cg()
+    assert _vec()[-1].value() == 3.0
+    np.testing.assert_array_equal(_vec()[-2:].npvalue(), [2.0, 3.0])
+    with pytest.raises(BoundsError):
+        _vec()[3]
+
+
+def test_pickrange_out_of_range_is_refused_not_clipped():
+    dy.renew_cg()
+    with pytest.raises(BoundsError, match=r"pickrange: range \[2, 9\) does not fit dimension 0 of "
+                                          r"size 3.*0 <= start < end <= 3"):
+        dy.pickrange(_vec(), 2, 9)
+    with pytest.raises(BoundsError):
+        dy.pickrange(_vec(), -1, 2)
+    np.testing.assert_array_equal(dy.pickrange(_vec(), 1, 3).npvalue(), [2.0, 3.0])
+
+
+@pytest.mark.parametrize("autobatch", [False, True])
+def test_softmax_dimension_out_of_range_is_refused_when_built(autobatch):
+    dy.renew_cg(autobatching=autobatch)
+    with pytest.raises(ShapeError, match=r"softmax: dimension 3 is out of range for an "
+                                         r"expression with dims \(3,\)"):
+        dy.softmax(_vec(), 3)
+    with pytest.raises(ShapeError, match="sum_dim: dimension -1"):
+        dy.sum_dim(dy.inputTensor(np.ones((3, 2)), batched=True), [-1])   # not the batch axis
+
+
+def test_lookup_refuses_negative_float_and_out_of_range_ids():
+    E = dy.ParameterCollection().add_lookup_parameters((10, 4))
+    dy.renew_cg()
+    for bad in (12, 10, -1):
+        with pytest.raises(BoundsError, match=rf"lookup: row id {bad} is out of range for the "
+                                              r"lookup table .* with 10 rows \(valid: 0..9\)"):
+            dy.lookup(E, bad)
+        with pytest.raises(BoundsError, match=f"row id {bad}"):
+            E[bad]
+    with pytest.raises(ArgumentError, match="lookup: the row id must be an integer, got 1.7"):
+        dy.lookup(E, 1.7)
+    with pytest.raises(BoundsError, match=r"lookup_batch: row id 15 \(entry 1\)"):
+        dy.lookup_batch(E, [1, 15])
+    with pytest.raises(BoundsError, match=r"row id -1 \(entry 0\)"):
+        E.batch([-1, 2])
+    with pytest.raises(ArgumentError, match="row ids must be integers"):
+        dy.lookup_batch(E, [1.5, 2.0])
+    with pytest.raises(BoundsError, match="row_as_array: row id -1"):
+        E.row_as_array(-1)
+    np.testing.assert_array_equal(dy.lookup(E, np.int64(9)).npvalue(), E.row_as_array(9))
