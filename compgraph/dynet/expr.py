@@ -12,7 +12,7 @@ from ..errors import ArgumentError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
-from .graph import BatchedExpression, Expression, cg
+from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
     OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
@@ -590,6 +590,8 @@ def block_dropout(x, p):
 # --- Expression's own methods ---------------------------------------------------------------------
 
 def _npvalue(self, recalculate=False):
+    if self._graph is not _Current.cg:
+        raise _stale("value()")
     if recalculate:
         self._graph.invalidate()
     if self._value is None:
@@ -617,6 +619,8 @@ def _vec_value(self, recalculate=False):
 
 
 def _dim(self):
+    if self._graph is not _Current.cg:
+        raise _stale("dim()")
     off = _off(self)
     dims = tuple(self.shape[off:])
     return (dims or (1,)), (self.shape[0] if off else 1)
@@ -624,6 +628,8 @@ def _dim(self):
 
 def _set(self, value):
     """Change an input's value; the graph recomputes what depends on it."""
+    if self._graph is not _Current.cg:
+        raise _stale("set()")
     if self.op is not None:
         raise ArgumentError("set(): only inputs (inputVector, vecInput, scalarInput, "
                             "inputTensor) can be set")

@@ -55,6 +55,14 @@ class ComputationGraph(BatchingGraph):
         return node
 
     def record(self, op, args, attrs):
+        # an expression kept from before renew_cg() belongs to a dropped graph: recorded
+        # there, or mixed into this one, it would compute silently with nodes nobody evaluates
+        if self is not _Current.cg:
+            raise _stale(op.name)
+        for a in args:
+            g = a._graph
+            if g is not self and g is not None:
+                raise _stale(op.name)
         node = super().record(op, args, attrs)
         if self.immediate_compute:
             self.evaluate(node)
@@ -87,6 +95,8 @@ class ComputationGraph(BatchingGraph):
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):
         """DyNet's backward: gradients of root accumulate into the parameters."""
+        if self is not _Current.cg:
+            raise _stale("backward()")
         shape = root.shape
         if len(shape) and int(np.prod(shape)) != 1:
             # DyNet refuses too (exec.cc): seeding with ones would silently sum the elements
@@ -124,6 +134,8 @@ class ComputationGraph(BatchingGraph):
             lp._add_grad(np.array(ids, dtype=np.int64), np.array(gs))
 
     def gradient_of(self, node):
+        if self is not _Current.cg:
+            raise _stale("gradient()")
         g = self._last_grads.get(node)
         if g is None:
             if node.op is not None:
@@ -131,6 +143,13 @@ class ComputationGraph(BatchingGraph):
                                  "kept only by backward(full=True)")
             return np.zeros(node.shape, node.dtype)
         return np.asarray(g)
+
+
+def _stale(what):
+    got = f"{what} on an expression" if what.endswith("()") else f"{what}: an operand is an expression"
+    return GraphError(f"Stale Expression (created before renewing the Computation Graph): "
+                      f"{got} of a graph that renew_cg() has since replaced; build it again "
+                      f"after renew_cg()")
 
 
 class _Current:

@@ -159,3 +159,38 @@ def test_lookup_refuses_negative_float_and_out_of_range_ids():
     with pytest.raises(BoundsError, match="row_as_array: row id -1"):
         E.row_as_array(-1)
     np.testing.assert_array_equal(dy.lookup(E, np.int64(9)).npvalue(), E.row_as_array(9))
+
+
+# --- expressions from before renew_cg() are stale (DyNet raises for them too) --------------------
+
+def test_a_stale_expression_is_refused_as_an_operand_and_when_evaluated():
+    m = dy.ParameterCollection()
+    W = m.add_parameters((2, 4))
+    dy.renew_cg()
+    x = dy.inputVector([1.0, 2.0, 3.0, 4.0])
+    loss = dy.sum_elems(W * x)
+    dy.renew_cg()
+    stale = "Stale Expression \\(created before renewing the Computation Graph\\)"
+    with pytest.raises(GraphError, match=stale):
+        W * x                                   # the fresh parameter node first, x second
+    with pytest.raises(GraphError, match=stale):
+        dy.tanh(x)
+    with pytest.raises(GraphError, match=stale + ": value"):
+        loss.value()
+    with pytest.raises(GraphError, match=stale):
+        x.npvalue()
+    with pytest.raises(GraphError, match=stale + ": backward"):
+        loss.backward()
+    assert not W.grad_as_array().any()
+    fresh = dy.sum_elems(W * dy.inputVector([1.0, 2.0, 3.0, 4.0]))
+    assert fresh.value() == pytest.approx(float(W.as_array().sum(axis=0) @ [1, 2, 3, 4]), rel=1e-5)
+
+
+def test_an_rnn_state_from_before_renew_cg_is_stale():
+    m = dy.ParameterCollection()
+    lstm = dy.LSTMBuilder(1, 2, 3, m)
+    dy.renew_cg()
+    s = lstm.initial_state().add_input(dy.inputVector([1.0, 2.0]))
+    dy.renew_cg()
+    with pytest.raises(GraphError, match="Stale Expression"):
+        s.add_input(dy.inputVector([1.0, 2.0]))
