@@ -194,3 +194,30 @@ def test_an_rnn_state_from_before_renew_cg_is_stale():
     dy.renew_cg()
     with pytest.raises(GraphError, match="Stale Expression"):
         s.add_input(dy.inputVector([1.0, 2.0]))
+
+
+# --- trainers ----------------------------------------------------------------------------------
+
+def test_trainers_refuse_a_non_model_and_unusable_rates():
+    m = dy.ParameterCollection()
+    m.add_parameters(3)
+    with pytest.raises(ArgumentError, match="SimpleSGDTrainer: expected the ParameterCollection "
+                                            r"\(Model\) to train, got str"):
+        dy.SimpleSGDTrainer("m")
+    with pytest.raises(ArgumentValueError, match=r"SimpleSGDTrainer: learning_rate=-1.0 is out of "
+                                                 "range: it must be a finite number > 0"):
+        dy.SimpleSGDTrainer(m, learning_rate=-1)
+    with pytest.raises(ArgumentValueError, match="AdamTrainer: alpha=-1.0"):
+        dy.AdamTrainer(m, alpha=-1)
+    with pytest.raises(ArgumentValueError, match=r"beta_2=1.0 .* in \[0, 1\)"):
+        dy.AdamTrainer(m, beta_2=1.0)
+    with pytest.raises(ArgumentValueError, match="mom=1.5"):
+        dy.MomentumSGDTrainer(m, mom=1.5)
+    with pytest.raises(ArgumentError, match="learning_rate must be a number, got '0.1'"):
+        dy.AdagradTrainer(m, learning_rate="0.1")
+    t = dy.SimpleSGDTrainer(m, learning_rate=0.5)
+    with pytest.raises(ArgumentValueError, match="learning_rate=nan"):
+        t.set_learning_rate(float("nan"))
+    with pytest.raises(ArgumentValueError, match="learning_rate=0.0"):
+        t.restart(0)
+    assert t.learning_rate == 0.5
