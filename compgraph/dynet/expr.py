@@ -8,7 +8,7 @@ DyNet's own dimensions start.
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, BoundsError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
@@ -105,37 +105,88 @@ def _axis(x, d, fn):
 
 # --- inputs -------------------------------------------------------------------------------------
 
+def _floats(data, fn):
+    """data as a float32 array, or an error naming fn instead of NumPy's conversion message."""
+    try:
+        return np.array(data, dtype=_F32)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"{fn}: expected numbers (a list, nested lists of equal lengths or "
+                            f"a NumPy array), got {type(data).__name__} {data!r:.60}: {e}") from None
+
+
+def _shape(dim, fn, what="dims"):
+    """DyNet dims (an int or a sequence of them) as a tuple of positive ints."""
+    ds = (dim,) if isinstance(dim, (int, np.integer)) else dim
+    try:
+        ds = tuple(ds)
+    except TypeError:
+        raise ArgumentError(f"{fn}: {what} must be an integer or a tuple of integers, got "
+                            f"{dim!r}") from None
+    for d in ds:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise ArgumentError(f"{fn}: {what} must be integers, got {dim!r}")
+        if d < 1:
+            raise ArgumentValueError(f"{fn}: {what} must be positive, got {dim!r}")
+    return tuple(int(d) for d in ds)
+
+
+def _batch_size(b, fn):
+    if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, np.integer)) or b < 1:
+        raise ArgumentValueError(f"{fn}: batch_size must be a positive integer, got {b!r}")
+    return int(b)
+
+
 def inputTensor(arr, batched=False, device=""):
     """A constant input; with batched=True the last dimension is the batch (as in DyNet)."""
-    a = np.array(arr, dtype=_F32)
+    a = _floats(arr, "inputTensor")
     if batched:
+        if a.ndim == 0:
+            raise ShapeError("inputTensor(batched=True): the last dimension is the batch, but "
+                             "the data is a single number")
         return cg().leaf(np.ascontiguousarray(np.moveaxis(a, -1, 0)), batched=True)
     return cg().leaf(a)
 
 
 def inputVector(v):
-    return cg().leaf(np.array(v, dtype=_F32).reshape(-1))
+    a = _floats(v, "inputVector")
+    if a.ndim != 1:
+        # reshape(-1) would flatten a matrix row by row, where DyNet reads it column by column
+        raise ShapeError(f"inputVector: expected a flat list of numbers, got data of shape "
+                         f"{a.shape}; use inputTensor for a matrix (or scalarInput for a number)")
+    return cg().leaf(a)
 
 
 def vecInput(dim):
-    return cg().leaf(np.zeros(dim, _F32))
+    return cg().leaf(np.zeros(_shape(dim, "vecInput", "dim"), _F32))
 
 
 def scalarInput(s):
-    return cg().leaf(np.array(s, dtype=_F32).reshape(()))
+    a = _floats(s, "scalarInput")
+    if a.size != 1:
+        raise ShapeError(f"scalarInput: expected one number, got data of shape {a.shape}")
+    return cg().leaf(a.reshape(()))
 
 
 def matInput(d1, d2):
-    return cg().leaf(np.zeros((d1, d2), _F32))
+    return cg().leaf(np.zeros(_shape((d1, d2), "matInput"), _F32))
 
 
 def inputMatrix(v, d):
     """DyNet's inputMatrix: the flat list v read column by column into dims d."""
-    return cg().leaf(np.array(v, dtype=_F32).reshape(tuple(d), order="F"))
+    a = _floats(v, "inputMatrix")
+    d = _shape(d, "inputMatrix")
+    if a.ndim != 1:
+        raise ShapeError(f"inputMatrix: expected a flat list of values, got data of shape "
+                         f"{a.shape}; use inputTensor for data already shaped")
+    if a.size != int(np.prod(d)):
+        raise ShapeError(f"inputMatrix: {a.size} values do not fill dims {d} "
+                         f"({int(np.prod(d))} values)")
+    return cg().leaf(a.reshape(d, order="F"))
 
 
 def zeros(dim, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "zeros")
+    batch_size = _batch_size(batch_size, "zeros")
     if batch_size > 1:
         return cg().leaf(np.zeros((batch_size,) + dim, _F32), batched=True)
     return cg().leaf(np.zeros(dim, _F32))
@@ -146,26 +197,30 @@ def ones(dim, batch_size=1):
 
 
 def constant(dim, val, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "constant")
+    batch_size = _batch_size(batch_size, "constant")
     if batch_size > 1:
         return cg().leaf(np.full((batch_size,) + dim, val, _F32), batched=True)
     return cg().leaf(np.full(dim, val, _F32))
 
 
 def random_normal(dim, mean=0.0, stddev=1.0, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_normal")
+    batch_size = _batch_size(batch_size, "random_normal")
     a = generator().normal(mean, stddev, ((batch_size,) if batch_size > 1 else ()) + dim)
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
 
 def random_uniform(dim, left, right, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_uniform")
+    batch_size = _batch_size(batch_size, "random_uniform")
     a = generator().uniform(left, right, ((batch_size,) if batch_size > 1 else ()) + dim)
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
 
 def random_bernoulli(dim, p, scale=1.0, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_bernoulli")
+    batch_size = _batch_size(batch_size, "random_bernoulli")
     a = (generator().random(((batch_size,) if batch_size > 1 else ()) + dim) < p) * scale
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
@@ -633,7 +688,10 @@ def _set(self, value):
     if self.op is not None:
         raise ArgumentError("set(): only inputs (inputVector, vecInput, scalarInput, "
                             "inputTensor) can be set")
-    self._value = np.array(value, dtype=_F32).reshape(self.shape)
+    a = _floats(value, "set")
+    if a.size != self._value.size:
+        raise ShapeError(f"set(): {a.size} values for an input of dims {self.dim()[0]}")
+    self._value = a.reshape(self.shape)
     self._graph.invalidate()
 
 

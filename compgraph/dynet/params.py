@@ -282,8 +282,8 @@ class LookupParameters(_Arithmetic):
         return f"<LookupParameters {self._name} {self._value.shape}>"
 
 
-def _dims(dim):
-    return (int(dim),) if isinstance(dim, (int, np.integer)) else tuple(int(d) for d in dim)
+def _dims(dim, fn):
+    return _expr._shape(dim, fn)
 
 
 class ParameterCollection:
@@ -302,13 +302,13 @@ class ParameterCollection:
         return full
 
     def add_parameters(self, dim, init=None, name="", device="", scale=1.0):
-        shape = _dims(dim)
+        shape = _dims(dim, "add_parameters")
         p = Parameters(_initial(shape, init, scale, False), self._new_name(name))
         self._params.append(p)
         return p
 
     def add_lookup_parameters(self, dim, init=None, name="", device="", scale=1.0):
-        shape = _dims(dim)
+        shape = _dims(dim, "add_lookup_parameters")
         if len(shape) < 2:
             raise ShapeError(f"add_lookup_parameters: dims (rows, row size), got {shape}")
         lp = LookupParameters(_initial(shape, init, scale, True), self._new_name(name))

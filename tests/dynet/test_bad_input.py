@@ -221,3 +221,45 @@ def test_trainers_refuse_a_non_model_and_unusable_rates():
     with pytest.raises(ArgumentValueError, match="learning_rate=0.0"):
         t.restart(0)
     assert t.learning_rate == 0.5
+
+
+# --- inputs and dims ----------------------------------------------------------------------------
+
+def test_input_vector_refuses_a_matrix_instead_of_flattening_it():
+    dy.renew_cg()
+    with pytest.raises(ShapeError, match=r"inputVector: expected a flat list.*shape \(2, 2\).*"
+                                         "use inputTensor"):
+        dy.inputVector([[1, 2], [3, 4]])
+    np.testing.assert_array_equal(dy.inputVector(np.arange(3)).npvalue(), [0, 1, 2])
+
+
+def test_input_data_that_is_not_numbers_or_does_not_fit_gets_a_dialect_error():
+    dy.renew_cg()
+    with pytest.raises(ArgumentError, match="inputTensor: expected numbers.*could not convert"):
+        dy.inputTensor(["a", "b"])
+    with pytest.raises(ArgumentError, match="inputTensor: expected numbers.*inhomogeneous"):
+        dy.inputTensor([[1, 2], [3]])
+    with pytest.raises(ShapeError, match=r"inputMatrix: 5 values do not fill dims \(2, 2\) "
+                                         r"\(4 values\)"):
+        dy.inputMatrix([1, 2, 3, 4, 5], (2, 2))
+    with pytest.raises(ShapeError, match=r"set\(\): 3 values for an input of dims \(2,\)"):
+        dy.inputVector([1, 2]).set([1, 2, 3])
+    with pytest.raises(ArgumentValueError, match="vecInput: dim must be positive, got -2"):
+        dy.vecInput(-2)
+
+
+def test_parameter_and_builder_dims_must_be_positive_integers():
+    m = dy.ParameterCollection()
+    with pytest.raises(ArgumentValueError, match=r"add_parameters: dims must be positive, "
+                                                 r"got \(-1, 3\)"):
+        m.add_parameters((-1, 3))
+    with pytest.raises(ArgumentError, match=r"add_parameters: dims must be integers, got \(2.5, 3\)"):
+        m.add_parameters((2.5, 3))
+    with pytest.raises(ArgumentValueError, match="add_lookup_parameters: dims must be positive"):
+        m.add_lookup_parameters((-5, 3))
+    with pytest.raises(ArgumentValueError, match=r"LSTMBuilder: \(layers, input_dim, hidden_dim\) "
+                                                 r"must be positive, got \(1, -4, 8\)"):
+        dy.LSTMBuilder(1, -4, 8, m)
+    with pytest.raises(ArgumentError, match="expected the ParameterCollection"):
+        dy.GRUBuilder(1, 4, 8, "m")
+    assert m.parameter_count() == 0
