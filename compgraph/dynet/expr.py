@@ -499,11 +499,17 @@ def pickrange(x, s, e, d=0):
 
 
 def select_rows(x, rows):
-    return F.getitem(x, (slice(None),) * _off(x) + (np.asarray(rows, dtype=np.int64),))
+    x = _ex(x)
+    axis = _axis(x, 0, "select_rows")
+    ids = _ids(rows, x.shape[axis], "select_rows", "row", f"dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (ids,))
 
 
 def select_cols(x, cols):
-    return F.getitem(x, (slice(None),) * (_off(x) + 1) + (np.asarray(cols, dtype=np.int64),))
+    x = _ex(x)
+    axis = _axis(x, 1, "select_cols")
+    ids = _ids(cols, x.shape[axis], "select_cols", "column", f"dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (ids,))
 
 
 _targets = {}

@@ -263,3 +263,16 @@ def test_parameter_and_builder_dims_must_be_positive_integers():
     with pytest.raises(ArgumentError, match="expected the ParameterCollection"):
         dy.GRUBuilder(1, 4, 8, "m")
     assert m.parameter_count() == 0
+
+
+def test_select_rows_and_cols_refuse_negative_and_float_indices():
+    dy.renew_cg()
+    x = dy.inputTensor(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(BoundsError, match=r"select_rows: row -1 \(entry 1\) is out of range for "
+                                          r"dims \(3, 4\) \(valid: 0..2\)"):
+        dy.select_rows(x, [0, -1])
+    with pytest.raises(BoundsError, match=r"select_cols: column 7 \(entry 1\)"):
+        dy.select_cols(x, [0, 7])
+    with pytest.raises(ArgumentError, match="select_cols: columns must be integers"):
+        dy.select_cols(x, [0.5])
+    np.testing.assert_array_equal(dy.select_cols(x, [3, 0]).npvalue(), [[3, 0], [7, 4], [11, 8]])
