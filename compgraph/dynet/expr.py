@@ -530,7 +530,8 @@ def pickneglogsoftmax(x, v):
     x = _ex(x)
     if x.__class__ is BatchedExpression:
         return pickneglogsoftmax_batch(x, [v] * x.shape[0])
-    shape = x.shape
+    v0 = x._value                      # x.shape without the property call: this is per word
+    shape = x._meta[0] if v0 is None else v0.shape
     if len(shape) != 1:
         raise ShapeError(f"pickneglogsoftmax: expected a vector of scores, got dims {shape}")
     # the label is only an attribute to the loss's shape rule: out of range, it would fail

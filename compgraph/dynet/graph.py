@@ -57,11 +57,12 @@ class ComputationGraph(BatchingGraph):
     def record(self, op, args, attrs):
         # an expression kept from before renew_cg() belongs to a dropped graph: recorded
         # there, or mixed into this one, it would compute silently with nodes nobody evaluates
-        if self is not _Current.cg:
-            raise _stale(op.name)
+        # (apply records into the graph of the first operand that has one, so a stale first
+        # operand makes `self` stale too: one comparison per operand covers both cases)
+        cur = _Current.cg
         for a in args:
             g = a._graph
-            if g is not self and g is not None:
+            if g is not cur and g is not None:
                 raise _stale(op.name)
         node = super().record(op, args, attrs)
         if self.immediate_compute:

@@ -187,7 +187,9 @@ class LookupParameters(_Arithmetic):
         self._all_touched = False
 
     def __getitem__(self, i):
-        return _expr.lookup(self, i)
+        if i.__class__ is not int or not 0 <= i < self._value.shape[0]:
+            i = self._row(i, "lookup")
+        return cg().lookup_node(self, i)
 
     def batch(self, ids):
         return _expr.lookup_batch(self, ids)
