@@ -592,6 +592,9 @@ def hinge(x, index, m=1.0):
 
 def concatenate(xs, d=0):
     xs = [_ex(x) for x in xs]
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
+        # a negative d would count from the end, and on a batch reach the batch axis
+        raise ShapeError(f"concatenate: d must be a dimension 0, 1, ..., got {d!r}")
     if len(xs) == 1:
         return xs[0]
     if any(x.__class__ is BatchedExpression for x in xs):

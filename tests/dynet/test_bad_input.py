@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import compgraph.dynet as dy
-from compgraph.errors import (ArgumentError, ArgumentValueError, BoundsError, CompgraphError,
-                              GraphError, ShapeError)
+from compgraph.errors import (ArgumentError, ArgumentValueError, BoundsError, GraphError,
+                              ShapeError)
 
 
 # --- populate is all or nothing ------------------------------------------------------------------
@@ -276,3 +276,11 @@ def test_select_rows_and_cols_refuse_negative_and_float_indices():
     with pytest.raises(ArgumentError, match="select_cols: columns must be integers"):
         dy.select_cols(x, [0.5])
     np.testing.assert_array_equal(dy.select_cols(x, [3, 0]).npvalue(), [[3, 0], [7, 4], [11, 8]])
+
+
+def test_concatenate_refuses_a_negative_dimension():
+    dy.renew_cg()
+    xs = [dy.inputTensor(np.ones((3, 2)), batched=True) for _ in range(2)]
+    with pytest.raises(ShapeError, match="concatenate: d must be a dimension 0, 1, ..., got -1"):
+        dy.concatenate(xs, d=-1)              # would have joined the batches
+    assert dy.concatenate(xs).dim() == ((6,), 2)
