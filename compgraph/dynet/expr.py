@@ -8,11 +8,11 @@ DyNet's own dimensions start.
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
-from .graph import BatchedExpression, Expression, cg
+from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
     OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
@@ -51,39 +51,142 @@ def _dims(x):
     return x.shape[_off(x):]
 
 
+# --- argument checks ----------------------------------------------------------------------------
+# DyNet takes indices and dims as C `unsigned`: a float or a negative number is refused there,
+# where NumPy would truncate 1.7 to 1 or wrap -1 to the last entry without a word.
+
+def _valid(n):
+    return f"valid: 0..{n - 1}" if n else "it is empty"
+
+
+def _index(i, n, fn, what, of):
+    """i as an int in 0..n-1; else a clear error naming fn, i and what it indexes (`of`,
+    a phrase that says the size n)."""
+    if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+        raise ArgumentError(f"{fn}: the {what} must be an integer, got {i!r} "
+                            f"({type(i).__name__})")
+    i = int(i)
+    if not 0 <= i < n:
+        raise BoundsError(f"{fn}: {what} {i} is out of range for {of} ({_valid(n)})")
+    return i
+
+
+def _ids(indices, n, fn, what, of):
+    """A list or array of indices as a 1-d int64 array, each in 0..n-1 (one pass over the
+    ids, which are a batch's worth: cheap)."""
+    ids = np.asarray(indices)
+    if ids.ndim != 1:
+        raise ShapeError(f"{fn}: expected a flat list of {what}s, got an array of shape "
+                         f"{ids.shape}")
+    if ids.size == 0:
+        return ids.astype(np.int64)
+    if ids.dtype.kind not in "iu":
+        raise ArgumentError(f"{fn}: {what}s must be integers, got {ids.dtype} values "
+                            f"{ids.tolist()[:5]}")
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        where = int(np.flatnonzero(ids == bad)[0])
+        raise BoundsError(f"{fn}: {what} {bad} (entry {where}) is out of range for {of} "
+                          f"({_valid(n)})")
+    return ids.astype(np.int64, copy=False)
+
+
+def _axis(x, d, fn):
+    """DyNet's dimension d of x as the node's axis (after the batch axis, if any)."""
+    off = _off(x)
+    nd = x.ndim - off
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or not 0 <= d < nd:
+        raise ShapeError(f"{fn}: dimension {d!r} is out of range for an expression with dims "
+                         f"{tuple(x.shape[off:])} (use 0..{nd - 1})" if nd else
+                         f"{fn}: a scalar expression has no dimension {d!r}")
+    return off + int(d)
+
+
 # --- inputs -------------------------------------------------------------------------------------
+
+def _floats(data, fn):
+    """data as a float32 array, or an error naming fn instead of NumPy's conversion message."""
+    try:
+        return np.array(data, dtype=_F32)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"{fn}: expected numbers (a list, nested lists of equal lengths or "
+                            f"a NumPy array), got {type(data).__name__} {data!r:.60}: {e}") from None
+
+
+def _shape(dim, fn, what="dims"):
+    """DyNet dims (an int or a sequence of them) as a tuple of positive ints."""
+    ds = (dim,) if isinstance(dim, (int, np.integer)) else dim
+    try:
+        ds = tuple(ds)
+    except TypeError:
+        raise ArgumentError(f"{fn}: {what} must be an integer or a tuple of integers, got "
+                            f"{dim!r}") from None
+    for d in ds:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise ArgumentError(f"{fn}: {what} must be integers, got {dim!r}")
+        if d < 1:
+            raise ArgumentValueError(f"{fn}: {what} must be positive, got {dim!r}")
+    return tuple(int(d) for d in ds)
+
+
+def _batch_size(b, fn):
+    if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, np.integer)) or b < 1:
+        raise ArgumentValueError(f"{fn}: batch_size must be a positive integer, got {b!r}")
+    return int(b)
+
 
 def inputTensor(arr, batched=False, device=""):
     """A constant input; with batched=True the last dimension is the batch (as in DyNet)."""
-    a = np.array(arr, dtype=_F32)
+    a = _floats(arr, "inputTensor")
     if batched:
+        if a.ndim == 0:
+            raise ShapeError("inputTensor(batched=True): the last dimension is the batch, but "
+                             "the data is a single number")
         return cg().leaf(np.ascontiguousarray(np.moveaxis(a, -1, 0)), batched=True)
     return cg().leaf(a)
 
 
 def inputVector(v):
-    return cg().leaf(np.array(v, dtype=_F32).reshape(-1))
+    a = _floats(v, "inputVector")
+    if a.ndim != 1:
+        # reshape(-1) would flatten a matrix row by row, where DyNet reads it column by column
+        raise ShapeError(f"inputVector: expected a flat list of numbers, got data of shape "
+                         f"{a.shape}; use inputTensor for a matrix (or scalarInput for a number)")
+    return cg().leaf(a)
 
 
 def vecInput(dim):
-    return cg().leaf(np.zeros(dim, _F32))
+    return cg().leaf(np.zeros(_shape(dim, "vecInput", "dim"), _F32))
 
 
 def scalarInput(s):
-    return cg().leaf(np.array(s, dtype=_F32).reshape(()))
+    a = _floats(s, "scalarInput")
+    if a.size != 1:
+        raise ShapeError(f"scalarInput: expected one number, got data of shape {a.shape}")
+    return cg().leaf(a.reshape(()))
 
 
 def matInput(d1, d2):
-    return cg().leaf(np.zeros((d1, d2), _F32))
+    return cg().leaf(np.zeros(_shape((d1, d2), "matInput"), _F32))
 
 
 def inputMatrix(v, d):
     """DyNet's inputMatrix: the flat list v read column by column into dims d."""
-    return cg().leaf(np.array(v, dtype=_F32).reshape(tuple(d), order="F"))
+    a = _floats(v, "inputMatrix")
+    d = _shape(d, "inputMatrix")
+    if a.ndim != 1:
+        raise ShapeError(f"inputMatrix: expected a flat list of values, got data of shape "
+                         f"{a.shape}; use inputTensor for data already shaped")
+    if a.size != int(np.prod(d)):
+        raise ShapeError(f"inputMatrix: {a.size} values do not fill dims {d} "
+                         f"({int(np.prod(d))} values)")
+    return cg().leaf(a.reshape(d, order="F"))
 
 
 def zeros(dim, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "zeros")
+    batch_size = _batch_size(batch_size, "zeros")
     if batch_size > 1:
         return cg().leaf(np.zeros((batch_size,) + dim, _F32), batched=True)
     return cg().leaf(np.zeros(dim, _F32))
@@ -94,26 +197,30 @@ def ones(dim, batch_size=1):
 
 
 def constant(dim, val, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "constant")
+    batch_size = _batch_size(batch_size, "constant")
     if batch_size > 1:
         return cg().leaf(np.full((batch_size,) + dim, val, _F32), batched=True)
     return cg().leaf(np.full(dim, val, _F32))
 
 
 def random_normal(dim, mean=0.0, stddev=1.0, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_normal")
+    batch_size = _batch_size(batch_size, "random_normal")
     a = generator().normal(mean, stddev, ((batch_size,) if batch_size > 1 else ()) + dim)
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
 
 def random_uniform(dim, left, right, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_uniform")
+    batch_size = _batch_size(batch_size, "random_uniform")
     a = generator().uniform(left, right, ((batch_size,) if batch_size > 1 else ()) + dim)
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
 
 def random_bernoulli(dim, p, scale=1.0, batch_size=1):
-    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    dim = _shape(dim, "random_bernoulli")
+    batch_size = _batch_size(batch_size, "random_bernoulli")
     a = (generator().random(((batch_size,) if batch_size > 1 else ()) + dim) < p) * scale
     return cg().leaf(a.astype(_F32), batched=batch_size > 1)
 
@@ -130,9 +237,16 @@ def const_parameter(*ps):
     return parameter(*ps, update=False)
 
 
+def _table(lp):
+    return f"the lookup table {lp._name} of shape {lp._value.shape}, with {lp._value.shape[0]} rows"
+
+
 def lookup(lp, index, update=True):
     """Row `index` of a lookup table: a leaf; its gradient goes to that row only."""
-    return cg().lookup_node(lp, int(index), update)
+    n = lp._value.shape[0]
+    if index.__class__ is not int or not 0 <= index < n:
+        index = _index(index, n, "lookup", "row id", _table(lp))
+    return cg().lookup_node(lp, index, update)
 
 
 def const_lookup(lp, index):
@@ -140,7 +254,8 @@ def const_lookup(lp, index):
 
 
 def lookup_batch(lp, indices, update=True):
-    ids = np.asarray(indices, dtype=np.int64)
+    n = lp._value.shape[0]
+    ids = _ids(indices, n, "lookup_batch", "row id", _table(lp))
     return cg().lookup_node(lp, ids, update, batched=True)
 
 
@@ -263,25 +378,29 @@ def mean_elems(x):
 
 
 def sum_dim(x, d, b=False):
+    x = _ex(x)
     off = _off(x)
-    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    axes = tuple(_axis(x, k, "sum_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
     out = F.sum(x, axis=axes)
     return _unbatch(F.sum(out, axis=0)) if b and off else out
 
 
 def mean_dim(x, d, b=False):
+    x = _ex(x)
     off = _off(x)
-    axes = tuple(off + k for k in d) if isinstance(d, (list, tuple)) else (off + d,)
+    axes = tuple(_axis(x, k, "mean_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
     out = F.mean(x, axis=axes)
     return _unbatch(F.mean(out, axis=0)) if b and off else out
 
 
 def max_dim(x, d=0):
-    return F.amax(x, _off(x) + d)
+    x = _ex(x)
+    return F.amax(x, _axis(x, d, "max_dim"))
 
 
 def min_dim(x, d=0):
-    return F.amin(x, _off(x) + d)
+    x = _ex(x)
+    return F.amin(x, _axis(x, d, "min_dim"))
 
 
 def sum_batches(x):
@@ -322,7 +441,8 @@ def logsumexp(xs):
 
 
 def softmax(x, d=0):
-    return F.softmax(_ex(x), axis=_off(x) + d)
+    x = _ex(x)
+    return F.softmax(x, axis=_axis(x, d, "softmax"))
 
 
 def log_softmax(x, restrict=None):
@@ -330,8 +450,9 @@ def log_softmax(x, restrict=None):
     if restrict is None:
         return F.log_softmax(x, axis=_off(x))
     # DyNet's restricted log-softmax: -inf outside the listed classes
-    mask = np.full(_dims(x)[0], -np.inf, _F32)
-    mask[list(restrict)] = 0
+    n = _dims(x)[0] if _dims(x) else 0
+    mask = np.full(n, -np.inf, _F32)
+    mask[_ids(list(restrict), n, "log_softmax", "restricted class", f"{n} classes")] = 0
     return F.log_softmax(x + as_tensor(mask), axis=_off(x))
 
 
@@ -340,12 +461,20 @@ def pick(x, index, dim=0):
     if isinstance(index, (list, tuple, np.ndarray)):
         return pick_batch(x, index, dim)
     x = _ex(x)
-    return F.getitem(x, (slice(None),) * (_off(x) + dim) + (int(index),))
+    axis = _axis(x, dim, "pick") if dim else _off(x)
+    shape = x.shape
+    if axis >= len(shape):
+        raise ShapeError(f"pick: a scalar expression has no element {index!r} to pick")
+    n = shape[axis]
+    if index.__class__ is not int or not 0 <= index < n:
+        index = _index(index, n, "pick", "index", f"dimension {dim} of dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (index,))
 
 
 def pick_batch(x, indices, dim=0):
     x = _ex(x)
-    ids = np.asarray(indices, dtype=np.int64)
+    axis = _axis(x, dim, "pick_batch")
+    ids = _ids(indices, x.shape[axis], "pick_batch", "index", f"dimension {dim} of dims {_dims(x)}")
     if x.__class__ is BatchedExpression:
         if len(ids) != x.shape[0]:
             raise ShapeError(f"pick_batch: {len(ids)} indices for a batch of {x.shape[0]}")
@@ -357,15 +486,30 @@ def pick_batch(x, indices, dim=0):
 
 
 def pickrange(x, s, e, d=0):
-    return F.getitem(x, (slice(None),) * (_off(x) + d) + (slice(s, e),))
+    x = _ex(x)
+    axis = _axis(x, d, "pickrange")
+    n = x.shape[axis]
+    for name, v in (("start", s), ("end", e)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+    if not 0 <= s < e <= n:
+        raise BoundsError(f"pickrange: range [{s}, {e}) does not fit dimension {d} of size {n} "
+                          f"(dims {_dims(x)}): need 0 <= start < end <= {n}")
+    return F.getitem(x, (slice(None),) * axis + (slice(int(s), int(e)),))
 
 
 def select_rows(x, rows):
-    return F.getitem(x, (slice(None),) * _off(x) + (np.asarray(rows, dtype=np.int64),))
+    x = _ex(x)
+    axis = _axis(x, 0, "select_rows")
+    ids = _ids(rows, x.shape[axis], "select_rows", "row", f"dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (ids,))
 
 
 def select_cols(x, cols):
-    return F.getitem(x, (slice(None),) * (_off(x) + 1) + (np.asarray(cols, dtype=np.int64),))
+    x = _ex(x)
+    axis = _axis(x, 1, "select_cols")
+    ids = _ids(cols, x.shape[axis], "select_cols", "column", f"dims {_dims(x)}")
+    return F.getitem(x, (slice(None),) * axis + (ids,))
 
 
 _targets = {}
@@ -386,12 +530,27 @@ def pickneglogsoftmax(x, v):
     x = _ex(x)
     if x.__class__ is BatchedExpression:
         return pickneglogsoftmax_batch(x, [v] * x.shape[0])
-    return apply(_XENT, (x, _target(int(v))), _SUM)
+    v0 = x._value                      # x.shape without the property call: this is per word
+    shape = x._meta[0] if v0 is None else v0.shape
+    if len(shape) != 1:
+        raise ShapeError(f"pickneglogsoftmax: expected a vector of scores, got dims {shape}")
+    # the label is only an attribute to the loss's shape rule: out of range, it would fail
+    # first in value(), inside NumPy; a negative one would pick from the end
+    if v.__class__ is not int or not 0 <= v < shape[0]:
+        v = _index(v, shape[0], "pickneglogsoftmax", "class", f"{shape[0]} classes")
+    return apply(_XENT, (x, _target(v)), _SUM)
 
 
 def pickneglogsoftmax_batch(x, vs):
     x = _ex(x)
-    ids = _make(np.asarray(vs, dtype=np.int64))
+    dims = _dims(x)
+    if len(dims) != 1:
+        raise ShapeError(f"pickneglogsoftmax_batch: expected vectors of scores, got dims {dims}")
+    ids = _ids(vs, dims[0], "pickneglogsoftmax_batch", "class", f"{dims[0]} classes")
+    if x.__class__ is BatchedExpression and len(ids) != x.shape[0]:
+        raise ShapeError(f"pickneglogsoftmax_batch: {len(ids)} classes for a batch of "
+                         f"{x.shape[0]}")
+    ids = _make(ids)
     if x.__class__ is not BatchedExpression:
         return _batch(apply(_XENT, (F.broadcast_to(x, (len(vs),) + x.shape), ids),
                             {"reduction": "none"}))
@@ -433,6 +592,9 @@ def hinge(x, index, m=1.0):
 
 def concatenate(xs, d=0):
     xs = [_ex(x) for x in xs]
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
+        # a negative d would count from the end, and on a batch reach the batch axis
+        raise ShapeError(f"concatenate: d must be a dimension 0, 1, ..., got {d!r}")
     if len(xs) == 1:
         return xs[0]
     if any(x.__class__ is BatchedExpression for x in xs):
@@ -493,6 +655,8 @@ def block_dropout(x, p):
 # --- Expression's own methods ---------------------------------------------------------------------
 
 def _npvalue(self, recalculate=False):
+    if self._graph is not _Current.cg:
+        raise _stale("value()")
     if recalculate:
         self._graph.invalidate()
     if self._value is None:
@@ -520,6 +684,8 @@ def _vec_value(self, recalculate=False):
 
 
 def _dim(self):
+    if self._graph is not _Current.cg:
+        raise _stale("dim()")
     off = _off(self)
     dims = tuple(self.shape[off:])
     return (dims or (1,)), (self.shape[0] if off else 1)
@@ -527,17 +693,36 @@ def _dim(self):
 
 def _set(self, value):
     """Change an input's value; the graph recomputes what depends on it."""
+    if self._graph is not _Current.cg:
+        raise _stale("set()")
     if self.op is not None:
         raise ArgumentError("set(): only inputs (inputVector, vecInput, scalarInput, "
                             "inputTensor) can be set")
-    self._value = np.array(value, dtype=_F32).reshape(self.shape)
+    a = _floats(value, "set")
+    if a.size != self._value.size:
+        raise ShapeError(f"set(): {a.size} values for an input of dims {self.dim()[0]}")
+    self._value = a.reshape(self.shape)
     self._graph.invalidate()
 
 
 def _getitem(self, index):
-    if isinstance(index, slice):
-        return pickrange(self, index.start or 0, index.stop if index.stop is not None else _dims(self)[0])
-    if isinstance(index, (int, np.integer)):
+    """x[i] and x[i:j] along the first dimension; negative i, j count from the end, as in
+    DyNet's Expression.__getitem__ (pick and pickrange themselves refuse them)."""
+    if isinstance(index, (slice, int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+        dims = _dims(self)
+        if not dims:
+            raise ShapeError(f"expression[{index!r}]: a scalar expression cannot be indexed")
+        n = dims[0]
+        if isinstance(index, slice):
+            if index.step is not None:
+                raise ArgumentError("expression[i:j:k]: steps are not supported (as in DyNet)")
+            s = 0 if index.start is None else index.start
+            e = n if index.stop is None else index.stop
+            s = s + n if isinstance(s, (int, np.integer)) and s < 0 else s
+            e = e + n if isinstance(e, (int, np.integer)) and e < 0 else e
+            return pickrange(self, s, e)
+        if -n <= index < 0:
+            index += n
         return pick(self, index)
     return F.getitem(self, index)
 

@@ -55,6 +55,15 @@ class ComputationGraph(BatchingGraph):
         return node
 
     def record(self, op, args, attrs):
+        # an expression kept from before renew_cg() belongs to a dropped graph: recorded
+        # there, or mixed into this one, it would compute silently with nodes nobody evaluates
+        # (apply records into the graph of the first operand that has one, so a stale first
+        # operand makes `self` stale too: one comparison per operand covers both cases)
+        cur = _Current.cg
+        for a in args:
+            g = a._graph
+            if g is not cur and g is not None:
+                raise _stale(op.name)
         node = super().record(op, args, attrs)
         if self.immediate_compute:
             self.evaluate(node)
@@ -87,6 +96,19 @@ class ComputationGraph(BatchingGraph):
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):
         """DyNet's backward: gradients of root accumulate into the parameters."""
+        if self is not _Current.cg:
+            raise _stale("backward()")
+        shape = root.shape
+        if len(shape) and int(np.prod(shape)) != 1:
+            # DyNet refuses too (exec.cc): seeding with ones would silently sum the elements
+            if root.__class__ is BatchedExpression:
+                what = f"a batch of {shape[0]} with dims {tuple(shape[1:]) or (1,)} each"
+                fix = "dy.sum_batches(...) (after dy.sum_elems(...) if each is not a scalar)"
+            else:
+                what = f"dims {tuple(shape)}"
+                fix = "dy.sum_elems(...) or pick the element you mean"
+            raise GraphError(f"backward: only a scalar expression can start backward, this one "
+                             f"has {what}; reduce it first with {fix}")
         if not root.requires_grad:
             raise GraphError("backward: this expression depends on no parameter that is "
                              "updated (parameters and lookups made with update=True)")
@@ -113,6 +135,8 @@ class ComputationGraph(BatchingGraph):
             lp._add_grad(np.array(ids, dtype=np.int64), np.array(gs))
 
     def gradient_of(self, node):
+        if self is not _Current.cg:
+            raise _stale("gradient()")
         g = self._last_grads.get(node)
         if g is None:
             if node.op is not None:
@@ -120,6 +144,13 @@ class ComputationGraph(BatchingGraph):
                                  "kept only by backward(full=True)")
             return np.zeros(node.shape, node.dtype)
         return np.asarray(g)
+
+
+def _stale(what):
+    got = f"{what} on an expression" if what.endswith("()") else f"{what}: an operand is an expression"
+    return GraphError(f"Stale Expression (created before renewing the Computation Graph): "
+                      f"{got} of a graph that renew_cg() has since replaced; build it again "
+                      f"after renew_cg()")
 
 
 class _Current:

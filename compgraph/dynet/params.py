@@ -11,8 +11,9 @@ import math
 import numpy as np
 
 from .. import io
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import generator
+from . import expr as _expr
 from .graph import cg
 
 _F32 = np.float32
@@ -186,10 +187,12 @@ class LookupParameters(_Arithmetic):
         self._all_touched = False
 
     def __getitem__(self, i):
-        return cg().lookup_node(self, int(i))
+        if i.__class__ is not int or not 0 <= i < self._value.shape[0]:
+            i = self._row(i, "lookup")
+        return cg().lookup_node(self, i)
 
     def batch(self, ids):
-        return cg().lookup_node(self, np.asarray(ids, dtype=np.int64), batched=True)
+        return _expr.lookup_batch(self, ids)
 
     def expr(self, update=True):
         """The whole table as one matrix node (DyNet's parameter(lookup_parameters))."""
@@ -208,7 +211,12 @@ class LookupParameters(_Arithmetic):
         self._value[...] = arr
 
     def init_row(self, i, row):
-        self._value[i] = np.asarray(row, dtype=_F32)
+        i = self._row(i, "init_row")
+        row = np.asarray(row, dtype=_F32)
+        if row.shape != self._value.shape[1:]:
+            raise ShapeError(f"init_row: a row of shape {row.shape} for the table {self._name} "
+                             f"of shape {self._value.shape} (rows of shape {self._value.shape[1:]})")
+        self._value[i] = row
 
     def as_array(self):
         return self._value.copy()
@@ -218,14 +226,18 @@ class LookupParameters(_Arithmetic):
     def grad_as_array(self):
         return self._grad.copy()
 
+    def _row(self, i, fn):
+        return _expr._index(i, self._value.shape[0], fn, "row id", _expr._table(self))
+
     def row_as_array(self, i):
-        return self._value[i].copy()
+        return self._value[self._row(i, "row_as_array")].copy()
 
     def rows_as_array(self, ids):
-        return self._value[np.asarray(ids)].copy()
+        return self._value[_expr._ids(ids, self._value.shape[0], "rows_as_array", "row id",
+                                      _expr._table(self))].copy()
 
     def row_grad_as_array(self, i):
-        return self._grad[i].copy()
+        return self._grad[self._row(i, "row_grad_as_array")].copy()
 
     def zero(self):
         self._value[...] = 0
@@ -272,8 +284,8 @@ class LookupParameters(_Arithmetic):
         return f"<LookupParameters {self._name} {self._value.shape}>"
 
 
-def _dims(dim):
-    return (int(dim),) if isinstance(dim, (int, np.integer)) else tuple(int(d) for d in dim)
+def _dims(dim, fn):
+    return _expr._shape(dim, fn)
 
 
 class ParameterCollection:
@@ -292,13 +304,13 @@ class ParameterCollection:
         return full
 
     def add_parameters(self, dim, init=None, name="", device="", scale=1.0):
-        shape = _dims(dim)
+        shape = _dims(dim, "add_parameters")
         p = Parameters(_initial(shape, init, scale, False), self._new_name(name))
         self._params.append(p)
         return p
 
     def add_lookup_parameters(self, dim, init=None, name="", device="", scale=1.0):
-        shape = _dims(dim)
+        shape = _dims(dim, "add_lookup_parameters")
         if len(shape) < 2:
             raise ShapeError(f"add_lookup_parameters: dims (rows, row size), got {shape}")
         lp = LookupParameters(_initial(shape, init, scale, True), self._new_name(name))
@@ -339,22 +351,37 @@ class ParameterCollection:
                  "values": [p._value for p in ps]}, path)
 
     def populate(self, path, key=""):
-        """Load values saved by save() into this collection's parameters, in order."""
+        """Load values saved by save() into this collection's parameters, in order.
+
+        All or nothing: every entry is checked against its parameter (kind, shape, dtype)
+        before any value is copied, so a file that does not fit leaves the model as it was."""
         data = io.load(path)
         if not isinstance(data, dict) or data.get("format") != "compgraph-dynet/1":
             raise ArgumentError(f"populate: {path} is not a saved ParameterCollection")
+        names, kinds, values = data.get("names"), data.get("kinds"), data.get("values")
+        if not (isinstance(names, list) and isinstance(kinds, list) and isinstance(values, list)
+                and len(names) == len(kinds) == len(values)):
+            raise ArgumentError(f"populate: {path} is damaged (its names, kinds and values "
+                                f"do not match up)")
         ps = self._all()
-        entries = [(n, k, v) for n, k, v in zip(data["names"], data["kinds"], data["values"])
-                   if n.startswith(key)]
+        entries = [(n, k, v) for n, k, v in zip(names, kinds, values)
+                   if isinstance(n, str) and n.startswith(key)]
         if len(entries) != len(ps):
-            raise ShapeError(f"populate: {path} holds {len(entries)} parameters, this "
-                             f"collection has {len(ps)}")
+            raise ShapeError(f"populate: {path} holds {len(entries)} parameters"
+                             f"{f' under {key!r}' if key else ''}, this collection has {len(ps)}")
+        checked = []
         for p, (n, kind, v) in zip(ps, entries):
             v = np.asarray(v)
             want = "lookup" if isinstance(p, LookupParameters) else "param"
             if kind != want or v.shape != p._value.shape:
                 raise ShapeError(f"populate: {n} is a {kind} of shape {v.shape}, but "
-                                 f"{p._name} is a {want} of shape {p._value.shape}")
+                                 f"{p._name} is a {want} of shape {p._value.shape}; "
+                                 f"nothing was loaded")
+            if v.dtype.kind not in "fiu":
+                raise DTypeError(f"populate: {n} holds {v.dtype} values, {p._name} needs "
+                                 f"numbers (float32); nothing was loaded")
+            checked.append((p, v))
+        for p, v in checked:
             p._value[...] = v
 
     def __repr__(self):

@@ -17,7 +17,7 @@ from ..tensor import _make, apply
 from . import expr as E
 from .lstm_ops import CELL, GATES, HIDDEN
 from .graph import cg
-from .params import ConstInitializer
+from .params import ConstInitializer, ParameterCollection
 
 _F32 = np.float32
 
@@ -67,8 +67,14 @@ class RNNState:
 
 class _RNNBuilder:
     def __init__(self, layers, input_dim, hidden_dim, model, kind):
-        if layers < 1:
-            raise ArgumentError(f"{type(self).__name__}: need at least one layer")
+        name = type(self).__name__
+        if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool) and layers < 1:
+            raise ArgumentError(f"{name}: need at least one layer")
+        layers, input_dim, hidden_dim = E._shape((layers, input_dim, hidden_dim), name,
+                                                 "(layers, input_dim, hidden_dim)")
+        if not isinstance(model, ParameterCollection):
+            raise ArgumentError(f"{name}: expected the ParameterCollection (Model) to hold its "
+                                f"parameters, got {type(model).__name__}")
         self.layers, self.input_dim, self.hidden_dim = layers, input_dim, hidden_dim
         self.model = model.add_subcollection(kind)
         self.dropout_rate = 0.0

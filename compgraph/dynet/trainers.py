@@ -4,13 +4,46 @@ As in DyNet: gradients are clipped to a global norm of 5 unless set_clip_thresho
 (or a negative value) turns clipping off, and lookup tables are updated only in the rows
 that got gradients (set_sparse_updates(False) updates them whole).
 """
+import math
+
 import numpy as np
+
+from ..errors import ArgumentError, ArgumentValueError
+from .params import ParameterCollection
+
+
+def _number(trainer, name, v, lo=None, hi=None, lo_open=False, hi_open=False):
+    """v as a float in the range given; else a clear error naming the trainer and argument.
+    DyNet's own trainers take any float here, but a negative learning rate silently climbs
+    the loss and a momentum of 1 or more diverges: neither is ever meant."""
+    fn = type(trainer).__name__
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{fn}: {name} must be a number, got {v!r} ({type(v).__name__})")
+    v = float(v)
+    ok = math.isfinite(v)
+    if ok and lo is not None:
+        ok = v > lo if lo_open else v >= lo
+    if ok and hi is not None:
+        ok = v < hi if hi_open else v <= hi
+    if not ok:
+        if lo is None:
+            want = ""
+        elif hi is None:
+            want = (" > " if lo_open else " >= ") + f"{lo:g}"
+        else:
+            want = f" in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ArgumentValueError(f"{fn}: {name}={v!r} is out of range: it must be a finite "
+                                 f"number{want}")
+    return v
 
 
 class Trainer:
-    def __init__(self, m, learning_rate):
+    def __init__(self, m, learning_rate, lr_name="learning_rate"):
+        if not isinstance(m, ParameterCollection):
+            raise ArgumentError(f"{type(self).__name__}: expected the ParameterCollection "
+                                f"(Model) to train, got {type(m).__name__} {m!r:.60}")
         self.model = m
-        self.learning_rate = learning_rate
+        self.learning_rate = _number(self, lr_name, learning_rate, 0, lo_open=True)
         self.clip_threshold = 5.0
         self.clipping_enabled = True
         self.sparse_updates = True
@@ -20,6 +53,7 @@ class Trainer:
 
     # DyNet's knobs
     def set_clip_threshold(self, thr):
+        thr = _number(self, "clip threshold", thr)
         self.clipping_enabled = thr > 0
         self.clip_threshold = thr if thr > 0 else 0.0
 
@@ -30,9 +64,11 @@ class Trainer:
         self.sparse_updates = bool(su)
 
     def set_learning_rate(self, lr):
-        self.learning_rate = lr
+        self.learning_rate = _number(self, "learning_rate", lr, 0, lo_open=True)
 
     def restart(self, learning_rate=None):
+        if learning_rate is not None:
+            learning_rate = _number(self, "learning_rate", learning_rate, 0, lo_open=True)
         self._state = {}
         if learning_rate is not None:
             self.learning_rate = learning_rate
@@ -102,7 +138,7 @@ class SimpleSGDTrainer(Trainer):
 class MomentumSGDTrainer(Trainer):
     def __init__(self, m, learning_rate=0.01, mom=0.9):
         super().__init__(m, learning_rate)
-        self.mom = mom
+        self.mom = _number(self, "mom", mom, 0, 1, hi_open=True)
 
     def _update(self, p, value, g, rows):
         v = self._slot(p, "v", rows)
@@ -116,7 +152,7 @@ class MomentumSGDTrainer(Trainer):
 class AdagradTrainer(Trainer):
     def __init__(self, m, learning_rate=0.1, eps=1e-20):
         super().__init__(m, learning_rate)
-        self.eps = eps
+        self.eps = _number(self, "eps", eps, 0)
 
     def _update(self, p, value, g, rows):
         acc = self._slot(p, "g2", rows)
@@ -129,8 +165,10 @@ class AdagradTrainer(Trainer):
 
 class AdamTrainer(Trainer):
     def __init__(self, m, alpha=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8):
-        super().__init__(m, alpha)
-        self.beta_1, self.beta_2, self.eps = beta_1, beta_2, eps
+        super().__init__(m, alpha, "alpha")
+        self.beta_1 = _number(self, "beta_1", beta_1, 0, 1, hi_open=True)
+        self.beta_2 = _number(self, "beta_2", beta_2, 0, 1, hi_open=True)
+        self.eps = _number(self, "eps", eps, 0)
 
     def _update(self, p, value, g, rows):
         m, v = self._slot(p, "m", rows), self._slot(p, "v", rows)
