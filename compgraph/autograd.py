@@ -329,11 +329,11 @@ def _accumulate(node, g, create_graph, stored=None):
             if id(g) in stored:
                 g = g.clone()            # two leaves must not share one .grad tensor
             stored.add(id(g))
-        node.grad = g if node.grad is None else node.grad + g
+        node._grad = g if node._grad is None else node._grad + g
         return
     if g.dtype != node.dtype:
         g = g.astype(node.dtype)
-    if node.grad is None:
+    if node._grad is None:
         if g.dtype.kind not in "fc":         # requires_grad set by assignment, unchecked
             raise DTypeError(f"backward: a leaf of dtype {g.dtype} requires grad; only "
                              "floating-point tensors can have gradients")
@@ -344,9 +344,9 @@ def _accumulate(node, g, create_graph, stored=None):
             g = g.copy()
         if stored is not None:
             stored.add(id(g))
-        node.grad = _make(g)
+        node._grad = _make(g)
     else:
-        prev = node.grad
+        prev = node._grad
         if not isinstance(prev, Tensor) or prev._value.shape != g.shape:
             # a .grad assigned by hand; NumPy would broadcast into it, or fail in here
             raise GraphError(

@@ -343,12 +343,12 @@ class Module:
     @replayed
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            if p.grad is None:
+            if p._grad is None:
                 continue
             if set_to_none:
-                p.grad = None
+                p._grad = None
             else:
-                p.grad._value[...] = 0
+                p._grad._value[...] = 0
 
     def apply(self, fn):
         """Call fn on every submodule (children first) and on self, as PyTorch's apply."""
@@ -367,8 +367,8 @@ class Module:
                     if t is None or (floating_only and t.dtype.kind != "f"):
                         continue
                     t._value = convert(t._value)
-                    if t.grad is not None:
-                        t.grad._value = convert(t.grad._value)
+                    if t._grad is not None:
+                        t._grad._value = convert(t._grad._value)
         return self
 
     def to(self, *args, dtype=None, device=None):

@@ -50,10 +50,10 @@ class Adam(Optimizer):
             wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
-                g = p.grad._value
+                g = p._grad._value
                 if g.shape != v.shape:     # NumPy would broadcast it silently
                     raise _grad_shape_error(self, p, g)
                 if maximize:

@@ -40,7 +40,7 @@ def _check_betas(betas):
 
 def _grad(opt, p, maximize):
     """p's gradient array (negated for maximize), refusing one of another shape."""
-    g = p.grad._value
+    g = p._grad._value
     if g.shape != p._value.shape:     # NumPy would broadcast it silently
         raise _grad_shape_error(opt, p, g)
     return -g if maximize else g
@@ -63,7 +63,7 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = _grad(self, p, group["maximize"])
@@ -104,7 +104,7 @@ class NAdam(Optimizer):
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             wd, psi = group["weight_decay"], group["momentum_decay"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = _grad(self, p, group["maximize"])
@@ -156,7 +156,7 @@ class RAdam(Optimizer):
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             rho_inf = 2 / (1 - beta2) - 1
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = _grad(self, p, group["maximize"])
@@ -208,7 +208,7 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = _grad(self, p, group["maximize"])

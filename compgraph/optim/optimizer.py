@@ -108,11 +108,11 @@ class Optimizer:
         """Forget the gradients (None, the default as in PyTorch 2) or zero them in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:
                     if set_to_none:
-                        p.grad = None
+                        p._grad = None
                     else:
-                        p.grad._value[...] = 0
+                        p._grad._value[...] = 0
 
     def step(self, closure=None):
         raise NotImplementedError

@@ -35,7 +35,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = -p.grad._value if group["maximize"] else p.grad._value
@@ -75,7 +75,7 @@ class RMSprop(Optimizer):
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
                 g = -p.grad._value if group["maximize"] else p.grad._value

@@ -32,7 +32,7 @@ class SGD(Optimizer):
             wd = group["weight_decay"]
             if not momentum and not wd and not group["maximize"]:
                 for p in group["params"]:          # the hot path: one fused-ish update
-                    g = p.grad
+                    g = p._grad
                     if g is not None:
                         v = p._value
                         g = g._value
@@ -42,10 +42,10 @@ class SGD(Optimizer):
                 continue
             dampening, nesterov, maximize = group["dampening"], group["nesterov"], group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 v = p._value
-                g = p.grad._value
+                g = p._grad._value
                 if g.shape != v.shape:
                     raise _grad_shape_error(self, p, g)
                 if maximize:
