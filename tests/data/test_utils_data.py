@@ -91,3 +91,14 @@ def test_random_split_lengths_fractions_and_seeding():
         random_split(Squares(5), [2, 2])
     with pytest.raises(ArgumentError, match="non-negative ints"):
         random_split(Squares(5), [6, -1])
+
+
+def test_utils_data_is_an_attribute_as_torch_utils_data_is():
+    # `import compgraph as torch; torch.utils.data.DataLoader` without importing the submodule
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import compgraph as torch, sys; "
+                          "assert 'compgraph.data' not in sys.modules; "
+                          "print(torch.utils.data.DataLoader.__name__)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "DataLoader"
