@@ -10,8 +10,7 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentValueError
-from .optimizer import Optimizer, _check, _grad_shape_error
+from .optimizer import Optimizer, _check, _check_betas, _grad_shape_error
 
 
 class Adam(Optimizer):
@@ -24,21 +23,7 @@ class Adam(Optimizer):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
-        try:
-            n_betas = len(betas)
-        except TypeError:
-            n_betas = None
-        if n_betas != 2:
-            raise ArgumentError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, b in enumerate(betas):
-            try:
-                ok = 0.0 <= b < 1.0
-            except TypeError:
-                raise ArgumentError(f"Invalid beta parameter at index {i}: {b!r} is a "
-                                    f"{type(b).__name__}, expected a number") from None
-            if not ok:
-                raise ArgumentValueError(f"Invalid beta parameter at index {i}: {b}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_check_betas(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))

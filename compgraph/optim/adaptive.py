@@ -16,26 +16,8 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentValueError
-from .optimizer import Optimizer, _check, _grad_shape_error
-
-
-def _check_betas(betas):
-    try:
-        n = len(betas)
-    except TypeError:
-        n = None
-    if n != 2:
-        raise ArgumentError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, b in enumerate(betas):
-        try:
-            ok = 0.0 <= b < 1.0
-        except TypeError:
-            raise ArgumentError(f"Invalid beta parameter at index {i}: {b!r} is a "
-                                f"{type(b).__name__}, expected a number") from None
-        if not ok:
-            raise ArgumentValueError(f"Invalid beta parameter at index {i}: {b}")
-    return tuple(betas)
+from ..errors import ArgumentValueError
+from .optimizer import Optimizer, _check, _check_betas, _grad_shape_error
 
 
 def _grad(opt, p, maximize):

@@ -256,6 +256,24 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def _check_betas(betas):
+    try:
+        n = len(betas)
+    except TypeError:
+        n = None
+    if n != 2:
+        raise ArgumentError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        try:
+            ok = 0.0 <= b < 1.0
+        except TypeError:
+            raise ArgumentError(f"Invalid beta parameter at index {i}: {b!r} is a "
+                                f"{type(b).__name__}, expected a number") from None
+        if not ok:
+            raise ArgumentValueError(f"Invalid beta parameter at index {i}: {b}")
+    return tuple(betas)
+
+
 def _check(name, value, low=0.0):
     """PyTorch's argument check and message: "Invalid epsilon value: -1" (NaN fails too),
     with a clear TypeError for a value that is not a number at all (lr="0.1")."""
