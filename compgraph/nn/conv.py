@@ -2,7 +2,7 @@
 of compgraph/ops/conv.py."""
 import math
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ArgumentValueError
 from . import _fn_conv, _fn_more, init
 from .layers import _empty
 from .module import Module
@@ -12,27 +12,29 @@ def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-class Conv2d(Module):
-    """2-D convolution (cross-correlation) with weight (out, in/groups, kh, kw).
-
-    Initialised as PyTorch: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), ..) with
-    fan_in = in/groups * kh * kw, and the same bound for the bias.
-    """
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: arguments, parameters, PyTorch's initialisation and
+    repr; a subclass names its dimensionality, how it reads a size, and its function."""
+    _name = _sizes = _conv = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
+        name, sizes = self._name, type(self)._sizes
         if in_channels % groups or out_channels % groups:
-            raise ArgumentError(f"Conv2d: in_channels ({in_channels}) and out_channels "
+            raise ArgumentError(f"{name}: in_channels ({in_channels}) and out_channels "
                                 f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode != "zeros":
-            raise ArgumentError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise ArgumentError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation = _pair(dilation)
+        self.kernel_size = sizes(kernel_size, "kernel_size")
+        self.stride = sizes(stride, "stride")
+        for what, v in (("kernel_size", self.kernel_size), ("stride", self.stride)):
+            if min(v) <= 0:
+                raise ArgumentValueError(f"{name}: {what} must be positive, got {v}")
+        self.padding = padding if isinstance(padding, str) else sizes(padding, "padding")
+        self.dilation = sizes(dilation, "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
         self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
@@ -53,21 +55,34 @@ class Conv2d(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return _fn_conv.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                               self.dilation, self.groups)
+        return type(self)._conv(input, self.weight, self.bias, self.stride, self.padding,
+                                self.dilation, self.groups)
 
     def extra_repr(self):
+        n = len(self.kernel_size)
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding not in ((0, 0), "valid"):
+        if self.padding not in ((0,) * n, "valid"):
             s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) with weight (out, in/groups, kh, kw).
+
+    Initialised as PyTorch: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), ..) with
+    fan_in = in/groups * kh * kw, and the same bound for the bias.
+    """
+
+    _name = "Conv2d"
+    _sizes = staticmethod(lambda v, name: _pair(v))
+    _conv = staticmethod(_fn_conv.conv2d)
 
 
 class MaxPool2d(Module):
@@ -94,53 +109,13 @@ class MaxPool2d(Module):
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """1-D convolution (cross-correlation) of (N, C, L) input with weight (out, in/groups, k),
     run as a conv2d over a height of 1; initialised as Conv2d (fan_in = in/groups * k)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ArgumentError(f"Conv1d: in_channels ({in_channels}) and out_channels "
-                                f"({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ArgumentError(f"Conv1d: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = (_fn_more._single(kernel_size, "kernel_size"),)
-        self.stride = (_fn_more._single(stride, "stride"),)
-        self.padding = padding if isinstance(padding, str) else (_fn_more._single(padding, "padding"),)
-        self.dilation = (_fn_more._single(dilation, "dilation"),)
-        self.groups = groups
-        self.padding_mode = padding_mode
-        self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
-        if bias:
-            self.bias = _empty(out_channels, dtype=dtype)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-        if device is not None:
-            self.to(device)
-
-    reset_parameters = Conv2d.reset_parameters
-
-    def forward(self, input):
-        return _fn_more.conv1d(input, self.weight, self.bias, self.stride, self.padding,
-                               self.dilation, self.groups)
-
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding not in ((0,), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+    _name = "Conv1d"
+    _sizes = staticmethod(lambda v, name: (_fn_more._single(v, name),))
+    _conv = staticmethod(_fn_more.conv1d)
 
 
 class AvgPool2d(Module):

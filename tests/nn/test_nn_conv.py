@@ -197,3 +197,12 @@ def test_small_cnn_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("layer", [lambda: nn.Conv2d(3, 4, kernel_size=0),
+                                   lambda: nn.Conv2d(3, 4, 3, stride=0),
+                                   lambda: nn.Conv1d(3, 4, kernel_size=0)])
+def test_a_kernel_or_stride_of_zero_is_refused(layer):
+    # kernel_size=0 used to make a layer whose 5x5 input gave a 6x6 output
+    with pytest.raises(ValueError, match="must be positive"):
+        layer()
