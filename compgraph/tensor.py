@@ -400,8 +400,12 @@ class Tensor:
             return f"tensor(<not computed>, shape={fmt(self.shape)}, op={self.type})"
         v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
         # PyTorch's look: whole numbers as "1.", anything else with four decimals
-        finite = v[np.isfinite(v)] if v.dtype.kind == "f" else v
-        whole = v.dtype.kind != "f" or bool(np.all(finite == np.round(finite)))
+        finite = np.abs(v[np.isfinite(v)]) if v.dtype.kind == "f" else v
+        nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite[:0]
+        # NumPy's switch to scientific notation; there PyTorch keeps four decimals too
+        scientific = nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
+                                       or nonzero.max() / nonzero.min() > 1e3)
+        whole = v.dtype.kind != "f" or (not scientific and bool(np.all(finite == np.round(finite))))
         body = np.array2string(v, precision=4, separator=", ",
                                floatmode="maxprec_equal" if whole else "fixed",
                                prefix="tensor(", suppress_small=False)

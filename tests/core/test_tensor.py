@@ -205,3 +205,14 @@ def test_integer_true_division_gives_the_default_float_as_in_pytorch():
     assert q.dtype == np.float32                          # the recorded dtype says the same
     cg.forward(g)
     assert q.value.dtype == np.float32
+
+
+@pytest.mark.parametrize("values, printed", [
+    ([0.5, 1.25], "tensor([0.5000, 1.2500])"),            # four decimals, as PyTorch prints
+    ([1.0, 2.0], "tensor([1., 2.])"),                     # whole numbers keep the short form
+    ([1.0, 5000.0], "tensor([1.0000e+00, 5.0000e+03])"),  # scientific: four decimals again
+    ([-2.5e11, 0.0], "tensor([-2.5000e+11,  0.0000e+00])"),
+])
+def test_tensors_print_as_pytorch_prints_them(values, printed):
+    assert repr(cg.tensor(values)) == printed
+    assert repr(cg.zeros(0, 3)) == "tensor([], size=(0, 3))"
