@@ -7,7 +7,7 @@ product is taken as `W @ x` and the cheap transposes fall on the activations ins
 (measured: 3x faster per step at batch 1, 1.4x at batch 64, than matmul + transpose).
 """
 from .. import functional as CF
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, apply
 
@@ -23,6 +23,10 @@ def linear(input, weight, bias=None):
     if nd == 0 or input.shape[-1] != n_in:
         raise ShapeError(f"linear: input of shape {tuple(input.shape)} does not fit a weight of "
                          f"shape {tuple(weight.shape)}: the last dimension must be {n_in}")
+    if input.dtype != weight.dtype:
+        # PyTorch refuses; NumPy would silently run a float32 model in float64 (or on ints)
+        raise DTypeError(f"linear: input is {input.dtype} but the weight is {weight.dtype}; "
+                         f"convert the input (x.to({weight.dtype.name}) or x.float())")
     if bias is not None and _LINEAR is not None:
         return apply(_LINEAR, (input, weight, bias))
     if nd == 1:                                   # W @ x: one matvec

@@ -177,3 +177,10 @@ def test_softmax_without_dim_uses_pytorchs_legacy_choice_with_a_warning():
         out = nn.Softmax()(x)
     assert w and "dim" in str(w[0].message)
     np.testing.assert_allclose(out._value.sum(1), 1)     # 2-D input: dim 1
+
+
+def test_linear_refuses_an_input_of_another_dtype_as_pytorch_does():
+    # a float64 batch would silently turn the float32 layer's output into float64
+    layer = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="linear: input is float64 but the weight is float32"):
+        layer(cg.tensor(np.ones((4, 3)), dtype=cg.float64))

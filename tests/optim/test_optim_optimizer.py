@@ -61,7 +61,7 @@ def _steps(model, opt, steps, seed):
     rng = np.random.default_rng(seed)
     for _ in range(steps):
         opt.zero_grad()
-        x = cg.tensor(rng.standard_normal((4, 3)))
+        x = cg.tensor(rng.standard_normal((4, 3)), dtype=cg.float32)
         (model(x) ** 2).mean().backward()
         opt.step()
 
