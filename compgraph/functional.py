@@ -526,17 +526,24 @@ def _check_index_values(name, ind, dim, size):
                           f"{size} (use 0..{size - 1})")
 
 
-def gather(x, dim, index):
-    """out[i][j] = x[i][index[i][j]] for dim=1 (PyTorch's gather)."""
-    d = _dim("gather", dim, x.ndim)
+def _index_along(name, x, dim, index):
+    """gather's and scatter's index checked against x: same ndim, no larger than x outside
+    dim, values inside dim's range.  Returns (dim, index array)."""
+    d = _dim(name, dim, x.ndim)
     ind = index_array(index)
     if ind.ndim != x.ndim:
-        raise ShapeError(f"gather: index must have the same number of dimensions as the input: "
+        raise ShapeError(f"{name}: index must have the same number of dimensions as the input: "
                          f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
     if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
-        raise ShapeError(f"gather: index of shape {fmt(ind.shape)} must be no larger than the "
+        raise ShapeError(f"{name}: index of shape {fmt(ind.shape)} must be no larger than the "
                          f"input {fmt(x.shape)} in every dimension but dim {d}")
-    _check_index_values("gather", ind, d, x.shape[d] if x.ndim else 1)
+    _check_index_values(name, ind, d, x.shape[d] if x.ndim else 1)
+    return d, ind
+
+
+def gather(x, dim, index):
+    """out[i][j] = x[i][index[i][j]] for dim=1 (PyTorch's gather)."""
+    d, ind = _index_along("gather", x, dim, index)
     if not x.ndim:                      # a 0-d input and a 0-d index 0: the input itself
         return getitem(x, (Ellipsis,))
     return take_along_axis(x, ind, d)
@@ -596,19 +603,20 @@ def linear(x, weight, bias=None):
     return apply(OPS["linear"], (x, weight, bias))
 
 
-def dropout(x, p=0.5, training=True):
-    """Zero each element with probability p and scale the rest by 1/(1-p); seeded by manual_seed."""
+def dropout(x, p=0.5, training=True, *, mask_shape=None, name="dropout"):
+    """Zero each element with probability p and scale the rest by 1/(1-p); seeded by
+    manual_seed.  mask_shape (broadcast over x) drops whole channels (dropout2d)."""
     if not 0 <= p <= 1:
-        raise ArgumentError(f"dropout: p must be in [0, 1], got {p}")
+        raise ArgumentError(f"{name}: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0
     if state.TRACE is not None:
-        raise TraceError("compile: dropout draws new random numbers on every call, which a "
-                         "replayed trace would freeze; call dropout outside the compiled "
+        raise TraceError(f"compile: {name} draws new random numbers on every call, which a "
+                         f"replayed trace would freeze; call {name} outside the compiled "
                          "function, or compile the model in eval mode")
-    keep = generator().random(x.shape) >= p
+    keep = generator().random(x.shape if mask_shape is None else mask_shape) >= p
     mask = (keep / (1 - p)).astype(x.dtype)
     return x * as_tensor(mask)
 
@@ -1082,15 +1090,7 @@ def unbind(input, dim=0):
 
 
 def _scatter_index(name, x, dim, index, src):
-    d = _dim(name, dim, x.ndim)
-    ind = index_array(index)
-    if ind.ndim != x.ndim:
-        raise ShapeError(f"{name}: index must have the same number of dimensions as the input: "
-                         f"index {fmt(ind.shape)}, input {fmt(x.shape)}")
-    if builtins.any(i != d and ind.shape[i] > x.shape[i] for i in builtins.range(x.ndim)):
-        raise ShapeError(f"{name}: index of shape {fmt(ind.shape)} must be no larger than the "
-                         f"input {fmt(x.shape)} in every dimension but dim {d}")
-    _check_index_values(name, ind, d, x.shape[d])
+    d, ind = _index_along(name, x, dim, index)
     if src.ndim:                        # a 0-d src is a value written everywhere
         if src.ndim != ind.ndim or builtins.any(i > s for i, s in zip(ind.shape, src.shape)):
             raise ShapeError(f"{name}: src of shape {fmt(src.shape)} must be at least as large "

@@ -10,10 +10,8 @@ import warnings
 import numpy as np
 
 from .. import functional as CF
-from .. import state
-from ..errors import ArgumentError, ShapeError, TraceError
-from ..random import generator
-from ..tensor import _make, as_tensor
+from ..errors import ArgumentError, ShapeError
+from ..tensor import _make
 from . import _fn_conv
 from ._fn_loss import _check_reduction
 
@@ -292,14 +290,5 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "to interpret the input as one without a batch dimension, i.e. shape "
                       "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
                       "to using dropout1d instead.", stacklevel=2)
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0
-    if state.TRACE is not None:
-        raise TraceError("compile: dropout2d draws new random numbers on every call, which a "
-                         "replayed trace would freeze; call it outside the compiled function, "
-                         "or compile the model in eval mode")
-    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    keep = generator().random(shape) >= p
-    return input * as_tensor((keep / (1 - p)).astype(input.dtype))
+    return CF.dropout(input, p, training, mask_shape=tuple(input.shape[:2]) + (1,) * (input.ndim - 2),
+                      name="dropout2d")
