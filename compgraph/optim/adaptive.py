@@ -28,6 +28,30 @@ def _grad(opt, p, maximize):
     return -g if maximize else g
 
 
+def _updates(opt, group, arrays, **scalars):
+    """(value, gradient, state) for each parameter of `group` that has a gradient: the
+    gradient negated for maximize and with weight decay applied (decoupled: the value
+    shrinks instead), the state made on first use (`arrays` as zeros like the value, plus
+    `scalars`) and its step counted.  The part the four update rules below share."""
+    lr, wd = group["lr"], group["weight_decay"]
+    decoupled = group.get("decoupled_weight_decay", False)
+    for p in group["params"]:
+        if p._grad is None:
+            continue
+        v = p._value
+        g = _grad(opt, p, group["maximize"])
+        state = opt.state.get(p)
+        if state is None:
+            state = opt.state[p] = {"step": 0, **scalars, **{k: np.zeros_like(v) for k in arrays}}
+        state["step"] += 1
+        if wd:
+            if decoupled:
+                v *= 1 - lr * wd
+            else:
+                g = g + wd * v
+        yield v, g, state
+
+
 class Adamax(Optimizer):
     """Adam with the infinity norm in place of the second moment."""
     _state_keys = ("step", "exp_avg", "exp_inf")
@@ -43,19 +67,8 @@ class Adamax(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                v = p._value
-                g = _grad(self, p, group["maximize"])
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(v),
-                                             "exp_inf": np.zeros_like(v)}
-                state["step"] += 1
-                if wd:
-                    g = g + wd * v
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            for v, g, state in _updates(self, group, ("exp_avg", "exp_inf")):
                 m, u = state["exp_avg"], state["exp_inf"]
                 m += (1 - beta1) * (g - m)
                 u *= beta2
@@ -84,24 +97,9 @@ class NAdam(Optimizer):
         loss = self._closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            wd, psi = group["weight_decay"], group["momentum_decay"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                v = p._value
-                g = _grad(self, p, group["maximize"])
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {"step": 0, "mu_product": 1.0,
-                                             "exp_avg": np.zeros_like(v),
-                                             "exp_avg_sq": np.zeros_like(v)}
-                state["step"] += 1
+            psi = group["momentum_decay"]
+            for v, g, state in _updates(self, group, ("exp_avg", "exp_avg_sq"), mu_product=1.0):
                 t = state["step"]
-                if wd:
-                    if group["decoupled_weight_decay"]:
-                        v *= 1 - lr * wd
-                    else:
-                        g = g + wd * v
                 mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
                 mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
                 mu_product = state["mu_product"] = float(state["mu_product"]) * mu
@@ -135,24 +133,10 @@ class RAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             rho_inf = 2 / (1 - beta2) - 1
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                v = p._value
-                g = _grad(self, p, group["maximize"])
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(v),
-                                             "exp_avg_sq": np.zeros_like(v)}
-                state["step"] += 1
+            for v, g, state in _updates(self, group, ("exp_avg", "exp_avg_sq")):
                 t = state["step"]
-                if wd:
-                    if group["decoupled_weight_decay"]:
-                        v *= 1 - lr * wd
-                    else:
-                        g = g + wd * v
                 m, s = state["exp_avg"], state["exp_avg_sq"]
                 m += (1 - beta1) * (g - m)
                 s *= beta2
@@ -188,19 +172,8 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         loss = self._closure(closure)
         for group in self.param_groups:
-            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                v = p._value
-                g = _grad(self, p, group["maximize"])
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(v),
-                                             "acc_delta": np.zeros_like(v)}
-                state["step"] += 1
-                if wd:
-                    g = g + wd * v
+            lr, rho, eps = group["lr"], group["rho"], group["eps"]
+            for v, g, state in _updates(self, group, ("square_avg", "acc_delta")):
                 sq, acc = state["square_avg"], state["acc_delta"]
                 sq *= rho
                 sq += (1 - rho) * (g * g)
