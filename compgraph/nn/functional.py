@@ -5,6 +5,7 @@ what `torch.nn.functional` users expect.
 """
 from ..functional import *  # noqa: F401,F403
 from ..functional import one_hot  # noqa: F401  (int64, PyTorch's)
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from ._fn_conv import conv2d, max_pool2d, pad  # noqa: F401
 from ._fn_layers import (batch_norm, embedding, layer_norm, linear, log_softmax,  # noqa: F401
                          softmax)
