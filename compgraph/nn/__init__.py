@@ -1,5 +1,6 @@
 """compgraph.nn: layers as Modules with PyTorch's names, shapes and initialisations."""
 from . import functional, init, utils  # noqa: F401
+from .utils import rnn as _rnn_utils  # noqa: F401  (makes nn.utils.rnn an attribute)
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d  # noqa: F401
 from .layers import (ELU, GELU, BatchNorm1d, BatchNorm2d, Dropout, Dropout2d,  # noqa: F401
                      Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSigmoid,

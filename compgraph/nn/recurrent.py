@@ -27,6 +27,7 @@ from . import init
 from ._fn_layers import linear
 from .layers import _empty
 from .module import Module
+from .utils.rnn import PackedSequence
 
 _GETITEM, _MATMUL, _PERMUTE = OPS["getitem"], OPS["matmul"], OPS["permute_dims"]
 _SWAP = {"axes": (1, 0)}
@@ -232,6 +233,9 @@ class _RNNBase(Module):
         return 1
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            from ._packed import packed_forward
+            return packed_forward(self, input, hx)
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ShapeError(f"{type(self).__name__}: expected input (seq, batch, {self.input_size}), "
                              f"(batch, seq, {self.input_size}) with batch_first, or (seq, "

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, CompgraphError
-from ..tensor import Tensor, _make
+from ...errors import ArgumentError, CompgraphError
+from ...tensor import Tensor, _make
 
 
 def _grads(parameters):
@@ -54,7 +54,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    from .. import functional as CF
+    from ... import functional as CF
     return CF.cat([CF.reshape(p, (-1,)) for p in parameters])
 
 
