@@ -1,0 +1,4 @@
+"""torch.nn.modules.linear: PyTorch's import path over compgraph.nn (see __init__.py)."""
+from . import submodule
+
+__getattr__, __dir__ = submodule("linear")
