@@ -27,6 +27,9 @@ from .executors.replay import compile  # noqa: F401
 from .executors.autobatch import autobatch  # noqa: F401
 from .viz import draw, explain, profile  # noqa: F401
 from .tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: F401
+                     HalfTensor, IntTensor, LongTensor, ShortTensor)
+from . import accelerator, onnx  # noqa: F401,E402
 
 # PyTorch's dtype aliases
 float = float32

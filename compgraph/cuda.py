@@ -21,4 +21,18 @@ def synchronize():
 
 
 def manual_seed(seed):
-    backend.cupy().random.seed(seed)
+    """Seed CuPy's generator; without a GPU nothing to seed (PyTorch ignores it quietly too)."""
+    if is_available():
+        backend.cupy().random.seed(seed)
+
+
+def manual_seed_all(seed):
+    manual_seed(seed)
+
+
+def seed_all():
+    if is_available():
+        backend.cupy().random.seed()
+
+
+seed = seed_all

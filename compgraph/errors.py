@@ -72,3 +72,8 @@ class DataError(CompgraphError, ValueError):
 
 class PathIsFolderError(CompgraphError, IsADirectoryError):
     """A file path the caller gave (to read or to write) names a folder."""
+
+
+class UnsupportedError(CompgraphError, NotImplementedError):
+    """A PyTorch feature compgraph knows by name but does not provide (an ONNX export, ...);
+    the message says what to use instead."""
