@@ -106,8 +106,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """softmax(Q K^T * scale + mask) V for Q (..., L, E), K (..., S, E), V (..., S, Ev).
 
     attn_mask: bool (True = may attend) or float (added), broadcast to (..., L, S);
-    is_causal adds the top-left causal mask (combined with attn_mask if both are given,
-    as PyTorch does); scale defaults to 1/sqrt(E); dropout_p drops attention weights
+    is_causal applies the top-left causal mask (and, as in PyTorch, cannot be combined
+    with attn_mask); scale defaults to 1/sqrt(E); dropout_p drops attention weights
     (always, as PyTorch's function has no training flag).
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
@@ -130,10 +130,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                              f"{hq} heads must be a multiple of the key's and value's heads, "
                              f"got key {fmt(key.shape)} and value {fmt(value.shape)}")
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
+    if is_causal and attn_mask is not None:
+        raise ArgumentValueError("scaled_dot_product_attention: pass either attn_mask or "
+                                 "is_causal=True, not both (fold the causal mask into attn_mask)")
     L, S = query.shape[-2], key.shape[-2]
     bias = _mask_values(attn_mask, "scaled_dot_product_attention", query.dtype, True)
     if is_causal:
-        bias = _combine(bias, causal_bias(L, S, query.dtype))
+        bias = causal_bias(L, S, query.dtype)
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
     return _attend(query, key, value, bias, dropout_p, scale, safe=True)[0]
