@@ -10,15 +10,18 @@ require grad stays a NumPy array: a constant costs no node.
 Rows whose every score is -inf: scaled_dot_product_attention (and MultiheadAttention with
 need_weights=False, which PyTorch routes through it) gives zeros there, as PyTorch's safe
 softmax does; MultiheadAttention with need_weights=True gives NaN, as PyTorch's does.
+Under compile() a mask given as a tensor stays in the graph as ops (where, eq, all), so
+that each replay reads that call's mask instead of the one seen while tracing.
 """
 import math
 
 import numpy as np
 
 from .. import functional as CF
+from .. import state
 from ..errors import ArgumentValueError, DTypeError, ShapeError
 from ..ops.table import fmt
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, _make, as_tensor
 from . import init
 from ._fn_layers import linear
 from .layers import Linear, _empty
@@ -32,6 +35,8 @@ def _mask_values(mask, name, dtype, true_means_keep):
     when it requires grad (a learned bias).  None stays None."""
     if mask is None:
         return None
+    if isinstance(mask, Tensor) and state.TRACE is not None:
+        return _traced_mask(mask, name, dtype, true_means_keep)
     value = mask._value if isinstance(mask, Tensor) else np.asarray(mask)
     if value.dtype.kind == "b":
         keep = value if true_means_keep else ~value
@@ -44,6 +49,16 @@ def _mask_values(mask, name, dtype, true_means_keep):
     if isinstance(mask, Tensor) and mask.requires_grad:
         return mask
     return value
+
+
+def _traced_mask(mask, name, dtype, true_means_keep):
+    """The additive mask as ops, so that a compiled function reads each call's mask."""
+    if mask.dtype.kind == "b":
+        keep = mask if true_means_keep else CF.logical_not(mask)
+        return CF.where(keep, _make(np.zeros((), dtype)), _make(np.array(-np.inf, dtype)))
+    if mask.dtype != dtype:
+        _mask_values(_make(np.zeros(0, mask.dtype)), name, dtype, true_means_keep)  # its error
+    return mask
 
 
 def _combine(a, b):
@@ -80,7 +95,10 @@ def _attend(q, k, v, bias, dropout_p, scale, safe):
                              f"{fmt(np.shape(_raw(bias)))} does not broadcast to the attention "
                              f"scores' shape {fmt(scores.shape)} (..., L, S)")
         scores = scores + (bias if isinstance(bias, Tensor) else as_tensor(bias))
-        if safe:
+        if safe and isinstance(bias, Tensor) and state.TRACE is not None:
+            dead = CF.all(CF.eq(bias, -np.inf), -1, True)       # which rows, on every replay
+            scores = CF.where(dead, 0.0, scores)
+        elif safe:
             dead_rows = np.all(np.isneginf(_raw(bias)), axis=-1, keepdims=True)
             if dead_rows.any():
                 dead = np.broadcast_to(dead_rows, tuple(scores.shape[:-1]) + (1,))
@@ -88,7 +106,7 @@ def _attend(q, k, v, bias, dropout_p, scale, safe):
                 scores = CF.where(as_tensor(dead), 0.0, scores)
     weights = CF.softmax(scores, -1)
     if dead is not None:
-        weights = CF.where(as_tensor(dead), 0.0, weights)
+        weights = CF.where(as_tensor(dead) if isinstance(dead, np.ndarray) else dead, 0.0, weights)
     if dropout_p > 0:
         weights = CF.dropout(weights, dropout_p, True, name="scaled_dot_product_attention")
     return CF.matmul(weights, v), weights

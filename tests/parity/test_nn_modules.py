@@ -293,6 +293,39 @@ def test_multihead_attention_fully_masked_rows_as_torch():
         close(np.nan_to_num(to.detach().numpy()), np.nan_to_num(co.detach().numpy()), 1e-12)
 
 
+def test_multihead_attention_compiled_reads_each_calls_masks():
+    """compile() replays the attention with the masks of each call, not the traced ones."""
+    tm, cm = torch.nn.MultiheadAttention(4, 2).double(), cg.nn.MultiheadAttention(4, 2).double()
+    copy_weights(tm, cm)
+    step = cg.compile(lambda x, kpm, am: cm(x, x, x, key_padding_mask=kpm, attn_mask=am,
+                                            need_weights=False)[0])
+    tx, cx = pair(randn(3, 2, 4), False)
+    for trial in range(3):
+        kpm = RNG.random((2, 3)) > 0.5
+        kpm[trial % 2] = True                        # one batch row sees nothing at all
+        am = RNG.random((3, 3)) > 0.7
+        t = tm(tx, tx, tx, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(am),
+               need_weights=False)[0]
+        close(t, step(cx, cg.tensor(kpm), cg.tensor(am)), 1e-12)
+
+
+def test_multihead_attention_dropout_in_training_as_torch():
+    """Training mode drops attention weights at rate p and scales the rest by 1/(1-p)."""
+    p = 0.4
+    tm, cm = torch.nn.MultiheadAttention(4, 1, dropout=p), cg.nn.MultiheadAttention(4, 1, dropout=p)
+    copy_weights(tm, cm)
+    tx, cx = pair(randn(60, 8, 4).astype(np.float32), False)
+    t_eval = tm.eval()(tx, tx, tx)[1].detach().numpy()
+    c_eval = cm.eval()(cx, cx, cx)[1].detach().numpy()
+    close(t_eval, c_eval, 1e-5)
+    t_train = tm.train()(tx, tx, tx)[1].detach().numpy()
+    c_train = cm.train()(cx, cx, cx)[1].detach().numpy()
+    for train in (t_train, c_train):
+        kept = train != 0
+        assert abs(kept.mean() - (1 - p)) < 0.02
+        np.testing.assert_allclose(train[kept], t_eval[kept] / (1 - p), rtol=1e-4)
+
+
 def test_multihead_attention_bad_inputs_raise():
     both_raise(lambda: torch.nn.MultiheadAttention(5, 2), lambda: cg.nn.MultiheadAttention(5, 2),
                "divisible")

@@ -23,6 +23,8 @@ def _int64(x):
 
 
 def _ints(x, name):
+    if isinstance(x, Tensor):
+        x._concrete(name)      # lengths shape the packing: compile() cannot replay them
     value = x._value if isinstance(x, Tensor) else np.asarray(x)
     if value.ndim != 1 or (value.size and value.dtype.kind not in "iu"):
         raise ArgumentError(f"{name} must be a 1-D sequence of integers, got {value!r}")
