@@ -12,4 +12,4 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from .attention import MultiheadAttention  # noqa: F401
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
                           TransformerEncoder, TransformerEncoderLayer)
-from . import modules, parameter  # noqa: F401,E402  (PyTorch's import paths: nn.modules.linear, ...)
+from . import modules, parameter  # noqa: F401,E402  (torch.nn.modules.linear, ... paths)

@@ -76,7 +76,8 @@ def _raw(x):
 
 
 def causal_bias(L, S, dtype):
-    """0 where query i may see key j (j <= i, aligned at the top left, as PyTorch), -inf elsewhere."""
+    """0 where query i may see key j (j <= i, aligned at the top left, as PyTorch's), -inf
+    elsewhere."""
     return np.where(np.tri(L, S, dtype=bool), 0, -np.inf).astype(dtype)
 
 

@@ -152,8 +152,8 @@ def test_sdpa_dropout_one_drops_every_weight():
 def test_sdpa_bad_shapes_raise(shapes, match):
     t = [torch.zeros(s) for s in shapes]
     c = [cg.zeros(*s) for s in shapes]
-    both_raise(lambda: TF.scaled_dot_product_attention(*t), lambda: CF.scaled_dot_product_attention(*c),
-               match)
+    both_raise(lambda: TF.scaled_dot_product_attention(*t),
+               lambda: CF.scaled_dot_product_attention(*c), match)
 
 
 def test_sdpa_refuses_a_mask_together_with_is_causal():
@@ -493,8 +493,8 @@ def test_transformer_bad_inputs_raise():
                lambda: cm(cg.zeros(3, 2, 4), cg.zeros(3, 2, 5)), "feature number")
     both_raise(lambda: torch.nn.TransformerEncoderLayer(4, 2, activation="tanh"),
                lambda: cg.nn.TransformerEncoderLayer(4, 2, activation="tanh"), "relu/gelu")
-    both_raise(lambda: torch.nn.TransformerDecoderLayer(6, 4), lambda: cg.nn.TransformerDecoderLayer(6, 4),
-               "divisible")
+    both_raise(lambda: torch.nn.TransformerDecoderLayer(6, 4),
+               lambda: cg.nn.TransformerDecoderLayer(6, 4), "divisible")
 
 
 # --- nn.utils.rnn ----------------------------------------------------------------------------
@@ -518,7 +518,8 @@ def test_pad_sequence_matches_torch(batch_first, padding_side):
 def _same_packed(tp, cp):
     close(tp.data, cp.data, 1e-12)
     close(tp.batch_sizes, cp.batch_sizes, 0)
-    for a, b in ((tp.sorted_indices, cp.sorted_indices), (tp.unsorted_indices, cp.unsorted_indices)):
+    for a, b in ((tp.sorted_indices, cp.sorted_indices),
+                 (tp.unsorted_indices, cp.unsorted_indices)):
         assert (a is None) == (b is None)
         if a is not None:
             close(a, b, 0)
@@ -578,7 +579,8 @@ def test_rnn_utils_bad_inputs_raise():
 
 
 RNN_CASES = [("LSTM", {}), ("LSTM", dict(num_layers=2, bidirectional=True)),
-             ("LSTM", dict(bias=False)), ("GRU", {}), ("GRU", dict(num_layers=2, bidirectional=True)),
+             ("LSTM", dict(bias=False)), ("GRU", {}),
+             ("GRU", dict(num_layers=2, bidirectional=True)),
              ("RNN", {}), ("RNN", dict(nonlinearity="relu", bidirectional=True)),
              ("RNN", dict(num_layers=3))]
 
@@ -732,7 +734,8 @@ def test_legacy_constructors_as_torch(name):
     close(T(), C(), 0)                                   # empty
     assert isinstance(C([1]), C) and isinstance(T([1]), T)
     other = "LongTensor" if name != "LongTensor" else "FloatTensor"
-    assert not isinstance(getattr(cg, other)([1]), C) and not isinstance(getattr(torch, other)([1]), T)
+    assert not isinstance(getattr(cg, other)([1]), C)
+    assert not isinstance(getattr(torch, other)([1]), T)
     both_raise(lambda: T(getattr(torch, other)([1])), lambda: C(getattr(cg, other)([1])), "dtype")
     both_raise(lambda: T([1], dtype=torch.float64), lambda: C([1], dtype=cg.float64), "keyword")
     same = C([1, 1])
