@@ -293,6 +293,29 @@ def test_multihead_attention_fully_masked_rows_as_torch():
         close(np.nan_to_num(to.detach().numpy()), np.nan_to_num(co.detach().numpy()), 1e-12)
 
 
+def test_functional_multi_head_attention_forward_matches_torch():
+    tm = torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=5).double()
+    cm = cg.nn.MultiheadAttention(4, 2, kdim=3, vdim=5).double()
+    copy_weights(tm, cm)
+    (tq, cq), (tk, ck), (tv, cv) = pair(randn(3, 2, 4)), pair(randn(6, 2, 3)), pair(randn(6, 2, 5))
+    kpm = np.zeros((2, 6), bool)
+    kpm[1, 4:] = True
+
+    def run(F, m, q, k, v, mask):
+        return F.multi_head_attention_forward(
+            q, k, v, 4, 2, None, m.in_proj_bias, None, None, False, 0.0, m.out_proj.weight,
+            m.out_proj.bias, key_padding_mask=mask, use_separate_proj_weight=True,
+            q_proj_weight=m.q_proj_weight, k_proj_weight=m.k_proj_weight,
+            v_proj_weight=m.v_proj_weight, average_attn_weights=False)
+    to, tw = run(TF, tm, tq, tk, tv, torch.tensor(kpm))
+    co, cw = run(CF, cm, cq, ck, cv, cg.tensor(kpm))
+    close(to, co, 1e-12)
+    close(tw, cw, 1e-12)
+    backward_both(to, co)
+    grads_close((tq, tk, tv), (cq, ck, cv), 1e-12)
+    param_grads_close(tm, cm, 1e-12)
+
+
 def test_multihead_attention_compiled_reads_each_calls_masks():
     """compile() replays the attention with the masks of each call, not the traced ones."""
     tm, cm = torch.nn.MultiheadAttention(4, 2).double(), cg.nn.MultiheadAttention(4, 2).double()
@@ -401,6 +424,18 @@ def test_transformer_encoder_layer_matches_torch(name, mask):
         m = _square_mask(mask, L)
         kw_t["src_mask"], kw_c["src_mask"] = torch.tensor(m), cg.tensor(m)
     _run_module(tm, cm, (tx,), (cx,), kw_t, kw_c)
+
+
+def test_transformer_layers_take_unbatched_input_as_torch():
+    tm = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).double()
+    cm = cg.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).double()
+    copy_weights(tm, cm)
+    tx, cx = pair(randn(5, 4))
+    kpm = np.array([False, False, False, True, True])
+    m = _square_mask("causal", 5)
+    _run_module(tm, cm, (tx,), (cx,),
+                dict(src_mask=torch.tensor(m), src_key_padding_mask=torch.tensor(kpm)),
+                dict(src_mask=cg.tensor(m), src_key_padding_mask=cg.tensor(kpm)))
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
