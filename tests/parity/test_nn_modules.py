@@ -164,6 +164,14 @@ def test_sdpa_refuses_a_mask_together_with_is_causal():
                "not both")
 
 
+def test_sdpa_float_mask_of_another_dtype_raises():
+    tq, cq = pair(randn(2, 3, 4).astype(np.float32), False)
+    both_raise(lambda: TF.scaled_dot_product_attention(
+                   tq, tq, tq, attn_mask=torch.zeros(3, 3, dtype=torch.float64)),
+               lambda: CF.scaled_dot_product_attention(
+                   cq, cq, cq, attn_mask=cg.zeros(3, 3, dtype=cg.float64)), "dtype")
+
+
 def test_sdpa_mask_that_does_not_broadcast_raises():
     tq, cq = pair(randn(2, 3, 4), False)
     tm, cm = pair(np.ones((3, 2), bool), False)
@@ -367,6 +375,9 @@ def test_multihead_attention_bad_inputs_raise():
                "attn_mask")
     both_raise(lambda: tm(tx, tx, tx, attn_mask=torch.zeros(3, 3, dtype=torch.int64)),
                lambda: cm(cx, cx, cx, attn_mask=cg.zeros(3, 3, dtype=cg.int64)), "bool and float")
+    both_raise(lambda: tm(tx, tx, tx, key_padding_mask=torch.zeros(2, 3, dtype=torch.float64)),
+               lambda: cm(cx, cx, cx, key_padding_mask=cg.zeros(2, 3, dtype=cg.float64)),
+               "query's dtype")
     both_raise(lambda: tm(tx, torch.zeros(3, 2, 4), torch.zeros(4, 2, 4)),
                lambda: cm(cx, cg.zeros(3, 2, 4), cg.zeros(4, 2, 4)), "does not match")
 
@@ -767,6 +778,7 @@ def test_legacy_constructors_as_torch(name):
     close(T([1, 0, 2]), C([1, 0, 2]), 0)                 # data
     close(T((2, 3)), C((2, 3)), 0)                       # a tuple is data, as in PyTorch
     close(T(), C(), 0)                                   # empty
+    close(torch.arange(3.0).type(T), cg.arange(3.0).type(C), 0)      # Tensor.type(X)
     assert isinstance(C([1]), C) and isinstance(T([1]), T)
     other = "LongTensor" if name != "LongTensor" else "FloatTensor"
     assert not isinstance(getattr(cg, other)([1]), C)
