@@ -1,7 +1,10 @@
-"""The autobatching rules of DyNet's fused LSTM ops (declared in compgraph/ops/recurrent.py)."""
+"""DyNet's fused LSTM ops (declared in compgraph/ops/recurrent.py): their autobatching rules
+and DyNet's free functions vanilla_lstm_gates(_dropout)(_concat), vanilla_lstm_c, vanilla_lstm_h."""
 from ..executors.rules import Elementwise, Rule, attrs_key
 from ..ops import OPS
-from ..ops.recurrent import _dz, _gates
+from ..ops.recurrent import _dz, _gates as _gates_forward
+from ..tensor import apply
+from . import expr as E
 
 GATES, CELL, HIDDEN = OPS["vanilla_lstm_gates"], OPS["vanilla_lstm_c"], OPS["vanilla_lstm_h"]
 
@@ -15,7 +18,7 @@ class GatesRule(Rule):
         return attrs_key(node.attrs)
 
     def forward(self, xp, op, attrs, args, flags, nodes):
-        return _gates(xp, *args, **attrs)
+        return _gates_forward(xp, *args, **attrs)
 
     def backward(self, xp, op, attrs, args, flags, nodes, out, G, need):
         x, h, Wx, Wh, b = args
@@ -27,3 +30,49 @@ class GatesRule(Rule):
 
 GATES.batch = GatesRule()
 CELL.batch = HIDDEN.batch = Elementwise()      # written with [..., :], they run on stacks as is
+
+
+# --- DyNet's free functions over the fused nodes ------------------------------------------------
+# The gates node adds DyNet's forget-gate bias of 1 (nodes-lstm.cc: forget_gate_bias(1.0)), as
+# the builder does; the *_dropout variants multiply x and h by the masks first, the *_concat
+# ones take x as a list of pieces.
+
+def _gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std):
+    x = E.concatenate(list(x_t)) if isinstance(x_t, (list, tuple)) else E._ex(x_t)
+    h = E._ex(h_tm1)
+    Wx, Wh, b = E._ex(Wx), E._ex(Wh), E._ex(b)
+    if weightnoise_std:
+        Wx, Wh, b = (E.noise(w, weightnoise_std) for w in (Wx, Wh, b))
+    return x, h, Wx, Wh, b
+
+
+_BIAS = {"forget_bias": 1.0}
+
+
+def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
+    """DyNet's fused LSTM gates [i f o | g] of x_t and h_tm1 (f with +1 bias)."""
+    return apply(GATES, _gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std), _BIAS)
+
+
+def vanilla_lstm_gates_concat(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
+    return vanilla_lstm_gates(list(x_t), h_tm1, Wx, Wh, b, weightnoise_std)
+
+
+def vanilla_lstm_gates_dropout(x_t, h_tm1, Wx, Wh, b, dropout_mask_x, dropout_mask_h,
+                               weightnoise_std=0.0):
+    x, h, Wx, Wh, b = _gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std)
+    return apply(GATES, (E.cmult(x, dropout_mask_x), E.cmult(h, dropout_mask_h), Wx, Wh, b), _BIAS)
+
+
+def vanilla_lstm_gates_dropout_concat(x_t, h_tm1, Wx, Wh, b, dropout_mask_x, dropout_mask_h,
+                                      weightnoise_std=0.0):
+    return vanilla_lstm_gates_dropout(list(x_t), h_tm1, Wx, Wh, b, dropout_mask_x,
+                                      dropout_mask_h, weightnoise_std)
+
+
+def vanilla_lstm_c(c_tm1, gates_t):
+    return apply(CELL, (E._ex(c_tm1), E._ex(gates_t)))
+
+
+def vanilla_lstm_h(c_t, gates_t):
+    return apply(HIDDEN, (E._ex(c_t), E._ex(gates_t)))
