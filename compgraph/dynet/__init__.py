@@ -30,7 +30,7 @@ from .params import FromFileInitializer, IdentityInitializer, PyInitializer  # n
 from .rnn import (BiRNNBuilder, GRUBuilder, LSTMBuilder, RNNState, SimpleRNNBuilder,  # noqa: F401
                   VanillaLSTMBuilder)
 from .rnn import (CompactVanillaLSTMBuilder, CoupledLSTMBuilder, FastLSTMBuilder,  # noqa: F401
-                  SparseLSTMBuilder, StackedRNNState)
+                  SparseLSTMBuilder)
 from .saveload import load, load_generator, save  # noqa: F401
 from .softmax_builders import ClassFactoredSoftmaxBuilder, SoftmaxBuilder, StandardSoftmaxBuilder  # noqa: F401
 from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSGDTrainer,  # noqa: F401
@@ -48,7 +48,7 @@ __all__ = sorted(
        "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
        "cg_version"]
     + ["FromFileInitializer", "IdentityInitializer", "PyInitializer", "CompactVanillaLSTMBuilder",
-       "CoupledLSTMBuilder", "FastLSTMBuilder", "SparseLSTMBuilder", "StackedRNNState",
+       "CoupledLSTMBuilder", "FastLSTMBuilder", "SparseLSTMBuilder",
        "ClassFactoredSoftmaxBuilder", "SoftmaxBuilder", "StandardSoftmaxBuilder", "save", "load",
        "load_generator", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
        "vanilla_lstm_gates_dropout_concat"])

@@ -212,7 +212,10 @@ class _AsExpression:
 
     value = _method("value")
     npvalue = _method("npvalue")
-    forward = _method("forward")
+
+    def forward(self, recalculate=False):
+        """Compute the node; returns None, as DyNet's."""
+        self._node().forward(recalculate)
     scalar_value = _method("scalar_value")
     vec_value = _method("vec_value")
     tensor_value = _method("tensor_value")
@@ -227,6 +230,8 @@ class _AsExpression:
         return self._updated
 
     def set_updated(self, b):
+        """False: trainers leave the parameter as it is (its gradient is still computed,
+        as in DyNet)."""
         self._updated = bool(b)
 
     def zero(self):
@@ -270,7 +275,7 @@ class Parameters(_AsExpression):
     def expr(self, update=False):
         """The node of this parameter in the current graph; DyNet 2.1's default update=False
         is a constant (dy.const_parameter); used directly in an expression it is updated."""
-        return cg().param_node(self, bool(update) and self._updated)
+        return cg().param_node(self, bool(update))
 
     def shape(self):
         return self._value.shape
@@ -326,7 +331,7 @@ class LookupParameters(_AsExpression):
 
     def expr(self, update=True):
         """The whole table as one node, with DyNet's dims: (*row dims, rows)."""
-        update = bool(update) and self._updated
+        update = bool(update)
         g = _Current.cg if _Current.cg is not None else cg()
         graph, upd, node = self._whole
         if graph is not g or upd is not update:

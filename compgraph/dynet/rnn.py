@@ -24,7 +24,8 @@ from ..errors import ArgumentError, ArgumentValueError
 from ..tensor import _make, apply
 from . import expr as E
 from .graph import BatchedExpression, _stale, cg
-from .lstm_ops import CELL, GATES, HIDDEN
+from .lstm_ops import CELL, GATES, HIDDEN, matvec
+from .lstm_ops import affine as _affine
 from .params import ConstInitializer, ParameterCollection
 
 _F32 = np.float32
@@ -104,7 +105,7 @@ def _layer_norm(x, g, b):
     """DyNet's layer_norm: g * (x - mean) / (std + 1e-8) + b, over each vector."""
     mu = F.mean(x, axis=-1, keepdims=True)
     xc = x - mu
-    sigma = F.sqrt(F.mean(xc * xc, axis=-1, keepdims=True))
+    sigma = F.sqrt(F.mean(E.cmult(xc, xc), axis=-1, keepdims=True))
     return E.cmult(g, xc / (sigma + 1e-8)) + b
 
 
@@ -267,11 +268,6 @@ class _RNNBuilder:
     _has_cells = False
 
 
-def _affine(b, pairs):
-    """b + W1 x1 + W2 x2 ...; the pairs whose input is None (no previous state) left out."""
-    return E.affine_transform([b] + [t for w, x in pairs if x is not None for t in (w, x)])
-
-
 class SimpleRNNBuilder(_RNNBuilder):
     """h_t = tanh(Wx x_t + Wh h_{t-1} + b)."""
     _kind = "simple-rnn-builder"
@@ -389,9 +385,9 @@ class VanillaLSTMBuilder(_RNNBuilder):
         H = self.hidden_dim
         if self.ln_lstm:
             gh, bh, gx, bx, gc, bc = self._ln_vars[l]
-            z = b + _layer_norm(Wx * x, gx, bx)
+            z = b + _layer_norm(matvec(Wx, x), gx, bx)
             if h is not None:
-                z = z + _layer_norm(Wh * h, gh, bh)
+                z = z + _layer_norm(matvec(Wh, h), gh, bh)
         else:
             z = _affine(b, [(Wx, x), (Wh, h)])
         i = E.logistic(E.pickrange(z, 0, H))
@@ -602,37 +598,3 @@ class BiRNNBuilder:
         fs = f.initial_state().add_inputs(es)
         bs = b.initial_state().add_inputs(list(reversed(es)))
         return list(zip(fs, reversed(bs)))
-
-
-class StackedRNNState:
-    """DyNet's StackedRNNState: states of several builders, each feeding the next."""
-
-    def __init__(self, states, prev=None):
-        self.states = list(states)
-        self._prev = prev
-
-    def add_input(self, x):
-        nxt = []
-        for s in self.states:
-            nxt.append(s.add_input(x))
-            x = nxt[-1].output()
-        return StackedRNNState(nxt, self)
-
-    def add_inputs(self, xs):
-        states, cur = [], self
-        for x in xs:
-            cur = cur.add_input(x)
-            states.append(cur)
-        return states
-
-    def output(self):
-        return self.states[-1].output()
-
-    def prev(self):
-        return self._prev
-
-    def h(self):
-        return [s.h() for s in self.states]
-
-    def s(self):
-        return [s.s() for s in self.states]

@@ -7,6 +7,7 @@ from ..errors import ArgumentError, ArgumentValueError, BoundsError, DataError, 
 from ..random import generator
 from . import expr as E
 from .graph import BatchedExpression, cg
+from .lstm_ops import affine, matvec
 from .params import ConstInitializer, ParameterCollection
 
 
@@ -69,7 +70,7 @@ class StandardSoftmaxBuilder(SoftmaxBuilder):
     def full_logits(self, x, update=True):
         w, b = self._vars(update)
         x = E._ex(x)
-        return E.affine_transform([b, w, x]) if self.bias else w * x
+        return affine(b, [(w, x)]) if self.bias else matvec(w, x)
 
     def _nls(self, x, c, update):
         return E.pickneglogsoftmax(self.full_logits(x, update), c)
@@ -81,7 +82,7 @@ class StandardSoftmaxBuilder(SoftmaxBuilder):
         w, b = self._vars(True)
         x = E._ex(x)
         # as cfsm-builder.cc: the softmax with a bias; without one, the raw scores
-        dist = E.softmax(E.affine_transform([b, w, x])) if self.bias else w * x
+        dist = E.softmax(affine(b, [(w, x)])) if self.bias else matvec(w, x)
         return _sample(np.asarray(dist.npvalue()).reshape(-1))
 
 
@@ -154,7 +155,7 @@ class ClassFactoredSoftmaxBuilder(SoftmaxBuilder):
     def class_logits(self, x, update=True):
         r2c, cbias = self._vars(update)
         x = E._ex(x)
-        return E.affine_transform([cbias, r2c, x]) if self.bias else r2c * x
+        return affine(cbias, [(r2c, x)]) if self.bias else matvec(r2c, x)
 
     def class_log_distribution(self, x, update=True):
         return E.log_softmax(self.class_logits(x, update))
@@ -172,7 +173,7 @@ class ClassFactoredSoftmaxBuilder(SoftmaxBuilder):
         c = self._check_class(classid, "subclass_logits")
         w, b = self._cluster(c, update)
         x = E._ex(x)
-        return E.affine_transform([b, w, x]) if self.bias else w * x
+        return affine(b, [(w, x)]) if self.bias else matvec(w, x)
 
     def subclass_log_distribution(self, x, classid, update=True):
         return E.log_softmax(self.subclass_logits(x, classid, update))
