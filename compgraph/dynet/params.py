@@ -344,19 +344,27 @@ class LookupParameters(_AsExpression):
         return self._value.shape
 
     def init_from_array(self, arr):
+        """Set the first len(arr) rows (as DyNet: a table may get fewer rows than it has)."""
         arr = np.asarray(arr, dtype=_F32)
-        if arr.shape != self._value.shape:
-            raise ShapeError(f"init_from_array: shape {arr.shape} for the table {self._name} "
-                             f"of shape {self._value.shape}")
-        self._value[...] = arr
+        rows = self._value.shape
+        if arr.ndim != len(rows) or arr.shape[1:] != rows[1:] or arr.shape[0] > rows[0]:
+            raise ShapeError(f"init_from_array: an array of shape {arr.shape} for the table "
+                             f"{self._name} of shape {rows} (want up to {rows[0]} rows of "
+                             f"shape {rows[1:]})")
+        self._value[:arr.shape[0]] = arr
 
     def init_row(self, i, row):
+        """Row i from an array of the row's shape, or a flat list in DyNet's (column-major)
+        order."""
         i = self._row(i, "init_row")
         row = np.asarray(row, dtype=_F32)
-        if row.shape != self._value.shape[1:] and row.size != int(np.prod(self._value.shape[1:])):
-            raise ShapeError(f"init_row: a row of shape {row.shape} for the table {self._name} "
-                             f"of shape {self._value.shape} (rows of shape {self._value.shape[1:]})")
-        self._value[i] = row.reshape(self._value.shape[1:])
+        dims = self._value.shape[1:]
+        if row.shape != dims:
+            if row.ndim != 1 or row.size != int(np.prod(dims)):
+                raise ShapeError(f"init_row: a row of shape {row.shape} for the table "
+                                 f"{self._name} of shape {self._value.shape} (rows of shape {dims})")
+            row = row.reshape(dims, order="F")
+        self._value[i] = row
 
     def _row(self, i, fn):
         return _expr._index(i, self._value.shape[0], fn, "row id", _expr._table(self))
@@ -494,8 +502,14 @@ class ParameterCollection:
             raise ShapeError(f"lookup_parameters_from_numpy: need an array (rows, row dims...), "
                              f"got shape {array.shape}")
         _valid_name(name, "LookupParameter", "lookup_parameters_from_numpy")
-        return self._add(LookupParameters(np.array(array, dtype=_F32),
-                                          self._unique(name, self._name_cntr), self))
+        value = np.array(array, dtype=_F32)
+        if array.ndim > 2:
+            # DyNet 2.1.2 swaps the first and last axes and pours the result in column by
+            # column: rows of more than one dim come out rearranged there; do the same, so
+            # that a program's tables hold what they hold in DyNet
+            flat = np.swapaxes(array, 0, array.ndim - 1).reshape(-1, order="F")
+            value = _column_major(flat, array.shape, True, "lookup_parameters_from_numpy")
+        return self._add(LookupParameters(value, self._unique(name, self._name_cntr), self))
 
     def add_subcollection(self, name=None, weight_decay_lambda=-1.0):
         name = name or ""

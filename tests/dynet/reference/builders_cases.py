@@ -618,3 +618,23 @@ def load_round_trip(dy, tmp):
     out["load_lookup_param"] = L.as_array()
     out["load_lookup_name"] = L.name()
     return out
+
+
+@case("LookupParameters/init_partial_and_3d_rows", covers=["lookup_parameters_from_numpy"])
+def lookup_3d(dy, tmp):
+    m = dy.ParameterCollection()
+    E = m.add_lookup_parameters((4, 2), init=0.0)
+    E.init_from_array(data((2, 2), 1))                # fewer rows than the table: the first ones
+    T = m.add_lookup_parameters((3, 2, 2), init=0.0)
+    T.init_row(1, list(data(4, 2)))                   # a flat list, DyNet's order
+    L = m.lookup_parameters_from_numpy(data((3, 2, 3), 3))
+    dy.renew_cg()
+    out = {"partial": E.as_array(), "row3d": T.as_array(), "L": L.as_array(),
+           "L.npvalue": L.npvalue(), "L.dim": repr(L.dim()), "L[2]": L[2].npvalue(),
+           "L.batch": L.batch([2, 0]).npvalue()}
+    loss = weighted(dy, L.batch([2, 0]), 1) + dy.sum_elems(dy.cmult(L[1], dy.inputTensor(data((2, 3), 4))))
+    loss.backward()
+    out["grad"] = L.grad_as_array()
+    m.save(os.path.join(tmp, "t.model"))
+    out["file"] = _read(os.path.join(tmp, "t.model"))
+    return out
