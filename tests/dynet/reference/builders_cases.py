@@ -116,6 +116,32 @@ def _builder_cases(name):
         _run(dy, b, pc, [vec(dy, 3, k) for k in range(2)], out, state=b.initial_state(vecs))
         return out
 
+    @case(f"{name}/batched_initial_state", covers=["RNNState", "inputTensor"])
+    def init_batched(dy, tmp):
+        pc = dy.ParameterCollection()
+        E = pc.add_lookup_parameters((5, 3))
+        b = make(dy, pc)
+        fill(pc, seed=6)
+        dy.renew_cg()
+        n = 4 if name in LSTMS else 2
+        vecs = [dy.inputTensor(data((4, 2), 40 + k), batched=True) for k in range(n)]
+        out = {}
+        _run(dy, b, pc, [dy.lookup_batch(E, [1, 4]), dy.lookup_batch(E, [0, 0])], out,
+             state=b.initial_state(vecs))
+        return out
+
+    @case(f"{name}/initial_state_from_raw_vectors", covers=["RNNState"])
+    def init_raw(dy, tmp):
+        pc = dy.ParameterCollection()
+        b = make(dy, pc)
+        fill(pc, seed=8)
+        dy.renew_cg()
+        n = 4 if name in LSTMS else 2
+        out = {}
+        s = b.initial_state_from_raw_vectors([data(4, 60 + k) for k in range(n)])
+        _run(dy, b, pc, [vec(dy, 3, k) for k in range(2)], out, state=s)
+        return out
+
     @case(f"{name}/set_h_set_s", covers=["RNNState"])
     def set_hs(dy, tmp):
         pc = dy.ParameterCollection()
