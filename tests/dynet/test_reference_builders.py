@@ -22,8 +22,14 @@ sys.path.insert(0, str(REF))
 import builders_cases as bc  # noqa: E402
 
 META = json.loads((REF / "builders_cases.json").read_text())["cases"]
+ARRAYS = {}
 with np.load(REF / "builders_cases.npz") as _z:
-    ARRAYS = dict(_z)
+    for _name, _info in META.items():          # each case's fields, one after another
+        _flat, _at = _z[_name], 0
+        for _field, _shape in zip(_info["fields"], _info["shapes"]):
+            _n = int(np.prod(_shape))
+            ARRAYS[f"{_name}::{_field}"] = _flat[_at:_at + _n].reshape(_shape)
+            _at += _n
 
 
 def _run(name, tmp_path):

@@ -6,7 +6,8 @@
 compgraph, NumPy-only, imports too.)  Writes, next to this file:
 
 * builders_cases.npz / builders_cases.json: every case of builders_cases.py run on DyNet
-  (arrays keyed `case::field`; per case its fields, strings, covered names, whether it raised);
+  (per case one flat array of its numeric fields in order; the json: their names and shapes,
+  the string fields, the names the case covers, whether it raised);
 * builders_dynet_saved.data / .meta: a model saved by real DyNet's dy.save, which the tests
   load with compgraph.dynet;
 * builders_interop.npz: what real DyNet read back from files that compgraph.dynet wrote
@@ -59,9 +60,11 @@ def cases():
     arrays, index = {}, {}
     for name, (fn, covers) in sorted(bc.CASES.items()):
         a, s, raised = run_case(dy, fn)
-        for k, v in a.items():
-            arrays[f"{name}::{k}"] = v
-        index[name] = {"covers": list(covers), "fields": sorted(a), "strings": s, "raises": raised}
+        fields = sorted(a)
+        # one flat array per case (the fields in order), their shapes in the index: small files
+        arrays[name] = np.concatenate([a[k].reshape(-1) for k in fields]) if fields else np.zeros(0)
+        index[name] = {"covers": list(covers), "fields": fields, "strings": s, "raises": raised,
+                       "shapes": [list(a[k].shape) for k in fields]}
         print(f"{name}: {'RAISES' if raised else f'{len(a)} arrays, {len(s)} strings'}")
     np.savez_compressed(HERE / "builders_cases.npz", **arrays)
     meta = {"generator": "tests/dynet/reference/generate_builders.py", "dynet": "2.1.2",
