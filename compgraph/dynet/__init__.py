@@ -19,22 +19,26 @@ import sys
 
 from ..random import manual_seed
 from .expr import *  # noqa: F401,F403
+from .expr import _ex, concatenate
 from . import expr as _expr_module
 from .graph import BatchedExpression, ComputationGraph, Expression, _Current, cg, renew_cg  # noqa: F401
-from .lstm_ops import (vanilla_lstm_c, vanilla_lstm_gates, vanilla_lstm_gates_concat,  # noqa: F401
-                       vanilla_lstm_gates_dropout, vanilla_lstm_gates_dropout_concat, vanilla_lstm_h)
+from .lstm_ops import CELL, GATES, HIDDEN
+from . import lstm_ops as _lstm_ops
+from .lstm_ops import (vanilla_lstm_gates_concat, vanilla_lstm_gates_dropout,  # noqa: F401
+                       vanilla_lstm_gates_dropout_concat)
 from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupParameters, Model,  # noqa: F401
                      NormalInitializer, NumpyInitializer, ParameterCollection, Parameters,
                      SaxeInitializer, UniformInitializer)
-from .params import FromFileInitializer, IdentityInitializer, PyInitializer  # noqa: F401
 from .rnn import (BiRNNBuilder, GRUBuilder, LSTMBuilder, RNNState, SimpleRNNBuilder,  # noqa: F401
                   VanillaLSTMBuilder)
+from .params import FromFileInitializer, IdentityInitializer, PyInitializer  # noqa: F401
 from .rnn import (CompactVanillaLSTMBuilder, CoupledLSTMBuilder, FastLSTMBuilder,  # noqa: F401
                   SparseLSTMBuilder)
 from .saveload import load, load_generator, save  # noqa: F401
 from .softmax_builders import ClassFactoredSoftmaxBuilder, SoftmaxBuilder, StandardSoftmaxBuilder  # noqa: F401
 from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSGDTrainer,  # noqa: F401
                        Trainer)
+from ..tensor import apply as _apply
 
 __all__ = sorted(
     [n for n, v in vars(_expr_module).items() if callable(v) and not n.startswith("_")
@@ -52,6 +56,20 @@ __all__ = sorted(
        "ClassFactoredSoftmaxBuilder", "SoftmaxBuilder", "StandardSoftmaxBuilder", "save", "load",
        "load_generator", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
        "vanilla_lstm_gates_dropout_concat"])
+
+
+def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
+    """DyNet's fused LSTM gates: [i f o | g] from x_t (or a list, concatenated) and h_tm1."""
+    # with DyNet's +1 forget-gate bias (nodes-lstm.cc), batches too: compgraph/dynet/lstm_ops.py
+    return _lstm_ops.vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std)
+
+
+def vanilla_lstm_c(c_tm1, gates_t):
+    return _lstm_ops.vanilla_lstm_c(c_tm1, gates_t)
+
+
+def vanilla_lstm_h(c_t, gates_t):
+    return _lstm_ops.vanilla_lstm_h(c_t, gates_t)
 
 
 def config(autobatch=None, random_seed=None, **ignored):

@@ -32,7 +32,7 @@ def _ex(x, like=None):
         return x
     expr = getattr(x, "expr", None)
     if expr is not None:
-        return expr(True)              # a parameter used in an expression is updated
+        return expr(True)
     return as_tensor(x, like)
 
 
