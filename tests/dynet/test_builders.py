@@ -161,3 +161,24 @@ def test_cluster_file_words_must_be_in_the_dictionary(tmp_path):
     path.write_text("A cat\nB dog\n")
     with pytest.raises(DataError, match="word 'dog'.*not in the dictionary"):
         dy.ClassFactoredSoftmaxBuilder(3, str(path), {"cat": 0}, dy.ParameterCollection())
+
+
+def test_softmax_builders_sample_the_likely_class():
+    m = dy.ParameterCollection()
+    sm = dy.StandardSoftmaxBuilder(2, 4, m)
+    W = sm.param_collection().parameters_list()[0]
+    W.set_value(np.array([[0.0, 0.0], [0.0, 0.0], [30.0, 30.0], [0.0, 0.0]]))
+    dy.renew_cg()
+    assert [sm.sample(dy.inputVector([1.0, 1.0])) for _ in range(5)] == [2] * 5
+
+
+def test_class_factored_softmax_samples_a_word_of_the_likely_class(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("A w0\nA w1\nB w2\nB w3\nB w4\n")
+    m = dy.ParameterCollection()
+    sm = dy.ClassFactoredSoftmaxBuilder(2, str(path), {f"w{k}": k for k in range(5)}, m)
+    r2c, _, w_a, _, w_b, _ = sm.param_collection().parameters_list()
+    r2c.set_value(np.array([[0.0, 0.0], [30.0, 30.0]]))            # class B
+    w_b.set_value(np.array([[0.0, 0.0], [0.0, 0.0], [30.0, 30.0]]))  # its third word: w4
+    dy.renew_cg()
+    assert [sm.sample(dy.inputVector([1.0, 1.0])) for _ in range(5)] == [4] * 5
