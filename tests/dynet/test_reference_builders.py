@@ -80,14 +80,17 @@ def test_files_saved_by_real_dynet_load(tmp_path):
     for ext in (".data", ".meta"):
         shutil.copy(REF / f"builders_dynet_saved{ext}", str(base) + ext)
     pc = dy.ParameterCollection()
-    W, E, b, lstm, gru, bi = dy.load(str(base), pc)
-    _, (W0, E0, b0, lstm0, gru0, bi0) = bc._model(dy)     # the values DyNet saved
+    W, E, b, lstm, gru, bi, coupled, sparse, compact = dy.load(str(base), pc)
+    _, (W0, E0, b0, lstm0, gru0, bi0, coupled0, sparse0, compact0) = bc._model(dy)   # what DyNet saved
     for got, want in ((W, W0), (E, E0), (b, b0)):
         np.testing.assert_array_equal(got.as_array(), want.as_array())
         assert got.name() == want.name()
     assert isinstance(lstm, dy.VanillaLSTMBuilder) and isinstance(gru, dy.GRUBuilder)
     assert isinstance(bi, dy.BiRNNBuilder) and isinstance(bi.builder_layers[0][0], dy.SimpleRNNBuilder)
-    for got, want in ((lstm, lstm0), (gru, gru0)):
+    assert isinstance(coupled, dy.CoupledLSTMBuilder) and isinstance(compact, dy.CompactVanillaLSTMBuilder)
+    assert isinstance(sparse, dy.SparseLSTMBuilder) and sparse.spec == (1, 2, 1, False, 0.5)
+    for got, want in ((lstm, lstm0), (gru, gru0), (coupled, coupled0), (sparse, sparse0),
+                      (compact, compact0)):
         for a, c in zip(sum(got.get_parameters(), []), sum(want.get_parameters(), [])):
             np.testing.assert_array_equal(a.as_array(), c.as_array())
 
@@ -95,7 +98,7 @@ def test_files_saved_by_real_dynet_load(tmp_path):
 def test_real_dynet_read_the_files_written_here():
     with np.load(REF / "builders_interop.npz") as z:
         read = dict(z)
-    m, (W, E, b, lstm, gru, bi) = bc._model(dy)
+    m, (W, E, b, lstm, gru, bi, coupled, sparse, compact) = bc._model(dy)
     np.testing.assert_array_equal(read["W"], W.as_array())
     np.testing.assert_array_equal(read["E"], E.as_array())
     np.testing.assert_array_equal(read["b"], b.as_array())
@@ -107,6 +110,8 @@ def test_real_dynet_read_the_files_written_here():
     np.testing.assert_allclose(lstm.initial_state().transduce(x)[-1].npvalue(), read["lstm"], rtol=1e-5)
     np.testing.assert_allclose(gru.initial_state().transduce(x)[-1].npvalue(), read["gru"], rtol=1e-5)
     np.testing.assert_allclose(bi.transduce(x[:1])[0].npvalue(), read["bi"], rtol=1e-5)
+    for name, b in (("coupled", coupled), ("sparse", sparse), ("compact", compact)):
+        np.testing.assert_allclose(b.initial_state().transduce(x)[-1].npvalue(), read[name], rtol=1e-5)
 
 
 def test_meta_files_execute_nothing(tmp_path):

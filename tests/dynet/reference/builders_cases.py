@@ -581,8 +581,11 @@ def _model(dy):
     lstm = dy.VanillaLSTMBuilder(1, 2, 2, m)
     gru = dy.GRUBuilder(1, 2, 1, m)
     bi = dy.BiRNNBuilder(1, 2, 2, m, dy.SimpleRNNBuilder)
+    coupled = dy.CoupledLSTMBuilder(1, 2, 2, m)
+    sparse = dy.SparseLSTMBuilder(1, 2, 1, m, False, 0.5)
+    compact = dy.CompactVanillaLSTMBuilder(1, 2, 1, m)
     fill(m, seed=61)
-    return m, [W, E, b, lstm, gru, bi]
+    return m, [W, E, b, lstm, gru, bi, coupled, sparse, compact]
 
 
 def _read(path):
@@ -592,7 +595,7 @@ def _read(path):
 
 @case("save/text_format", covers=["ParameterCollection", "Parameters", "LookupParameters"])
 def save_text(dy, tmp):
-    m, (W, E, b, lstm, gru, bi) = _model(dy)
+    m, (W, E, b, lstm, gru, bi, coupled, sparse, compact) = _model(dy)
     dy.renew_cg()
     loss = dy.sum_elems(W * vec(dy, 3, 1)) + dy.sum_elems(E[1])
     loss.backward()                       # W and E get gradients: FULL_GRAD lines
@@ -603,7 +606,7 @@ def save_text(dy, tmp):
     E.save(os.path.join(tmp, "e.model"), "/table")
     lstm.param_collection().save(os.path.join(tmp, "w.model"), "/key/", True)
     out["pieces"] = _read(os.path.join(tmp, "w.model")) + _read(os.path.join(tmp, "e.model"))
-    dy.save(os.path.join(tmp, "objs"), [W, E, lstm, b, gru, bi])
+    dy.save(os.path.join(tmp, "objs"), [W, E, lstm, b, gru, bi, coupled, sparse, compact])
     out["save.data"] = _read(os.path.join(tmp, "objs.data"))
     return out
 
@@ -615,18 +618,20 @@ def load_round_trip(dy, tmp):
     dy.save(base, objs)
     m2 = dy.ParameterCollection()
     m2.add_parameters(1)
-    W2, E2, b2, lstm2, gru2, bi2 = dy.load(base, m2)
+    loaded = dy.load(base, m2)
+    W2, E2, b2, lstm2, gru2, bi2 = loaded[:6]
     out = {"W": W2.as_array(), "E": E2.as_array(), "b": b2.as_array(),
            "names": " ".join(p.name() for p in m2.parameters_list() + m2.lookup_parameters_list()),
-           "kinds": " ".join(type(o).__name__ for o in (W2, E2, b2, lstm2, gru2, bi2))}
+           "kinds": " ".join(type(o).__name__ for o in loaded)}
     dy.renew_cg()
-    for tag, bld in (("lstm", lstm2), ("gru", gru2)):
+    for tag, bld in (("lstm", lstm2), ("gru", gru2), ("coupled", loaded[6]), ("sparse", loaded[7]),
+                     ("compact", loaded[8])):
         out[tag] = bld.initial_state().transduce([vec(dy, 2, 1), vec(dy, 2, 2)])[-1].npvalue()
     out["bi"] = bi2.transduce([vec(dy, 2, 3)])[0].npvalue()
     m3 = dy.ParameterCollection()
     out["generator"] = " ".join(type(o).__name__ for o in dy.load_generator(base, m3))
     # populate: the same structure made again takes the saved values, also under a key
-    m4, (W4, E4, b4, lstm4, gru4, bi4) = _model(dy)
+    m4, (W4, E4, b4, lstm4, gru4, bi4, _, _, _) = _model(dy)
     for p in m4.parameters_list():
         p.zero()
     m.save(os.path.join(tmp, "whole.model"))

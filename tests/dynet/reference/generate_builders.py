@@ -89,13 +89,15 @@ def interop():
         base = os.path.join(tmp, "cg")
         cdy.save(base, objs)
         m2 = dy.ParameterCollection()
-        W, E, b, lstm, gru, bi = dy.load(base, m2)
+        W, E, b, lstm, gru, bi, coupled, sparse, compact = dy.load(base, m2)
         out["W"], out["E"], out["b"] = W.as_array(), E.as_array(), b.as_array()
         dy.renew_cg()
         x = [dy.inputVector(list(bc.data(2, k))) for k in (1, 2)]
         out["lstm"] = lstm.initial_state().transduce(x)[-1].npvalue()
         out["gru"] = gru.initial_state().transduce(x)[-1].npvalue()
         out["bi"] = bi.transduce(x[:1])[0].npvalue()
+        for name, b in (("coupled", coupled), ("sparse", sparse), ("compact", compact)):
+            out[name] = b.initial_state().transduce(x)[-1].npvalue()
         m.save(os.path.join(tmp, "whole.model"))
         m3, _ = bc._model(dy)
         m3.populate(os.path.join(tmp, "whole.model"))
