@@ -23,11 +23,19 @@ from .expr import _ex, concatenate
 from . import expr as _expr_module
 from .graph import BatchedExpression, ComputationGraph, Expression, _Current, cg, renew_cg  # noqa: F401
 from .lstm_ops import CELL, GATES, HIDDEN
+from . import lstm_ops as _lstm_ops
+from .lstm_ops import (vanilla_lstm_gates_concat, vanilla_lstm_gates_dropout,  # noqa: F401
+                       vanilla_lstm_gates_dropout_concat)
 from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupParameters, Model,  # noqa: F401
                      NormalInitializer, NumpyInitializer, ParameterCollection, Parameters,
                      SaxeInitializer, UniformInitializer)
 from .rnn import (BiRNNBuilder, GRUBuilder, LSTMBuilder, RNNState, SimpleRNNBuilder,  # noqa: F401
                   VanillaLSTMBuilder)
+from .params import FromFileInitializer, IdentityInitializer, PyInitializer  # noqa: F401
+from .rnn import (CompactVanillaLSTMBuilder, CoupledLSTMBuilder, FastLSTMBuilder,  # noqa: F401
+                  SparseLSTMBuilder)
+from .saveload import load, load_generator, save  # noqa: F401
+from .softmax_builders import ClassFactoredSoftmaxBuilder, SoftmaxBuilder, StandardSoftmaxBuilder  # noqa: F401
 from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSGDTrainer,  # noqa: F401
                        Trainer)
 from ..tensor import apply as _apply
@@ -42,22 +50,26 @@ __all__ = sorted(
        "RNNState", "SimpleRNNBuilder", "VanillaLSTMBuilder", "AdagradTrainer", "AdamTrainer",
        "MomentumSGDTrainer", "SimpleSGDTrainer", "Trainer", "vanilla_lstm_gates",
        "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
-       "cg_version"])
+       "cg_version"]
+    + ["FromFileInitializer", "IdentityInitializer", "PyInitializer", "CompactVanillaLSTMBuilder",
+       "CoupledLSTMBuilder", "FastLSTMBuilder", "SparseLSTMBuilder",
+       "ClassFactoredSoftmaxBuilder", "SoftmaxBuilder", "StandardSoftmaxBuilder", "save", "load",
+       "load_generator", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
+       "vanilla_lstm_gates_dropout_concat"])
 
 
 def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
     """DyNet's fused LSTM gates: [i f o | g] from x_t (or a list, concatenated) and h_tm1."""
-    x = concatenate(x_t) if isinstance(x_t, (list, tuple)) else _ex(x_t)
-    h = concatenate(h_tm1) if isinstance(h_tm1, (list, tuple)) else _ex(h_tm1)
-    return _apply(GATES, (x, h, _ex(Wx), _ex(Wh), _ex(b)))
+    # with DyNet's +1 forget-gate bias (nodes-lstm.cc), batches too: compgraph/dynet/lstm_ops.py
+    return _lstm_ops.vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std)
 
 
 def vanilla_lstm_c(c_tm1, gates_t):
-    return _apply(CELL, (_ex(c_tm1), gates_t))
+    return _lstm_ops.vanilla_lstm_c(c_tm1, gates_t)
 
 
 def vanilla_lstm_h(c_t, gates_t):
-    return _apply(HIDDEN, (c_t, gates_t))
+    return _lstm_ops.vanilla_lstm_h(c_t, gates_t)
 
 
 def config(autobatch=None, random_seed=None, **ignored):

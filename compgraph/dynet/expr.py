@@ -32,7 +32,7 @@ def _ex(x, like=None):
         return x
     expr = getattr(x, "expr", None)
     if expr is not None:
-        return expr()
+        return expr(True)
     return as_tensor(x, like)
 
 
@@ -662,7 +662,9 @@ def _npvalue(self, recalculate=False):
     if self._value is None:
         self._graph.evaluate(self)
     v = self._value
-    return np.moveaxis(v, 0, -1) if self.__class__ is BatchedExpression else v
+    # a copy, as DyNet's: a parameter's node (or a slice of it) holds the parameter's own
+    # array, which set_value, zero and trainers change in place
+    return np.moveaxis(v, 0, -1).copy() if self.__class__ is BatchedExpression else v.copy()
 
 
 def _value(self, recalculate=False):

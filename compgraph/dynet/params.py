@@ -1,34 +1,51 @@
 """ParameterCollection (Model), Parameters, LookupParameters and DyNet's initializers.
 
 Parameters live outside any graph: each holds its float32 array and a gradient array of
-the same shape.  parameter(p) (or using p in an expression) puts a leaf sharing that array
-into the current graph; backward adds the leaf's gradient to p's; a trainer's update()
-applies and zeroes it.  A lookup table also remembers which rows got gradients, so that
-trainers touch only those rows (DyNet's sparse updates).
+the same shape.  Used in an expression (W * x, dy.parameter(W), W.value()) a parameter
+stands for its node in the current graph; backward adds the node's gradient to the
+parameter's; a trainer's update() applies and zeroes it.  A lookup table also remembers
+which rows got gradients, so that trainers touch only those rows (DyNet's sparse updates).
+
+Names are DyNet's: "/" for the root, "/_0", "/W", "/W_1" for parameters, "/enc/", "/_1/"
+for subcollections (counters per collection, shared by parameters and lookup tables);
+they are the keys of DyNet's model files (textfile.py), so files travel between the two.
+
+A lookup table is stored with its rows first, (rows, *row dims), as DyNet's Python API shows
+it (as_array, init_from_array); used whole as an expression it has DyNet's dims, the rows
+last: dims (*row dims, rows).
 """
 import math
 
 import numpy as np
 
-from .. import io
-from ..errors import ArgumentError, DTypeError, ShapeError
+from .. import functional as F
+from ..errors import ArgumentError, ArgumentValueError, ShapeError
 from ..random import generator
 from . import expr as _expr
-from .graph import cg
+from . import textfile
+from .graph import _Current, cg
 
 _F32 = np.float32
 
 
 # --- initializers -------------------------------------------------------------------------------
+# init(shape, is_lookup) returns the values in compgraph's layout (a lookup table rows first)
 
 class Initializer:
+    """DyNet's PyInitializer: the base of the initializer classes."""
+
     def init(self, shape, is_lookup=False):
         raise NotImplementedError
 
 
+PyInitializer = Initializer
+
+
 class NormalInitializer(Initializer):
+    """N(mean, var): note DyNet's second argument is the variance."""
+
     def __init__(self, mean=0.0, var=1.0):
-        self.mean, self.var = mean, var
+        self.mean, self.var = float(mean), float(var)
 
     def init(self, shape, is_lookup=False):
         return generator().normal(self.mean, math.sqrt(self.var), shape)
@@ -36,7 +53,7 @@ class NormalInitializer(Initializer):
 
 class UniformInitializer(Initializer):
     def __init__(self, scale):
-        self.scale = scale
+        self.scale = float(scale)
 
     def init(self, shape, is_lookup=False):
         return generator().uniform(-self.scale, self.scale, shape)
@@ -44,21 +61,37 @@ class UniformInitializer(Initializer):
 
 class ConstInitializer(Initializer):
     def __init__(self, c):
-        self.c = c
+        self.c = float(c)
 
     def init(self, shape, is_lookup=False):
         return np.full(shape, self.c)
 
 
+class IdentityInitializer(Initializer):
+    def init(self, shape, is_lookup=False):
+        if is_lookup or len(shape) != 2 or shape[0] != shape[1]:
+            raise ShapeError(f"IdentityInitializer: only a square matrix can be the identity, "
+                             f"got dims {tuple(shape)}")
+        return np.eye(shape[0])
+
+
 class GlorotInitializer(Initializer):
-    """Uniform in +-gain*sqrt(6 / (sum of the dims)); a lookup table uses its row size."""
+    """U(+-gain*sqrt(3*k / sum of the k dims)), as DyNet's (for a matrix: sqrt(6/(m+n)));
+    with is_lookup=True the last dim (a table's rows) is left out; a 4-d filter
+    (H, W, In, Out) uses sqrt(6 / (H*W*(In+Out)))."""
 
     def __init__(self, is_lookup=False, gain=1.0):
-        self.is_lookup, self.gain = is_lookup, gain
+        self.is_lookup, self.gain = bool(is_lookup), float(gain)
 
     def init(self, shape, is_lookup=False):
-        dims = shape[1:] if (is_lookup or self.is_lookup) else shape
-        scale = self.gain * math.sqrt(3.0 * len(dims) / max(sum(dims), 1))
+        # DyNet's dims of the values: a lookup table's rows come last; dy's default
+        # initializer of a table is GlorotInitializer() and so counts the rows as a dim too
+        dyn = tuple(shape[1:]) + (shape[0],) if is_lookup else tuple(shape)
+        dims = dyn[:-1] if self.is_lookup else dyn
+        if len(dims) == 4:
+            scale = self.gain * math.sqrt(6.0) / math.sqrt(dims[0] * dims[1] * (dims[2] + dims[3]))
+        else:
+            scale = self.gain * math.sqrt(3.0 * len(dims)) / math.sqrt(max(sum(dims), 1))
         return generator().uniform(-scale, scale, shape)
 
 
@@ -66,15 +99,45 @@ class SaxeInitializer(Initializer):
     """A random orthogonal matrix (Saxe et al.), times scale."""
 
     def __init__(self, scale=1.0):
-        self.scale = scale
+        self.scale = float(scale)
 
     def init(self, shape, is_lookup=False):
-        if len(shape) != 2:
-            raise ShapeError("SaxeInitializer: only matrices can be orthogonal")
+        if len(shape) != 2 or is_lookup:
+            raise ShapeError(f"SaxeInitializer: only a matrix can be orthogonal, got dims {tuple(shape)}")
         a = generator().normal(0.0, 1.0, (max(shape), min(shape)))
         q, r = np.linalg.qr(a)
         q = q * np.sign(np.diag(r))
         return self.scale * (q if shape[0] >= shape[1] else q.T)
+
+
+def _column_major(values, shape, is_lookup, fn):
+    """A flat list in DyNet's memory order (column-major; a lookup table's rows last) as an
+    array in compgraph's layout."""
+    values = np.asarray(values, dtype=_F32).reshape(-1)
+    n = int(np.prod(shape))
+    if values.size != n:
+        raise ShapeError(f"{fn}: {values.size} values for a parameter of shape {tuple(shape)} "
+                         f"({n} values)")
+    if is_lookup:
+        dyn = tuple(shape[1:]) + (shape[0],)
+        return np.moveaxis(values.reshape(dyn, order="F"), -1, 0)
+    return values.reshape(shape, order="F")
+
+
+class FromFileInitializer(Initializer):
+    """Values from a text file of whitespace-separated numbers, in DyNet's (column-major) order."""
+
+    def __init__(self, fname):
+        self.fname = fname.decode() if isinstance(fname, bytes) else str(fname)
+
+    def init(self, shape, is_lookup=False):
+        with open(self.fname) as fh:
+            try:
+                values = [float(t) for t in fh.read().split()]
+            except ValueError as e:
+                raise ArgumentValueError(f"FromFileInitializer: {self.fname} holds something "
+                                         f"that is not a number: {e}") from None
+        return _column_major(values, shape, is_lookup, f"FromFileInitializer({self.fname!r})")
 
 
 class NumpyInitializer(Initializer):
@@ -83,85 +146,152 @@ class NumpyInitializer(Initializer):
 
     def init(self, shape, is_lookup=False):
         if self.array.shape != tuple(shape):
+            # DyNet would pour the values in column by column whatever the shape: refuse
             raise ShapeError(f"NumpyInitializer: array of shape {self.array.shape} for a "
                              f"parameter of shape {tuple(shape)}")
         return self.array
 
 
-def _initial(shape, init, scale, is_lookup):
+def _initializer(init, dim, scale, mean, std, fn):
+    """DyNet's add_parameters `init`: None (Glorot), a number, a name or an initializer."""
     if init is None:
-        arr = GlorotInitializer(is_lookup).init(shape, is_lookup) * scale
-    elif isinstance(init, Initializer):
-        arr = init.init(shape, is_lookup)
-    elif isinstance(init, (int, float)):
-        arr = np.full(shape, init)
-    else:
-        arr = NumpyInitializer(init).init(shape, is_lookup)
-    return np.array(arr, dtype=_F32)
+        return GlorotInitializer()
+    if isinstance(init, (bool, np.bool_)):
+        raise ArgumentError(f"{fn}: init={init!r} is not an initializer")
+    if isinstance(init, (int, float, np.integer, np.floating)):
+        return ConstInitializer(init)
+    if isinstance(init, str):
+        named = {"identity": IdentityInitializer,
+                 "glorot": GlorotInitializer,
+                 # DyNet's 'he': variance 1/(2 * the last dim)
+                 "he": lambda: NormalInitializer(0.0, 1.0 / (2 * dim[-1])),
+                 "uniform": lambda: UniformInitializer(scale),
+                 "normal": lambda: NormalInitializer(mean, std * std)}
+        if init not in named:
+            raise ArgumentValueError(f"{fn}: unknown initializer {init!r} (DyNet knows "
+                                     f"{', '.join(repr(k) for k in named)})")
+        return named[init]()
+    if isinstance(init, Initializer):
+        return init
+    raise ArgumentError(f"{fn}: init must be None, a number, a name ('uniform', 'normal', "
+                        f"'identity', 'glorot', 'he'), a NumPy array or an initializer, got "
+                        f"{type(init).__name__}")
+
+
+def _dims(dim, fn):
+    if isinstance(dim, np.ndarray):
+        raise ArgumentError(f"{fn}: the first argument is the dims; pass an array as init=")
+    return _expr._shape(dim, fn)
 
 
 # --- parameters ---------------------------------------------------------------------------------
 
-class _Arithmetic:
-    """Parameters in expressions stand for their node in the current graph (DyNet 2)."""
-
-    def __add__(self, o): return self.expr() + o            # noqa: E704
-    def __radd__(self, o): return o + self.expr()           # noqa: E704
-    def __sub__(self, o): return self.expr() - o            # noqa: E704
-    def __rsub__(self, o): return o - self.expr()           # noqa: E704
-    def __mul__(self, o): return self.expr() * o            # noqa: E704
-    def __rmul__(self, o): return o * self.expr()           # noqa: E704
-    def __truediv__(self, o): return self.expr() / o        # noqa: E704
-    def __neg__(self): return -self.expr()                  # noqa: E704
+def _method(name):
+    def method(self, *args, **kw):
+        return getattr(self._node(), name)(*args, **kw)
+    method.__name__ = name
+    method.__doc__ = f"The parameter's node in the current graph: Expression.{name}."
+    return method
 
 
-class Parameters(_Arithmetic):
-    def __init__(self, value, name):
-        self._value = value
-        self._grad = np.zeros_like(value)
-        self._name = name
-        self._updated = True
+class _AsExpression:
+    """DyNet's Parameters and LookupParameters are Expressions: in arithmetic, value(),
+    forward() and the rest they stand for their node in the current graph (updated)."""
 
-    def expr(self, update=True):
-        return cg().param_node(self, update and self._updated)
+    def _node(self):
+        return self.expr(True)
 
-    def shape(self):
-        return self._value.shape
+    def __add__(self, o): return self._node() + o            # noqa: E704
+    def __radd__(self, o): return o + self._node()           # noqa: E704
+    def __sub__(self, o): return self._node() - o            # noqa: E704
+    def __rsub__(self, o): return o - self._node()           # noqa: E704
+    def __mul__(self, o): return self._node() * o            # noqa: E704
+    def __rmul__(self, o): return o * self._node()           # noqa: E704
+    def __truediv__(self, o): return self._node() / o        # noqa: E704
+    def __neg__(self): return -self._node()                  # noqa: E704
+
+    value = _method("value")
+    npvalue = _method("npvalue")
+
+    def forward(self, recalculate=False):
+        """Compute the node; returns None, as DyNet's."""
+        self._node().forward(recalculate)
+    scalar_value = _method("scalar_value")
+    vec_value = _method("vec_value")
+    tensor_value = _method("tensor_value")
+    gradient = _method("gradient")
+    backward = _method("backward")
+    dim = _method("dim")
 
     def name(self):
         return self._name
-
-    def as_array(self):
-        return self._value.copy()
-
-    npvalue = as_array
-
-    def grad_as_array(self):
-        return self._grad.copy()
-
-    def set_value(self, arr):
-        arr = np.asarray(arr, dtype=_F32)
-        if arr.shape != self._value.shape:
-            raise ShapeError(f"set_value: shape {arr.shape} for a parameter of shape {self._value.shape}")
-        self._value[...] = arr          # in place: graphs holding this array see the change
-
-    def zero(self):
-        self._value[...] = 0
-
-    def scale(self, s):
-        self._value *= s
-
-    def scale_gradient(self, s):
-        self._grad *= s
-
-    def clip_inplace(self, left, right):
-        np.clip(self._value, left, right, out=self._value)
 
     def is_updated(self):
         return self._updated
 
     def set_updated(self, b):
+        """False: trainers leave the parameter as it is (its gradient is still computed,
+        as in DyNet)."""
         self._updated = bool(b)
+
+    def zero(self):
+        self._value[...] = 0
+
+    def scale(self, s):
+        self._value *= _F32(s)
+
+    def scale_gradient(self, s):
+        self._grad *= _F32(s)
+
+    def as_array(self):
+        return self._value.copy()
+
+    def grad_as_array(self):
+        return self._grad.copy()
+
+    def _has_grad(self):
+        return bool(self._grad.any())
+
+    # DyNet's model files (textfile.py): one parameter under its name, or under `key`
+    def save(self, fname, key="", append=False):
+        textfile.save(fname, [(key or self._name, self)], append)
+
+    write_to_textfile = save
+
+    def populate(self, fname, key=""):
+        textfile.populate_one(fname, self, key)
+
+    populate_from_textfile = populate
+
+
+class Parameters(_AsExpression):
+    def __init__(self, value, name, owner=None):
+        self._value = value
+        self._grad = np.zeros_like(value)
+        self._name = name
+        self._owner = owner
+        self._updated = True
+
+    def expr(self, update=False):
+        """The node of this parameter in the current graph; DyNet 2.1's default update=False
+        is a constant (dy.const_parameter); used directly in an expression it is updated."""
+        return cg().param_node(self, bool(update))
+
+    def shape(self):
+        return self._value.shape
+
+    def __getitem__(self, index):
+        return self._node()[index]
+
+    def set_value(self, arr):
+        arr = np.asarray(arr, dtype=_F32)
+        if arr.shape != self._value.shape:
+            raise ShapeError(f"set_value: shape {arr.shape} for the parameter {self._name} of "
+                             f"shape {self._value.shape}")
+        self._value[...] = arr          # in place: graphs holding this array see the change
+
+    def clip_inplace(self, left, right):
+        np.clip(self._value, left, right, out=self._value)
 
     def _add_grad(self, g):
         self._grad += g
@@ -174,85 +304,88 @@ class Parameters(_Arithmetic):
         self._grad[...] = 0
 
     def __repr__(self):
-        return f"<Parameters {self._name} {self._value.shape}>"
+        return f"Parameter {self._name}"
 
 
-class LookupParameters(_Arithmetic):
-    def __init__(self, value, name):
+class LookupParameters(_AsExpression):
+    def __init__(self, value, name, owner=None):
         self._value = value
         self._grad = np.zeros_like(value)
         self._name = name
+        self._owner = owner
         self._updated = True
         self._touched = set()
         self._all_touched = False
+        self._whole = (None, None, None)       # (graph, update, node) of the whole table
 
     def __getitem__(self, i):
         if i.__class__ is not int or not 0 <= i < self._value.shape[0]:
             i = self._row(i, "lookup")
         return cg().lookup_node(self, i)
 
+    def __len__(self):
+        return self._value.shape[0]
+
     def batch(self, ids):
         return _expr.lookup_batch(self, ids)
 
     def expr(self, update=True):
-        """The whole table as one matrix node (DyNet's parameter(lookup_parameters))."""
-        return cg().param_node(self, update and self._updated)
+        """The whole table as one node, with DyNet's dims: (*row dims, rows)."""
+        update = bool(update)
+        g = _Current.cg if _Current.cg is not None else cg()
+        graph, upd, node = self._whole
+        if graph is not g or upd is not update:
+            leaf = g.param_node(self, update)
+            node = F.permute_dims(leaf, tuple(range(1, leaf.ndim)) + (0,))
+            self._whole = (g, update, node)
+        return node
 
     def shape(self):
         return self._value.shape
 
-    def name(self):
-        return self._name
-
     def init_from_array(self, arr):
+        """Set the first len(arr) rows (as DyNet: a table may get fewer rows than it has)."""
         arr = np.asarray(arr, dtype=_F32)
-        if arr.shape != self._value.shape:
-            raise ShapeError(f"init_from_array: shape {arr.shape} for a table of shape {self._value.shape}")
-        self._value[...] = arr
+        rows = self._value.shape
+        if arr.ndim != len(rows) or arr.shape[1:] != rows[1:] or arr.shape[0] > rows[0]:
+            raise ShapeError(f"init_from_array: an array of shape {arr.shape} for the table "
+                             f"{self._name} of shape {rows} (want up to {rows[0]} rows of "
+                             f"shape {rows[1:]})")
+        self._value[:arr.shape[0]] = arr
 
     def init_row(self, i, row):
+        """Row i from an array of the row's shape, or a flat list in DyNet's (column-major)
+        order."""
         i = self._row(i, "init_row")
         row = np.asarray(row, dtype=_F32)
-        if row.shape != self._value.shape[1:]:
-            raise ShapeError(f"init_row: a row of shape {row.shape} for the table {self._name} "
-                             f"of shape {self._value.shape} (rows of shape {self._value.shape[1:]})")
+        dims = self._value.shape[1:]
+        if row.shape != dims:
+            if row.ndim != 1 or row.size != int(np.prod(dims)):
+                raise ShapeError(f"init_row: a row of shape {row.shape} for the table "
+                                 f"{self._name} of shape {self._value.shape} (rows of shape {dims})")
+            row = row.reshape(dims, order="F")
         self._value[i] = row
-
-    def as_array(self):
-        return self._value.copy()
-
-    npvalue = as_array
-
-    def grad_as_array(self):
-        return self._grad.copy()
 
     def _row(self, i, fn):
         return _expr._index(i, self._value.shape[0], fn, "row id", _expr._table(self))
+
+    def _rows(self, ids, fn):
+        return _expr._ids(ids, self._value.shape[0], fn, "row id", _expr._table(self))
 
     def row_as_array(self, i):
         return self._value[self._row(i, "row_as_array")].copy()
 
     def rows_as_array(self, ids):
-        return self._value[_expr._ids(ids, self._value.shape[0], "rows_as_array", "row id",
-                                      _expr._table(self))].copy()
+        return self._value[self._rows(ids, "rows_as_array")].copy()
 
     def row_grad_as_array(self, i):
         return self._grad[self._row(i, "row_grad_as_array")].copy()
 
-    def zero(self):
-        self._value[...] = 0
+    def rows_grad_as_array(self, ids):
+        return self._grad[self._rows(ids, "rows_grad_as_array")].copy()
 
-    def scale(self, s):
-        self._value *= s
-
-    def scale_gradient(self, s):
-        self._grad *= s
-
-    def is_updated(self):
-        return self._updated
-
-    def set_updated(self, b):
-        self._updated = bool(b)
+    def scalar_value(self, recalculate=False):
+        raise ArgumentError("scalar_value not applicable for LookupParameters (as in DyNet)")
 
     def _add_grad(self, ids, g=None):
         if g is None:                    # the whole table was used as a matrix
@@ -281,111 +414,167 @@ class LookupParameters(_Arithmetic):
         self._all_touched = False
 
     def __repr__(self):
-        return f"<LookupParameters {self._name} {self._value.shape}>"
+        return f"LookupParameter {self._name}"
 
 
-def _dims(dim, fn):
-    return _expr._shape(dim, fn)
+# --- the collection -----------------------------------------------------------------------------
+
+def _valid_name(name, what, fn):
+    if not isinstance(name, str):
+        raise ArgumentError(f"{fn}: the name must be a string, got {type(name).__name__}")
+    if "/" in name or "_" in name:
+        # as DyNet: '/' separates the hierarchy and '_' the running index
+        raise ArgumentValueError(f"{fn}: {what} name {name!r} could not include '/' and '_'")
+    if " " in name or "#" in name:
+        raise ArgumentValueError(f"{fn}: {what} name {name!r} could not include ' ' or '#' "
+                                 f"(they delimit DyNet's model files)")
+    return name
 
 
 class ParameterCollection:
-    """DyNet's ParameterCollection (Model): parameters, lookup tables, subcollections."""
+    """DyNet's ParameterCollection (Model): parameters, lookup tables, subcollections.
 
-    def __init__(self, name="/"):
-        self._name = name
-        self._params = []          # Parameters and LookupParameters, in creation order
-        self._subs = []
-        self._counter = 0
+    Each (sub)collection holds its parameters and those of all the collections below it, in
+    the order they were made (DyNet's order: of files, of parameters_list())."""
 
-    def _new_name(self, name):
-        base = name or "_"
-        full = f"{self._name}{base}_{self._counter}"
-        self._counter += 1
-        return full
+    def __init__(self, parent=None):
+        if parent is not None and not isinstance(parent, ParameterCollection):
+            raise ArgumentError(f"ParameterCollection: parent must be a ParameterCollection, "
+                                f"got {type(parent).__name__}")
+        self._name = "/"
+        self._parent = None
+        self._members = []            # Parameters and LookupParameters, creation order
+        self._name_cntr = {}          # parameter name -> next index
+        self._collec_cntr = {}        # subcollection name -> next index
+        self._weight_decay = 0.0
 
-    def add_parameters(self, dim, init=None, name="", device="", scale=1.0):
-        shape = _dims(dim, "add_parameters")
-        p = Parameters(_initial(shape, init, scale, False), self._new_name(name))
-        self._params.append(p)
+    def _unique(self, name, counter):
+        idx = counter.get(name, 0)
+        counter[name] = idx + 1
+        return f"{self._name}{name}" + (f"_{idx}" if idx > 0 or not name else "")
+
+    def _add(self, p):
+        c = self
+        while c is not None:
+            c._members.append(p)
+            c = c._parent
         return p
 
-    def add_lookup_parameters(self, dim, init=None, name="", device="", scale=1.0):
+    def add_parameters(self, dim, init=None, name="", device="", scale=1.0, mean=0.0, std=1.0):
+        if isinstance(init, np.ndarray):
+            return self.parameters_from_numpy(init, name=name, device=device)
+        shape = _dims(dim, "add_parameters")
+        _valid_name(name, "Parameter", "add_parameters")
+        pyinit = _initializer(init, shape, scale, mean, std, "add_parameters")
+        value = np.array(pyinit.init(shape, False), dtype=_F32)
+        return self._add(Parameters(value, self._unique(name, self._name_cntr), self))
+
+    def add_lookup_parameters(self, dim, init=None, name="", device="", scale=1.0, mean=0.0,
+                              std=1.0):
+        if isinstance(init, np.ndarray):
+            return self.lookup_parameters_from_numpy(init, name=name, device=device)
+        if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
+            dim = (dim, 1)
         shape = _dims(dim, "add_lookup_parameters")
         if len(shape) < 2:
             raise ShapeError(f"add_lookup_parameters: dims (rows, row size), got {shape}")
-        lp = LookupParameters(_initial(shape, init, scale, True), self._new_name(name))
-        self._params.append(lp)
-        return lp
+        _valid_name(name, "LookupParameter", "add_lookup_parameters")
+        if isinstance(init, NumpyInitializer):
+            raise ArgumentValueError("add_lookup_parameters: do not use NumpyInitializer with "
+                                     "add_lookup_parameters, use lookup_parameters_from_numpy "
+                                     "instead (as in DyNet)")
+        pyinit = _initializer(init, shape[1:], scale, mean, std, "add_lookup_parameters")
+        value = np.array(pyinit.init(shape, True), dtype=_F32)
+        return self._add(LookupParameters(value, self._unique(name, self._name_cntr), self))
 
-    def add_subcollection(self, name=None):
-        sub = ParameterCollection(f"{self._name}{name or 'sub'}_{self._counter}/")
-        self._counter += 1
-        self._subs.append(sub)
+    def parameters_from_numpy(self, array, name="", device=""):
+        array = np.asarray(array)
+        if array.ndim == 0 or array.size == 0:
+            raise ShapeError(f"parameters_from_numpy: need an array with dims, got shape {array.shape}")
+        _valid_name(name, "Parameter", "parameters_from_numpy")
+        return self._add(Parameters(np.array(array, dtype=_F32),
+                                    self._unique(name, self._name_cntr), self))
+
+    def lookup_parameters_from_numpy(self, array, name="", device=""):
+        """A table from an array of shape (rows, *row dims)."""
+        array = np.asarray(array)
+        if array.ndim < 2 or array.size == 0:
+            raise ShapeError(f"lookup_parameters_from_numpy: need an array (rows, row dims...), "
+                             f"got shape {array.shape}")
+        _valid_name(name, "LookupParameter", "lookup_parameters_from_numpy")
+        value = np.array(array, dtype=_F32)
+        if array.ndim > 2:
+            # DyNet 2.1.2 swaps the first and last axes and pours the result in column by
+            # column: rows of more than one dim come out rearranged there; do the same, so
+            # that a program's tables hold what they hold in DyNet
+            flat = np.swapaxes(array, 0, array.ndim - 1).reshape(-1, order="F")
+            value = _column_major(flat, array.shape, True, "lookup_parameters_from_numpy")
+        return self._add(LookupParameters(value, self._unique(name, self._name_cntr), self))
+
+    def add_subcollection(self, name=None, weight_decay_lambda=-1.0):
+        name = name or ""
+        _valid_name(name, "Submodel", "add_subcollection")
+        sub = ParameterCollection()
+        sub._name = self._unique(name, self._collec_cntr) + "/"
+        sub._parent = self
+        sub._weight_decay = self._weight_decay if weight_decay_lambda < 0 else float(weight_decay_lambda)
         return sub
 
     def _all(self):
-        out = list(self._params)
-        for s in self._subs:
-            out.extend(s._all())
-        return out
+        return list(self._members)
 
     def parameters_list(self):
-        return [p for p in self._all() if isinstance(p, Parameters)]
+        return [p for p in self._members if isinstance(p, Parameters)]
 
     def lookup_parameters_list(self):
-        return [p for p in self._all() if isinstance(p, LookupParameters)]
+        return [p for p in self._members if isinstance(p, LookupParameters)]
 
     def name(self):
         return self._name
 
     def parameter_count(self):
-        return sum(p._value.size for p in self._all())
+        return sum(p._value.size for p in self._members)
 
-    # --- files ---------------------------------------------------------------------------------
-    def save(self, path):
-        """Every parameter's name, kind and value, as a compgraph checkpoint (npz + JSON)."""
-        ps = self._all()
-        io.save({"format": "compgraph-dynet/1",
-                 "names": [p._name for p in ps],
-                 "kinds": ["lookup" if isinstance(p, LookupParameters) else "param" for p in ps],
-                 "values": [p._value for p in ps]}, path)
+    def get_weight_decay(self):
+        return self._weight_decay
 
-    def populate(self, path, key=""):
-        """Load values saved by save() into this collection's parameters, in order.
+    def set_weight_decay(self, lam):
+        if isinstance(lam, bool) or not isinstance(lam, (float, int, np.floating, np.integer)) or lam < 0:
+            raise ArgumentValueError(f"set_weight_decay: lambda must be a number >= 0, got {lam!r}")
+        self._weight_decay = float(lam)
 
-        All or nothing: every entry is checked against its parameter (kind, shape, dtype)
-        before any value is copied, so a file that does not fit leaves the model as it was."""
-        data = io.load(path)
-        if not isinstance(data, dict) or data.get("format") != "compgraph-dynet/1":
-            raise ArgumentError(f"populate: {path} is not a saved ParameterCollection")
-        names, kinds, values = data.get("names"), data.get("kinds"), data.get("values")
-        if not (isinstance(names, list) and isinstance(kinds, list) and isinstance(values, list)
-                and len(names) == len(kinds) == len(values)):
-            raise ArgumentError(f"populate: {path} is damaged (its names, kinds and values "
-                                f"do not match up)")
-        ps = self._all()
-        entries = [(n, k, v) for n, k, v in zip(names, kinds, values)
-                   if isinstance(n, str) and n.startswith(key)]
-        if len(entries) != len(ps):
-            raise ShapeError(f"populate: {path} holds {len(entries)} parameters"
-                             f"{f' under {key!r}' if key else ''}, this collection has {len(ps)}")
-        checked = []
-        for p, (n, kind, v) in zip(ps, entries):
-            v = np.asarray(v)
-            want = "lookup" if isinstance(p, LookupParameters) else "param"
-            if kind != want or v.shape != p._value.shape:
-                raise ShapeError(f"populate: {n} is a {kind} of shape {v.shape}, but "
-                                 f"{p._name} is a {want} of shape {p._value.shape}; "
-                                 f"nothing was loaded")
-            if v.dtype.kind not in "fiu":
-                raise DTypeError(f"populate: {n} holds {v.dtype} values, {p._name} needs "
-                                 f"numbers (float32); nothing was loaded")
-            checked.append((p, v))
-        for p, v in checked:
-            p._value[...] = v
+    set_weight_decay_lambda = set_weight_decay
+
+    # --- DyNet's model files (textfile.py) ---------------------------------------------------
+    def save(self, fname, name="", append=False):
+        """Every parameter, then every lookup table, in DyNet's text format; with `name`
+        (a key starting with '/'), saved under that prefix instead of this collection's."""
+        if name and (not name.startswith("/") or " " in name or "#" in name):
+            raise ArgumentValueError(f"save: key should start with '/' and could not include "
+                                     f"' ' or '#': {name!r}")
+        prefix = name + ("" if not name or name.endswith("/") else "/")
+        entries = [(prefix + p._name[len(self._name):] if name else p._name, p)
+                   for p in self.parameters_list() + self.lookup_parameters_list()]
+        textfile.save(fname, entries, append)
+
+    write_to_textfile = save
+
+    def populate(self, fname, key=""):
+        """Load the values of this collection's parameters from a DyNet model file (the
+        entries under `key`, in order), all or nothing."""
+        textfile.populate_collection(fname, self, key)
+
+    populate_from_textfile = populate
+
+    def load_param(self, fname, key):
+        """Add the parameter saved under the full name `key` to this collection."""
+        return textfile.load_one(fname, self, key, Parameters)
+
+    def load_lookup_param(self, fname, key):
+        return textfile.load_one(fname, self, key, LookupParameters)
 
     def __repr__(self):
-        return f"<ParameterCollection {self._name} with {len(self._all())} parameters>"
+        return f"<ParameterCollection {self._name} with {len(self._members)} parameters>"
 
 
 Model = ParameterCollection

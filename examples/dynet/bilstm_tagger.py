@@ -65,9 +65,12 @@ def batch_loss(tagger, batch, autobatch):
     return dy.average([tagger.sentence_loss(w, t) for w, t in batch])
 
 
-def train(args):
-    """Train for args.updates updates; returns the model, tagger and per-update losses."""
+def train(args, init=None):
+    """Train for args.updates updates; returns the model, tagger and per-update losses.
+    init(model), if given, sets the initial weights (fixed_weights: for runs compared with DyNet)."""
     model, tagger, data = build(args)
+    if init is not None:
+        init(model)
     trainer = dy.SimpleSGDTrainer(model, learning_rate=args.lr)
     losses = []
     for u in range(args.updates):
@@ -77,6 +80,27 @@ def train(args):
         loss.backward()
         trainer.update()
     return model, tagger, losses
+
+
+def fixed_weights(model, scale=0.4):
+    """Every parameter and table from a formula (no generator): the same start on any DyNet."""
+    for k, p in enumerate(model.parameters_list()):
+        n = int(np.prod(p.shape()))
+        p.set_value(scale * np.sin(np.arange(n) * 1.3 + k).reshape(p.shape()))
+    for k, lp in enumerate(model.lookup_parameters_list()):
+        n = int(np.prod(lp.shape()))
+        lp.init_from_array(np.cos(np.arange(n) * 0.9 + k).reshape(lp.shape()))
+
+
+def reference_losses(module):
+    """The losses of a few updates from fixed_weights() on `module` (compgraph.dynet, or real
+    DyNet: tests/dynet/reference/generate_builders.py records them there)."""
+    global dy
+    saved, dy = dy, module
+    try:
+        return train(parse(["--updates", "5", "--batch", "3", "--sentences", "6"]), fixed_weights)[2]
+    finally:
+        dy = saved
 
 
 def parse(argv=None):

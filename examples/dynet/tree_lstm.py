@@ -96,9 +96,13 @@ def batch_loss(net, batch, autobatch):
     return dy.average([net.loss(t, y) for t, y in batch])
 
 
-def train(args):
+def train(args, init=None):
+    """Train for args.updates updates; init(model), if given, sets the initial weights."""
     model, net, data = build(args)
-    trainer = dy.AdamTrainer(model, alpha=args.lr)
+    if init is not None:
+        init(model)
+    trainer = (dy.AdamTrainer(model, alpha=args.lr) if args.trainer == "adam"
+               else dy.SimpleSGDTrainer(model, learning_rate=args.lr))
     losses = []
     for u in range(args.updates):
         start = (u * args.batch) % len(data)
@@ -107,6 +111,30 @@ def train(args):
         loss.backward()
         trainer.update()
     return model, net, losses
+
+
+def fixed_weights(model, scale=0.4):
+    """Every parameter and table from a formula (no generator): the same start on any DyNet."""
+    for k, p in enumerate(model.parameters_list()):
+        n = int(np.prod(p.shape()))
+        p.set_value(scale * np.sin(np.arange(n) * 1.3 + k).reshape(p.shape()))
+    for k, lp in enumerate(model.lookup_parameters_list()):
+        n = int(np.prod(lp.shape()))
+        lp.init_from_array(np.cos(np.arange(n) * 0.9 + k).reshape(lp.shape()))
+
+
+def reference_losses(module):
+    """The losses of a few updates from fixed_weights() on `module` (compgraph.dynet, or real
+    DyNet: tests/dynet/reference/generate_builders.py records them there)."""
+    global dy
+    saved, dy = dy, module
+    try:
+        # plain SGD: Adam's steps on near-zero gradients amplify float rounding, which
+        # no two implementations share
+        return train(parse(["--updates", "5", "--batch", "3", "--trees", "6", "--lr", "0.3",
+                            "--trainer", "sgd"]), fixed_weights)[2]
+    finally:
+        dy = saved
 
 
 def parse(argv=None):
@@ -122,6 +150,7 @@ def parse(argv=None):
     p.add_argument("--min-len", type=int, default=2)
     p.add_argument("--max-len", type=int, default=10)
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--trainer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 

@@ -49,3 +49,39 @@ def test_example_main_reports_batching(name, capsys):
     load_example(name).main(["--updates", "2", "--batch", "4", "--autobatch"])
     out = capsys.readouterr().out
     assert "final loss" in out and "autobatch:" in out and "batches" in out
+
+
+# --- the examples against real DyNet ---------------------------------------------------------------
+# Each example's reference_losses(dy) trains a few steps from fixed initial weights; real DyNet's
+# losses for the same program are in reference/builders_examples.json (generate_builders.py).
+
+import json  # noqa: E402
+import pathlib  # noqa: E402
+
+import compgraph.dynet as dy  # noqa: E402
+
+_REF = pathlib.Path(__file__).resolve().parent / "reference" / "builders_examples.json"
+DYNET_LOSSES = json.loads(_REF.read_text())["losses"]
+EXAMPLES = sorted(p.stem for p in (pathlib.Path(__file__).resolve().parents[2] / "examples" /
+                                   "dynet").glob("*.py") if not p.stem.startswith("_"))
+
+
+def test_every_example_has_real_dynets_losses():
+    assert sorted(DYNET_LOSSES) == EXAMPLES, "rerun tests/dynet/reference/generate_builders.py examples"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_losses_equal_real_dynets(name):
+    got = load_example(name).reference_losses(dy)
+    np.testing.assert_allclose(got, DYNET_LOSSES[name], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, argv", [("xor", ["--steps", "400"]),
+                                        ("rnnlm_batch", ["--steps", "30"]),
+                                        ("attention", ["--steps", "48"]),
+                                        ("mnist_mlp", ["--epochs", "3"]),
+                                        ("vae", ["--epochs", "6"])])
+def test_example_main_learns(name, argv, capsys):
+    losses = load_example(name).main(argv)
+    assert np.mean(losses[-4:]) < np.mean(losses[:4])
+    assert "loss" in capsys.readouterr().out
