@@ -94,11 +94,18 @@ def cg_version():
 
 
 def _command_line(argv):
-    """DyNet reads --dynet-autobatch N and --dynet-seed N from the command line."""
-    for flag, value in zip(argv, argv[1:]):
-        if flag == "--dynet-autobatch":
-            config(autobatch=value not in ("0", ""))
-        elif flag == "--dynet-seed":
+    """DyNet reads its flags from the command line: --dynet-autobatch N and --dynet-seed N,
+    as `--flag N` or `--flag=N`, with '-' or '_' after `dynet` (DyNet accepts all four)."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith(("--dynet-", "--dynet_")):
+            continue
+        name, eq, value = arg[len("--dynet-"):].partition("=")
+        if not eq:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+        name = name.replace("_", "-")
+        if name == "autobatch":
+            config(autobatch=value.strip() not in ("0", ""))
+        elif name == "seed":
             config(random_seed=value)
 
 

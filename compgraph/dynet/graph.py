@@ -13,6 +13,7 @@ class is the flag, so dialect functions know where DyNet's dimensions start.
 """
 import numpy as np
 
+from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph
 from ..tensor import Tensor, _make
@@ -40,6 +41,7 @@ class ComputationGraph(BatchingGraph):
         self._lookups = []       # (leaf, LookupParameters, row ids)
         self._has_batched = False
         self._last_grads = {}
+        self._backward_root = -1   # index of the node the last backward started from
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -89,8 +91,7 @@ class ComputationGraph(BatchingGraph):
 
     def lookup_node(self, lp, ids, update=True, batched=False):
         node = self.leaf(lp._value[ids], update, batched)
-        if update:
-            self._lookups.append((node, lp, ids))
+        self._lookups.append((node, lp, ids, update))
         return node
 
     # --- backward -----------------------------------------------------------------------------
@@ -109,17 +110,22 @@ class ComputationGraph(BatchingGraph):
                 fix = "dy.sum_elems(...) or pick the element you mean"
             raise GraphError(f"backward: only a scalar expression can start backward, this one "
                              f"has {what}; reduce it first with {fix}")
-        if not root.requires_grad:
-            raise GraphError("backward: this expression depends on no parameter that is "
-                             "updated (parameters and lookups made with update=True)")
-        grads = self.backward_from(root, keep_all=full)
+        self._backward_root = root._index
+        if full:
+            grads = self._full_backward(root)
+        elif root.requires_grad:
+            grads = self.backward_from(root)
+        else:
+            grads = {}     # DyNet runs it too: nothing to update, every gradient is zero
         self._last_grads = grads
         for (p, update), node in self._params.items():
-            g = grads.get(node)
+            g = grads.get(node) if update else None
             if g is not None:
                 p._add_grad(g)
         rows = {}                       # table -> ([row ids], [gradients]): one add.at each
-        for node, lp, ids in self._lookups:
+        for node, lp, ids, update in self._lookups:
+            if not update:
+                continue
             g = grads.get(node)
             if g is not None:
                 r = rows.get(lp)
@@ -134,16 +140,44 @@ class ComputationGraph(BatchingGraph):
         for lp, (ids, gs) in rows.items():
             lp._add_grad(np.array(ids, dtype=np.int64), np.array(gs))
 
+    def _full_backward(self, root):
+        """backward(full=True): the gradient of every node up to root, inputs and constants
+        too (DyNet computes them all).  The flags that say which nodes need a gradient are
+        set for the sweep and put back after it."""
+        nodes = [n for n in self.nodes[:root._index + 1] if n.dtype.kind == "f"]
+        saved = [n.requires_grad for n in nodes]
+        for n in nodes:
+            n.requires_grad = True
+        try:
+            self.evaluate(root)
+            grads = {root: np.ones(root.shape, root.dtype)}
+            backprop(reachable([root]), grads, retain_graph=True, keep_all=True)
+        finally:
+            for n, r in zip(nodes, saved):
+                n.requires_grad = r
+        return grads
+
     def gradient_of(self, node):
         if self is not _Current.cg:
             raise _stale("gradient()")
+        if node._index > self._backward_root:
+            raise GraphError(
+                "gradient(): no backward pass has reached this expression yet -- call "
+                "backward() on a loss computed from it first" if self._backward_root < 0 else
+                "gradient(): this expression was built after the last backward(); call "
+                "backward() again on a loss computed from it")
         g = self._last_grads.get(node)
         if g is None:
-            if node.op is not None:
+            if node.requires_grad and node.op is not None:
                 raise GraphError("gradient(): the gradient of an intermediate expression is "
                                  "kept only by backward(full=True)")
-            return np.zeros(node.shape, node.dtype)
-        return np.asarray(g)
+            return _dims_like(node, np.zeros(node.shape, node.dtype))
+        return _dims_like(node, np.asarray(g))
+
+
+def _dims_like(node, g):
+    """A gradient laid out as npvalue() lays out the value: the batch last."""
+    return np.moveaxis(g, 0, -1) if node.__class__ is BatchedExpression else g
 
 
 def _stale(what):

@@ -105,14 +105,14 @@ def _initial(shape, init, scale, is_lookup):
 class _Arithmetic:
     """Parameters in expressions stand for their node in the current graph (DyNet 2)."""
 
-    def __add__(self, o): return self.expr() + o            # noqa: E704
-    def __radd__(self, o): return o + self.expr()           # noqa: E704
-    def __sub__(self, o): return self.expr() - o            # noqa: E704
-    def __rsub__(self, o): return o - self.expr()           # noqa: E704
-    def __mul__(self, o): return self.expr() * o            # noqa: E704
-    def __rmul__(self, o): return o * self.expr()           # noqa: E704
-    def __truediv__(self, o): return self.expr() / o        # noqa: E704
-    def __neg__(self): return -self.expr()                  # noqa: E704
+    def __add__(self, o): return self.expr(True) + o            # noqa: E704
+    def __radd__(self, o): return o + self.expr(True)           # noqa: E704
+    def __sub__(self, o): return self.expr(True) - o            # noqa: E704
+    def __rsub__(self, o): return o - self.expr(True)           # noqa: E704
+    def __mul__(self, o): return self.expr(True) * o            # noqa: E704
+    def __rmul__(self, o): return o * self.expr(True)           # noqa: E704
+    def __truediv__(self, o): return self.expr(True) / o        # noqa: E704
+    def __neg__(self): return -self.expr(True)                  # noqa: E704
 
 
 class Parameters(_Arithmetic):
@@ -122,7 +122,9 @@ class Parameters(_Arithmetic):
         self._name = name
         self._updated = True
 
-    def expr(self, update=True):
+    def expr(self, update=False):
+        """The parameter as a node; DyNet 2.1's default is a constant one (update=False),
+        the parameter itself used as an expression is trainable."""
         return cg().param_node(self, update and self._updated)
 
     def shape(self):

@@ -227,9 +227,14 @@ def test_gradient_of_intermediate_needs_full_backward():
     loss.backward(full=True)
     np.testing.assert_allclose(h.gradient(), 2 * h.npvalue())
     dy.renew_cg()
-    x = dy.inputVector([1.0])
-    with pytest.raises(GraphError):
-        dy.sum_elems(x).backward()        # nothing to update: DyNet refuses too
+    x = dy.inputVector([1.0, 2.0])
+    with pytest.raises(GraphError, match="no backward pass"):
+        x.gradient()                      # DyNet 2.1.2: RuntimeError, not zeros
+    # nothing to update: DyNet 2.1.2 runs it, and the input's gradient is zero (full: computed)
+    dy.sum_elems(x).backward()
+    np.testing.assert_array_equal(x.gradient(), [0.0, 0.0])
+    dy.sum_elems(dy.cmult(x, x)).backward(full=True)
+    np.testing.assert_array_equal(x.gradient(), [2.0, 4.0])
 
 
 def test_config_switches_autobatching_for_new_graphs():
