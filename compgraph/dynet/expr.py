@@ -191,20 +191,16 @@ def scalarInput(s):
 
 
 def matInput(d1, d2):
-    return cg().leaf(np.zeros(_shape((d1, d2), "matInput"), _F32))
+    """Removed in DyNet 2.1, which raises DeprecationWarning here: so does the dialect."""
+    raise DeprecationWarning("matInput is deprecated in DyNet 2.1 (it raises there too); use "
+                             "dy.inputTensor(np.zeros((d1, d2))) instead")
 
 
 def inputMatrix(v, d):
-    """DyNet's inputMatrix: the flat list v read column by column into dims d."""
-    a = _floats(v, "inputMatrix")
-    d = _shape(d, "inputMatrix")
-    if a.ndim != 1:
-        raise ShapeError(f"inputMatrix: expected a flat list of values, got data of shape "
-                         f"{a.shape}; use inputTensor for data already shaped")
-    if a.size != int(np.prod(d)):
-        raise ShapeError(f"inputMatrix: {a.size} values do not fill dims {d} "
-                         f"({int(np.prod(d))} values)")
-    return cg().leaf(a.reshape(d, order="F"))
+    """Removed in DyNet 2.1, which raises DeprecationWarning here: so does the dialect."""
+    raise DeprecationWarning("inputMatrix is deprecated in DyNet 2.1 (it raises there too); use "
+                             "dy.inputTensor(np.reshape(v, d, order='F')) -- DyNet read v "
+                             "column by column")
 
 
 def zeros(dim, batch_size=1):
