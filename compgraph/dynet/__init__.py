@@ -20,7 +20,8 @@ import sys
 from ..random import manual_seed
 from .expr import *  # noqa: F401,F403
 from .expr import _ex, concatenate
-from . import expr as _expr_module
+from .functions import *  # noqa: F401,F403
+from . import expr as _expr_module, functions as _functions_module
 from .graph import BatchedExpression, ComputationGraph, Expression, _Current, cg, renew_cg  # noqa: F401
 from .lstm_ops import CELL, GATES, HIDDEN
 from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupParameters, Model,  # noqa: F401
@@ -33,8 +34,8 @@ from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSG
 from ..tensor import apply as _apply
 
 __all__ = sorted(
-    [n for n, v in vars(_expr_module).items() if callable(v) and not n.startswith("_")
-     and getattr(v, "__module__", "") == "compgraph.dynet.expr"]
+    [n for m in (_expr_module, _functions_module) for n, v in vars(m).items()
+     if callable(v) and not n.startswith("_") and getattr(v, "__module__", "") == m.__name__]
     + ["BatchedExpression", "ComputationGraph", "Expression", "cg", "renew_cg",
        "ConstInitializer", "GlorotInitializer", "Initializer", "LookupParameters", "Model",
        "NormalInitializer", "NumpyInitializer", "ParameterCollection", "Parameters",
