@@ -17,6 +17,8 @@ and backward; cg().autobatch_report() tells how.
 """
 import sys
 
+from ..errors import DeviceError
+
 from ..random import manual_seed
 from .expr import *  # noqa: F401,F403
 from .expr import _ex, concatenate
@@ -29,7 +31,8 @@ from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupPar
                      SaxeInitializer, UniformInitializer)
 from .rnn import (BiRNNBuilder, GRUBuilder, LSTMBuilder, RNNState, SimpleRNNBuilder,  # noqa: F401
                   VanillaLSTMBuilder)
-from .trainers import (AdagradTrainer, AdamTrainer, MomentumSGDTrainer, SimpleSGDTrainer,  # noqa: F401
+from .trainers import (AdadeltaTrainer, AdagradTrainer, AdamTrainer, AmsgradTrainer,  # noqa: F401
+                       CyclicalSGDTrainer, MomentumSGDTrainer, RMSPropTrainer, SimpleSGDTrainer,
                        Trainer)
 from ..tensor import apply as _apply
 
@@ -41,9 +44,11 @@ __all__ = sorted(
        "NormalInitializer", "NumpyInitializer", "ParameterCollection", "Parameters",
        "SaxeInitializer", "UniformInitializer", "BiRNNBuilder", "GRUBuilder", "LSTMBuilder",
        "RNNState", "SimpleRNNBuilder", "VanillaLSTMBuilder", "AdagradTrainer", "AdamTrainer",
-       "MomentumSGDTrainer", "SimpleSGDTrainer", "Trainer", "vanilla_lstm_gates",
+       "MomentumSGDTrainer", "SimpleSGDTrainer", "Trainer", "AdadeltaTrainer", "AmsgradTrainer",
+       "CyclicalSGDTrainer", "RMSPropTrainer", "vanilla_lstm_gates",
        "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
-       "cg_version"])
+       "cg_version", "DynetParams", "init", "init_from_params", "available_devices",
+       "get_device_info"])
 
 
 def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
@@ -75,8 +80,21 @@ class _DynetConfig:
     """`dynet_config.set(autobatch=1)`, for programs written against DyNet's module."""
 
     @staticmethod
-    def set(autobatch=None, random_seed=None, mem=None, requested_gpus=None, **kw):
+    def set(mem=None, random_seed=None, autobatch=None, profiling=None, weight_decay=None,
+            shared_parameters=None, requested_gpus=None, gpu_mask=None, **kw):
+        if requested_gpus or gpu_mask:
+            _DynetConfig.set_gpu()
         return config(autobatch=autobatch, random_seed=random_seed)
+
+    @staticmethod
+    def set_gpu(flag=True):
+        if flag:
+            raise DeviceError("dynet_config.set_gpu: compgraph.dynet computes on the CPU only (no "
+                              "GPU in this dialect yet); drop the call, or set_gpu(False)")
+
+    @staticmethod
+    def gpu():
+        return False
 
     @staticmethod
     def get():
@@ -84,6 +102,59 @@ class _DynetConfig:
 
 
 dynet_config = _DynetConfig()
+
+
+class DynetParams:
+    """DyNet's start-up settings: set_* then init() (dy.init_from_params(params))."""
+
+    def __init__(self):
+        self._settings = {}
+
+    def from_args(self, shared_parameters=None):
+        _command_line(sys.argv)
+
+    def from_config(self, conf):
+        self._settings.update({k: v for k, v in dict(conf).items() if k in ("autobatch", "random_seed")})
+        if conf.get("requested_gpus") or conf.get("gpu_mask"):
+            dynet_config.set_gpu()
+
+    def init(self):
+        config(**self._settings)
+
+    def set_mem(self, mem): pass                            # noqa: E704  (NumPy allocates)
+    def set_profiling(self, profiling): pass                # noqa: E704
+    def set_weight_decay(self, weight_decay): pass          # noqa: E704  (see README: not supported)
+    def set_shared_parameters(self, shared_parameters): pass  # noqa: E704
+    def set_cpu_mode(self): pass                            # noqa: E704
+    def set_random_seed(self, random_seed): self._settings["random_seed"] = random_seed  # noqa: E704
+    def set_autobatch(self, autobatch): self._settings["autobatch"] = autobatch          # noqa: E704
+
+    def set_requested_gpus(self, requested_gpus):
+        if requested_gpus:
+            dynet_config.set_gpu()
+
+    def set_gpu_mask(self, gpu_mask):
+        if any(gpu_mask):
+            dynet_config.set_gpu()
+
+
+def init(shared_parameters=None):
+    """DyNet's init(): read the --dynet-* flags (compgraph.dynet also reads them on import)."""
+    _command_line(sys.argv)
+
+
+def init_from_params(params):
+    params.init()
+
+
+def available_devices():
+    return ["CPU"]
+
+
+def get_device_info(name="CPU"):
+    if name != "CPU":
+        raise DeviceError(f"get_device_info: no device {name!r}; compgraph.dynet has only 'CPU'")
+    return {"name": "CPU", "type": "CPU"}
 
 
 def reset_random_seed(seed):

@@ -659,6 +659,8 @@ def reshape(x, d, batch_size=1):
     off = _off(x)
     B = x.shape[0] if off else 1
     n = int(np.prod(_dims(x)))
+    if batch_size == 1 and int(np.prod(d)) == n:
+        batch_size = B                    # DyNet: dims that fit one element keep the batch
     if n * B != int(np.prod(d)) * batch_size:
         raise ShapeError(f"reshape: dims {_dims(x)} with batch {B} ({n * B} values) cannot be "
                          f"reshaped into dims {d} with batch {batch_size} "

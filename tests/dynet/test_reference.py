@@ -52,10 +52,17 @@ def test_case_matches_dynet(name):
 NOT_COMPUTATIONAL = {
     "BatchedExpression",       # the class of batched expressions (every batched case uses it)
     "ComputationGraph", "cg", "renew_cg", "cg_version",   # graph handles
-    "config", "dynet_config", "DynetParams", "init",      # configuration (test_dialect.py)
+    "config", "dynet_config", "DynetParams", "init", "init_from_params",  # configuration
+                               # (test_functions.py)
     "reset_random_seed",       # seeds the generator; DyNet's stream is not reproduced
     "print_text_graphviz", "cg_checkpoint", "cg_revert",  # graph inspection/bookkeeping
     "available_devices", "get_device_info", "to_device",  # devices: CPU only (test_dialect.py)
+}
+# names whose real-DyNet value is not reproducible, so no reference file can hold it: each is
+# checked in tests/dynet/test_functions.py against the function it must equal
+DYNET_UNRELIABLE = {
+    "contract3d_1d",    # DyNet 2.1.2 adds into output memory it never clears (no bias)
+    "log_sigmoid",      # DyNet 2.1.2 gives log(sigmoid(x)) - 1 once memory is reused
 }
 # names whose cases are written by generate_builders.py (the builders' generator); counted as
 # covered only while that generator's reference file is absent from this branch
@@ -86,7 +93,7 @@ def _covered():
 
 def test_every_dialect_function_has_a_reference_case():
     covered, files = _covered()
-    exempt = set(NOT_COMPUTATIONAL)
+    exempt = NOT_COMPUTATIONAL | DYNET_UNRELIABLE
     if len(files) == 1:                  # only this generator's file: builders not yet in
         exempt |= BUILDERS_GENERATOR
     public = {n for n in dy.__all__ if callable(getattr(dy, n)) and not n.startswith("_")}

@@ -159,7 +159,7 @@ def _(dy, c):
 
 @case("Expression/index_and_slices")
 def _(dy, c):
-    x = _P(c, (4, 5))
+    x = dy.parameter(_P(c, (4, 5)))      # (indexing Parameters themselves: the builders' cases)
     return {"i": x[1], "neg": x[-1], "s": x[1:3], "st": x[0:4:2], "t": x[1:3, 0:5:2]}
 
 
@@ -373,9 +373,12 @@ UNARY = {   # name -> (lo, hi) of the inputs
     "sqrt": (0.2, 3), "abs": (-1, 1), "sin": (-3, 3), "cos": (-3, 3), "tan": (-1.2, 1.2),
     "asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atan": (-3, 3), "sinh": (-2, 2), "cosh": (-2, 2),
     "asinh": (-3, 3), "acosh": (1.1, 3), "atanh": (-0.9, 0.9), "square": (-2, 2), "cube": (-2, 2),
-    "erf": (-2, 2), "log_sigmoid": (-3, 3), "lgamma": (0.3, 4), "selu": (-2, 2), "softsign": (-3, 3),
+    "erf": (-2, 2), "lgamma": (0.3, 4), "selu": (-2, 2), "softsign": (-3, 3),
     "elu": (-2, 2), "silu": (-3, 3),
 }
+# log_sigmoid is not here: DyNet 2.1.2's gives log(sigmoid(x)) - 1 once earlier graphs have used
+# its memory (seen from the second graph on; nodes-arith-unary.cc looks right, the values are
+# not), so no fixed reference exists; test_functions.py checks it against the formula.
 for _name, (_lo, _hi) in UNARY.items():
     case(f"{_name}/elementwise")((lambda n, lo, hi: lambda dy, c: {
         "m": getattr(dy, n)(_P(c, 5 if n == "softsign" else (3, 4), lo=lo, hi=hi)),   # DyNet: softsign of vectors
@@ -387,14 +390,19 @@ def _(dy, c):
     return dy.elu(_P(c, 5, lo=-2, hi=2), alpha=0.5)
 
 
-@case("silu/beta")
+@case("silu/beta", grad=False)    # DyNet 2.1.2's backward drops beta from s + beta x s (1 - s)
 def _(dy, c):
     return dy.silu(_P(c, 5, lo=-2, hi=2), beta=2.0)
 
 
 for _name in ("round", "ceil", "floor"):
     for _mode in ("zero_gradient", "straight_through_gradient"):
-        case(f"{_name}/{_mode}")((lambda n, m: lambda dy, c: getattr(dy, n)(_P(c, (2, 3), lo=-2, hi=2), m))(_name, _mode))
+        # DyNet 2.1.2 never sets the flag its rounding nodes read in backward (nodes-rounding.h:
+        # the constructor drops `straight_through`), so its zero_gradient gradient is whatever
+        # that memory holds -- in practice straight-through.  compgraph.dynet gives the zero
+        # gradient the name asks for (test_functions.py); only the values are compared here.
+        case(f"{_name}/{_mode}", grad=_mode != "zero_gradient")(
+            (lambda n, m: lambda dy, c: getattr(dy, n)(_P(c, (2, 3), lo=-2, hi=2), m))(_name, _mode))
 
 
 @case("argmax/zero_gradient")
@@ -607,7 +615,7 @@ def _(dy, c):
             "b": dy.pairwise_rank_loss(dy.pick(_batch(c), 0), dy.pick(_batch(c, name="F", seed=1), 1), 0.5)}
 
 
-@case("poisson_loss/count")
+@case("poisson_loss/count", grad=False)   # DyNet 2.1.2's backward ignores the upstream gradient
 def _(dy, c):
     return dy.poisson_loss(_P(c, 1), 3)
 
@@ -666,11 +674,14 @@ def _(dy, c):
             "o": dy.maxpooling2d(x, [3, 3], [1, 2])}
 
 
-@case("contract3d_1d/and_bias", covers=("contract3d_1d_bias", "contract3d_1d_1d", "contract3d_1d_1d_bias"))
+@case("contract3d_1d_bias/and_1d_1d", covers=("contract3d_1d_1d", "contract3d_1d_1d_bias"))
 def _(dy, c):
+    # contract3d_1d itself is not here: without a bias, DyNet 2.1.2 adds the contraction into
+    # output memory it never clears (nodes-contract.cc), so its result depends on earlier
+    # graphs; test_functions.py checks it equals contract3d_1d_bias with a zero bias
     T = dy.reshape(_P(c, 24), (2, 3, 4))
     y, z = _P(c, 4, "y", 1), _P(c, 3, "z", 2)
-    return {"a": dy.contract3d_1d(T, y), "ab": dy.contract3d_1d_bias(T, y, _P(c, (2, 3), "b", 3)),
+    return {"ab": dy.contract3d_1d_bias(T, y, _P(c, (2, 3), "b", 3)),
             "aa": dy.contract3d_1d_1d(T, y, z), "aab": dy.contract3d_1d_1d_bias(T, y, z, _P(c, 2, "c", 4))}
 
 
@@ -693,5 +704,6 @@ def _(dy, c):
     dy.forward([a, b])
     vs = dy.values([a, b])
     ns = dy.npvalues([a, b])
-    return {"a": ns[0], "b": ns[1], "va": vs[0], "vb": vs[1], "fv": b.forward(), "sv": dy.sum_elems(b).scalar_value(),
+    b.forward()          # DyNet's returns None (compgraph's the value: not compared)
+    return {"a": ns[0], "b": ns[1], "va": vs[0], "vb": vs[1], "sv": dy.sum_elems(b).scalar_value(),
             "vec": dy.inputTensor(np.arange(6.0).reshape(2, 3)).vec_value()}
