@@ -27,10 +27,17 @@ def test_every_case_has_a_reference_and_every_reference_a_case():
     assert sorted(cases.CASES) == sorted(META), "rerun tests/dynet/reference/generate.py on DyNet"
 
 
+@pytest.mark.parametrize("autobatch", [False, True], ids=["plain", "autobatch"])
 @pytest.mark.parametrize("name", sorted(META))
-def test_case_matches_dynet(name):
+def test_case_matches_dynet(name, autobatch):
+    """Each case, computed node by node and with automatic batching: both give DyNet's numbers."""
     fn, covers, grad = cases.CASES[name]
-    got = run(dy, fn, grad)
+    saved = dict(dy.dynet_config.get())
+    try:
+        dy.config(autobatch=autobatch)
+        got = run(dy, fn, grad)
+    finally:
+        dy.config(**saved)
     want = {f: ARRAYS[f"{name}::{f}"] for f in META[name]["fields"]}
     if RAISES in want:
         assert RAISES in got, f"DyNet raises here; compgraph.dynet computed {sorted(got)}"

@@ -126,7 +126,7 @@ def _(dy, c):
 
 @case("dropout_dim/whole_slices", grad=False)
 def _(dy, c):
-    x = dy.inputTensor(data((3, 300), lo=1, hi=2))
+    x = dy.inputTensor(data((300, 3), lo=1, hi=2))
     r = np.round(dy.dropout_dim(x, 1, 0.5).npvalue() / x.npvalue(), 4)
     return {"shared_along_1": float((r == r[:, :1]).all()), "ratios": np.unique(r)}
 
@@ -254,7 +254,7 @@ def _(dy, c):
 def _(dy, c):
     x = dy.random_normal((100, 50), mean=1.0, stddev=2.0).npvalue()
     b = dy.random_normal(3, batch_size=5)
-    return {"mean_near": float(abs(x.mean() - 1.0) < 0.1), "std_near": float(abs(x.std() - 2.0) < 0.1),
+    return {"mean_near": float(abs(x.mean() - 1.0) < 0.15), "std_near": float(abs(x.std() - 2.0) < 0.15),
             "bdim": np.array(list(b.dim()[0]) + [b.dim()[1]])}
 
 
@@ -398,10 +398,10 @@ def _(dy, c):
 for _name in ("round", "ceil", "floor"):
     for _mode in ("zero_gradient", "straight_through_gradient"):
         # DyNet 2.1.2 never sets the flag its rounding nodes read in backward (nodes-rounding.h:
-        # the constructor drops `straight_through`), so its zero_gradient gradient is whatever
-        # that memory holds -- in practice straight-through.  compgraph.dynet gives the zero
-        # gradient the name asks for (test_functions.py); only the values are compared here.
-        case(f"{_name}/{_mode}", grad=_mode != "zero_gradient")(
+        # the constructor drops `straight_through`), so their gradient, in either mode, is
+        # whatever that memory holds (both seen, from one run to the next).  compgraph.dynet
+        # gives what the mode names (test_functions.py); only the values are compared here.
+        case(f"{_name}/{_mode}", grad=False)(
             (lambda n, m: lambda dy, c: getattr(dy, n)(_P(c, (2, 3), lo=-2, hi=2), m))(_name, _mode))
 
 
