@@ -21,7 +21,7 @@ from ..errors import DeviceError
 
 from ..random import manual_seed
 from .expr import *  # noqa: F401,F403
-from .expr import _ex, concatenate
+from .expr import _ex, cmult, concatenate
 from .functions import *  # noqa: F401,F403
 from . import expr as _expr_module, functions as _functions_module
 from .graph import BatchedExpression, ComputationGraph, Expression, _Current, cg, renew_cg  # noqa: F401
@@ -48,7 +48,8 @@ __all__ = sorted(
        "CyclicalSGDTrainer", "RMSPropTrainer", "vanilla_lstm_gates",
        "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
        "cg_version", "DynetParams", "init", "init_from_params", "available_devices",
-       "get_device_info"])
+       "get_device_info", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
+       "vanilla_lstm_gates_dropout_concat"])
 
 
 def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
@@ -64,6 +65,25 @@ def vanilla_lstm_c(c_tm1, gates_t):
 
 def vanilla_lstm_h(c_t, gates_t):
     return _apply(HIDDEN, (c_t, gates_t))
+
+
+def vanilla_lstm_gates_concat(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):
+    """vanilla_lstm_gates of the inputs x_t (a list) concatenated."""
+    return vanilla_lstm_gates(list(x_t), h_tm1, Wx, Wh, b, weightnoise_std)
+
+
+def vanilla_lstm_gates_dropout(x_t, h_tm1, Wx, Wh, b, dropout_mask_x, dropout_mask_h,
+                               weightnoise_std=0.0):
+    """vanilla_lstm_gates of x_t and h_tm1 each multiplied elementwise by its mask."""
+    x = concatenate(x_t) if isinstance(x_t, (list, tuple)) else _ex(x_t)
+    return vanilla_lstm_gates(cmult(x, dropout_mask_x), cmult(h_tm1, dropout_mask_h), Wx, Wh, b,
+                              weightnoise_std)
+
+
+def vanilla_lstm_gates_dropout_concat(x_t, h_tm1, Wx, Wh, b, dropout_mask_x, dropout_mask_h,
+                                      weightnoise_std=0.0):
+    return vanilla_lstm_gates_dropout(list(x_t), h_tm1, Wx, Wh, b, dropout_mask_x,
+                                      dropout_mask_h, weightnoise_std)
 
 
 def config(autobatch=None, random_seed=None, **ignored):

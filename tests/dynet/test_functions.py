@@ -121,3 +121,24 @@ def test_every_spelling_of_the_autobatch_flag_turns_it_on(argv):
         assert not dy.renew_cg().autobatch
     finally:
         dy.config(**saved)
+
+
+def test_the_lstm_gate_variants_are_vanilla_lstm_gates_of_their_inputs():
+    # DyNet's expr.cc: _concat concatenates the inputs, _dropout multiplies x and h by the masks
+    m = dy.ParameterCollection()
+    rng = np.random.default_rng(0)
+    Wx, Wh, b = (_param(m, rng.standard_normal(s)) for s in ((8, 3), (8, 2), (8,)))
+    x1, x2, h = [1.0, -0.5], [2.0], [0.3, -0.7]
+    mx, mh = [2.0, 0.0, 2.0], [0.0, 2.0]
+    dy.renew_cg()
+    x = dy.concatenate([dy.inputVector(x1), dy.inputVector(x2)])
+    base = dy.vanilla_lstm_gates(x, dy.inputVector(h), Wx, Wh, b).npvalue()
+    cat = dy.vanilla_lstm_gates_concat([dy.inputVector(x1), dy.inputVector(x2)], dy.inputVector(h), Wx, Wh, b)
+    np.testing.assert_allclose(cat.npvalue(), base, rtol=1e-6)
+    masked = dy.vanilla_lstm_gates(dy.cmult(x, dy.inputVector(mx)), dy.cmult(dy.inputVector(h), dy.inputVector(mh)),
+                                   Wx, Wh, b).npvalue()
+    drop = dy.vanilla_lstm_gates_dropout(x, dy.inputVector(h), Wx, Wh, b, dy.inputVector(mx), dy.inputVector(mh))
+    np.testing.assert_allclose(drop.npvalue(), masked, rtol=1e-6)
+    both = dy.vanilla_lstm_gates_dropout_concat([dy.inputVector(x1), dy.inputVector(x2)], dy.inputVector(h),
+                                                Wx, Wh, b, dy.inputVector(mx), dy.inputVector(mh))
+    np.testing.assert_allclose(both.npvalue(), masked, rtol=1e-6)

@@ -71,6 +71,13 @@ DYNET_UNRELIABLE = {
     "contract3d_1d",    # DyNet 2.1.2 adds into output memory it never clears (no bias)
     "log_sigmoid",      # DyNet 2.1.2 gives log(sigmoid(x)) - 1 once memory is reused
 }
+# DyNet defines these as another dialect function on transformed inputs (expr.cc); each is
+# checked equal to that one in tests/dynet/test_functions.py, and covered when it is
+DEFINED_BY = {
+    "vanilla_lstm_gates_concat": "vanilla_lstm_gates",
+    "vanilla_lstm_gates_dropout": "vanilla_lstm_gates",
+    "vanilla_lstm_gates_dropout_concat": "vanilla_lstm_gates",
+}
 # names whose cases are written by generate_builders.py (the builders' generator); counted as
 # covered only while that generator's reference file is absent from this branch
 BUILDERS_GENERATOR = {
@@ -80,8 +87,7 @@ BUILDERS_GENERATOR = {
     "ParameterCollection", "Model", "Initializer", "ConstInitializer", "GlorotInitializer",
     "NormalInitializer", "NumpyInitializer", "SaxeInitializer", "UniformInitializer",
     "IdentityInitializer", "FromFileInitializer", "vanilla_lstm_gates", "vanilla_lstm_c",
-    "vanilla_lstm_h", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
-    "vanilla_lstm_gates_dropout_concat", "save", "load",
+    "vanilla_lstm_h", "save", "load",
 }
 
 
@@ -104,6 +110,7 @@ def test_every_dialect_function_has_a_reference_case():
     if len(files) == 1:                  # only this generator's file: builders not yet in
         exempt |= BUILDERS_GENERATOR
     public = {n for n in dy.__all__ if callable(getattr(dy, n)) and not n.startswith("_")}
+    covered |= {n for n, base in DEFINED_BY.items() if base in covered or base in exempt}
     missing = sorted(public - covered - exempt)
     assert not missing, (f"dialect names without a reference case in {files}: {missing}; add a case "
                          "to tests/dynet/reference/cases.py and rerun generate.py on DyNet")
