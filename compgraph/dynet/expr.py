@@ -43,8 +43,11 @@ def _align(a, b):
     column and a batch of picked scalars meets a batch of 1-vectors elementwise.  NumPy
     matches from the last; padding the operand with fewer dimensions by trailing 1s makes the
     two rules agree.  An unbatched number (0-d) broadcasts either way: left as it is."""
+    # this runs for every +, -, cmult: the shapes read without the property calls
+    va, vb = a._value, b._value
     ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
-    na, nb = a.ndim - ba, b.ndim - bb
+    na = (len(a._meta[0]) if va is None else va.ndim) - ba
+    nb = (len(b._meta[0]) if vb is None else vb.ndim) - bb
     if na == nb or (na == 0 and not ba) or (nb == 0 and not bb):
         return a, b
     if na < nb:
