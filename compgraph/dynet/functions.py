@@ -362,6 +362,9 @@ def fold_rows(x, nrows=2):
     x = _ex(x)
     off = _off(x)
     dims = _dims(x)
+    if off:
+        raise ShapeError("fold_rows: DyNet 2.1.2 folds one matrix (given a batch, it returns a "
+                         "single element); fold each element, or reshape the batch away first")
     if len(dims) != 2 or dims[0] % nrows:
         raise ShapeError(f"fold_rows: expected a matrix whose rows divide by {nrows}, got dims {dims}")
     return F.sum(F.reshape(x, x.shape[:off] + (dims[0] // nrows, nrows, dims[1])), axis=off + 1)
@@ -480,6 +483,9 @@ def filter1d_narrow(x, f):
     filters (d, w, k) gives (k, n-w+1).  Not flipped (a correlation, as DyNet's)."""
     x, f = _ex(x), _ex(f)
     xd, fd = _dims(x), _dims(f)
+    if _off(x) or _off(f):
+        raise ShapeError("filter1d_narrow: DyNet 2.1.2 filters one matrix (given a batch, it "
+                         "returns a single element); filter each element on its own")
     if len(xd) != 2 or len(fd) not in (2, 3) or fd[0] != xd[0] or fd[1] > xd[1]:
         raise ShapeError(f"filter1d_narrow: expected x (d, n) and filters (d, w) or (d, w, k) "
                          f"with w <= n, got dims {xd} and {fd}")

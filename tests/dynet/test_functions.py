@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import compgraph.dynet as dy
-from compgraph.errors import DeviceError
+from compgraph.errors import DeviceError, ShapeError
 
 from .helpers import analytic_grads
 
@@ -142,3 +142,12 @@ def test_the_lstm_gate_variants_are_vanilla_lstm_gates_of_their_inputs():
     both = dy.vanilla_lstm_gates_dropout_concat([dy.inputVector(x1), dy.inputVector(x2)], dy.inputVector(h),
                                                 Wx, Wh, b, dy.inputVector(mx), dy.inputVector(mh))
     np.testing.assert_allclose(both.npvalue(), masked, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [lambda x: dy.fold_rows(x), lambda x: dy.filter1d_narrow(x, dy.inputTensor(np.ones((2, 2))))],
+                         ids=["fold_rows", "filter1d_narrow"])
+def test_fold_rows_and_filter1d_refuse_a_batch(fn):
+    # DyNet 2.1.2 returns the first element of the batch alone (the others silently dropped)
+    dy.renew_cg()
+    with pytest.raises(ShapeError, match="one matrix"):
+        fn(dy.inputTensor(np.ones((2, 3, 4)), batched=True))

@@ -707,3 +707,39 @@ def _(dy, c):
     b.forward()          # DyNet's returns None (compgraph's the value: not compared)
     return {"a": ns[0], "b": ns[1], "va": vs[0], "vb": vs[1], "sv": dy.sum_elems(b).scalar_value(),
             "vec": dy.inputTensor(np.arange(6.0).reshape(2, 3)).vec_value()}
+
+
+# --- more batched forms -------------------------------------------------------------------------------
+@case("squared_distance/batched", covers=("l2_norm", "pairwise_rank_loss"))
+def _(dy, c):
+    # (DyNet 2.1.2 refuses batches in l1_distance, binary_log_loss, huber_distance, circ_conv,
+    # sparsemax, weight_norm, trace_of_product, inverse, kmh_ngram; compgraph.dynet computes them)
+    a, b = _batch(c), _batch(c, name="F", seed=1)
+    return {"sd": dy.squared_distance(a, b), "sdu": dy.squared_distance(a, _P(c, 3)), "l2": dy.l2_norm(a)}
+
+
+@case("fold_rows/of_one_batch_element", covers=("filter1d_narrow", "pick_batch_elem"))
+def _(dy, c):
+    # given a batch, DyNet 2.1.2's fold_rows and filter1d_narrow return its first element alone
+    # (nodes-conv.cc reads one matrix); compgraph.dynet refuses a batch (test_functions.py) and
+    # computes these from one element, as DyNet does
+    x = dy.pick_batch_elem(dy.reshape(_batch(c, 6), (2, 3)), 0)
+    return {"fold": dy.fold_rows(x), "f1d": dy.filter1d_narrow(x, _P(c, (2, 2), "f", 1))}
+
+
+@case("softmax/batched_matrix", covers=("log_softmax", "logsumexp", "sum_dim", "mean_dim", "select_rows",
+                                        "concatenate_cols", "pow", "max_dim", "hinge_dim", "kmax_pooling",
+                                        "maxpooling2d"))
+def _(dy, c):
+    M = dy.reshape(_batch(c, 6), (3, 2))
+    return {"sm1": dy.softmax(M, d=1), "sm0": dy.softmax(M), "lse": dy.logsumexp([dy.pick(M, 0), dy.pick(M, 2)]),
+            "sd0": dy.sum_dim(M, [0]), "md1": dy.mean_dim(M, [1], False), "rows": dy.select_rows(M, [2, 0]),
+            "cols": dy.concatenate_cols([_batch(c, name="F", seed=1), _batch(c, name="G", seed=2)]),
+            "pow": dy.pow(dy.logistic(M), dy.scalarInput(2.0)), "mx1": dy.max_dim(M, 1),
+            "hd": dy.hinge_dim(M, [0, 2]), "kmax": dy.kmax_pooling(M, 1),
+            "pool": dy.maxpooling2d(dy.reshape(_batch(c, 8, name="H", seed=3, rows=(0, 1)), (2, 2, 2)), [2, 1], [1, 1])}
+
+
+@case("affine_transform/matrices")
+def _(dy, c):
+    return dy.affine_transform([_P(c, (3, 2), "B"), _P(c, (3, 4), "W", 1), _P(c, (4, 2), "X", 2)])
