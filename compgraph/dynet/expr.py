@@ -399,7 +399,9 @@ def mean_elems(x):
     return F.mean(x, axis=tuple(range(_off(x), x.ndim)))
 
 
-def sum_dim(x, d, b=False):
+def sum_dim(x, d, b=False, n=0):
+    """The sum over dimensions d (and the batch, with b); n is DyNet's masking count, which
+    only the means use."""
     x = _ex(x)
     off = _off(x)
     axes = tuple(_axis(x, k, "sum_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
@@ -407,10 +409,15 @@ def sum_dim(x, d, b=False):
     return _unbatch(F.sum(out, axis=0)) if b and off else out
 
 
-def mean_dim(x, d, b=False):
+def mean_dim(x, d, b=False, n=0):
+    """The mean over dimensions d (and the batch, with b); n > 0 divides by n instead of the
+    count (DyNet's way of leaving out padding)."""
     x = _ex(x)
     off = _off(x)
     axes = tuple(_axis(x, k, "mean_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
+    if n > 0:
+        out = F.sum(x, axis=axes)
+        return (_unbatch(F.sum(out, axis=0)) if b and off else out) * (1.0 / n)
     out = F.mean(x, axis=axes)
     return _unbatch(F.mean(out, axis=0)) if b and off else out
 

@@ -241,7 +241,13 @@ def std_elems(x):
 
 def std_dim(x, d, b=False, n=0):
     x = _ex(x)
-    return _result(_std(x, _reduce_axes(x, d, b, "std_dim"), n), b)
+    axes = _reduce_axes(x, d, b, "std_dim")
+    count = int(np.prod([x.shape[a] for a in axes]))
+    if n and n != count:
+        raise ArgumentValueError(f"std_dim: DyNet 2.1.2 ignores n (it divides by the count, "
+                                 f"{count} here) though it documents n={n} as the divisor; pass "
+                                 f"n=0, or compute it with moment_dim and sqrt")
+    return _result(_std(x, axes, 0), b)
 
 
 def std_batches(x):

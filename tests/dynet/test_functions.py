@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import compgraph.dynet as dy
-from compgraph.errors import DeviceError, ShapeError
+from compgraph.errors import ArgumentValueError, DeviceError, ShapeError
 
 from .helpers import analytic_grads
 
@@ -151,3 +151,13 @@ def test_fold_rows_and_filter1d_refuse_a_batch(fn):
     dy.renew_cg()
     with pytest.raises(ShapeError, match="one matrix"):
         fn(dy.inputTensor(np.ones((2, 3, 4)), batched=True))
+
+
+def test_std_dim_refuses_a_masking_count():
+    # DyNet 2.1.2 documents n as the count to divide by but ignores it in std_dim (its
+    # moment_dim and mean_dim use it): either reading would silently differ from the other
+    dy.renew_cg()
+    with pytest.raises(ArgumentValueError, match="std_dim: DyNet 2.1.2 ignores n"):
+        dy.std_dim(dy.inputVector([1.0, 2.0, 4.0]), [0], False, 5)
+    assert dy.std_dim(dy.inputVector([1.0, 2.0, 4.0]), [0], False, 3).value() == pytest.approx(
+        np.std([1.0, 2.0, 4.0]), rel=1e-6)

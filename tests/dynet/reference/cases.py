@@ -462,7 +462,8 @@ def _(dy, c):
     b = dy.reshape(_batch(c, 6), (2, 3))
     return {"s0": dy.sum_dim(x, [0]), "s1": dy.sum_dim(x, [1]), "s01": dy.sum_dim(x, [0, 1]),
             "sb": dy.sum_dim(b, [1], True), "sbb": dy.sum_dim(b, [0], False),
-            "m0": dy.mean_dim(x, [0], False), "mb": dy.mean_dim(b, [1], True)}
+            "m0": dy.mean_dim(x, [0], False), "mb": dy.mean_dim(b, [1], True),
+            "mn": dy.mean_dim(x, [1], False, 3), "mbn": dy.mean_dim(b, [0], True, 5)}
 
 
 @case("sum_batches/and_mean", covers=("mean_batches",))
@@ -481,7 +482,8 @@ def _(dy, c):
     x = _P(c, (3, 4))
     b = dy.reshape(_batch(c, 6), (2, 3))
     return {"s0": dy.std_dim(x, [0], False), "s1": dy.std_dim(x, [1], False), "sb": dy.std_dim(b, [1], True),
-            "m": dy.moment_dim(x, [1], 3, False), "mb": dy.moment_dim(b, [0], 2, True)}
+            "m": dy.moment_dim(x, [1], 3, False), "mb": dy.moment_dim(b, [0], 2, True),
+            "mn": dy.moment_dim(x, [0], 2, False, 2)}
 
 
 @case("std_batches/and_moment", covers=("moment_batches",))
