@@ -750,12 +750,15 @@ def _npvalue(self, recalculate=False):
     if self._value is None:
         self._graph.evaluate(self)
     v = self._value
-    return np.moveaxis(v, 0, -1) if self.__class__ is BatchedExpression else v
+    if self.__class__ is BatchedExpression:
+        # DyNet lays a batch out last; a batch of one is an ordinary value there
+        return v[0] if v.shape[0] == 1 else np.moveaxis(v, 0, -1)
+    return v
 
 
 def _value(self, recalculate=False):
     v = _npvalue(self, recalculate)
-    if v.size == 1 and self.__class__ is not BatchedExpression:
+    if v.size == 1 and (self.__class__ is not BatchedExpression or self._value.shape[0] == 1):
         return float(v.reshape(()))
     return v.tolist()
 

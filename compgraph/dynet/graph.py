@@ -177,7 +177,9 @@ class ComputationGraph(BatchingGraph):
 
 def _dims_like(node, g):
     """A gradient laid out as npvalue() lays out the value: the batch last."""
-    return np.moveaxis(g, 0, -1) if node.__class__ is BatchedExpression else g
+    if node.__class__ is BatchedExpression:
+        return g[0] if g.shape[0] == 1 else np.moveaxis(g, 0, -1)
+    return g
 
 
 def _stale(what):
