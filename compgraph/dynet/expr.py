@@ -749,16 +749,24 @@ def _npvalue(self, recalculate=False):
         self._graph.invalidate()
     if self._value is None:
         self._graph.evaluate(self)
-    v = self._value
-    if self.__class__ is BatchedExpression:
-        # DyNet lays a batch out last; a batch of one is an ordinary value there
-        return v[0] if v.shape[0] == 1 else np.moveaxis(v, 0, -1)
-    return v
+    return _layout(self, self._value)
+
+
+def _layout(node, v):
+    """An array of node's shape as DyNet hands it out: the batch last, a batch of one as an
+    ordinary value, a scalar as the 1-vector DyNet's dims (1,) make it."""
+    if node.__class__ is BatchedExpression:
+        if v.shape[0] != 1:
+            return np.moveaxis(v if v.ndim > 1 else v.reshape(v.shape + (1,)), 0, -1)
+        v = v[0]
+    return v.reshape(1) if v.ndim == 0 else v
 
 
 def _value(self, recalculate=False):
+    """A float for a scalar (DyNet dims (1,)), else nested lists (the batch last)."""
     v = _npvalue(self, recalculate)
-    if v.size == 1 and (self.__class__ is not BatchedExpression or self._value.shape[0] == 1):
+    if v.size == 1 and len(_dims(self)) <= 1 and (self.__class__ is not BatchedExpression
+                                                  or self._value.shape[0] == 1):
         return float(v.reshape(()))
     return v.tolist()
 

@@ -176,10 +176,9 @@ class ComputationGraph(BatchingGraph):
 
 
 def _dims_like(node, g):
-    """A gradient laid out as npvalue() lays out the value: the batch last."""
-    if node.__class__ is BatchedExpression:
-        return g[0] if g.shape[0] == 1 else np.moveaxis(g, 0, -1)
-    return g
+    """A gradient laid out as npvalue() lays out the value (expr._layout)."""
+    from .expr import _layout
+    return _layout(node, g)
 
 
 def _stale(what):

@@ -141,7 +141,8 @@ def test_batched_expressions_equal_their_examples():
     assert total.dim() == ((1,), 1)
     singles = [dy.pickneglogsoftmax(W * E[i], g) for i, g in zip(ids, golds)]
     assert total.value() == pytest.approx(dy.esum(singles).value(), rel=1e-5)
-    np.testing.assert_allclose(lb.npvalue(), [s.value() for s in singles], rtol=1e-5)
+    # a batch of scalars reads as DyNet's dims (1,) by batch 3: shape (1, 3)
+    np.testing.assert_allclose(lb.npvalue(), [[s.value() for s in singles]], rtol=1e-5)
     total.backward()
     g_batch = W.grad_as_array(), E.grad_as_array()
     W.scale_gradient(0); E.scale_gradient(0)

@@ -548,7 +548,10 @@ def _(dy, c):
 
 @case("pick_batch_elem/and_elems", covers=("pick_batch_elems",))
 def _(dy, c):
-    return {"e": dy.pick_batch_elem(_batch(c), 2), "es": dy.pick_batch_elems(_batch(c, name="F", seed=1), [3, 0])}
+    one = dy.pick_batch_elems(_batch(c, name="G", seed=2), [1])
+    return {"e": dy.pick_batch_elem(_batch(c), 2), "es": dy.pick_batch_elems(_batch(c, name="F", seed=1), [3, 0]),
+            "one": one, "one_shape": np.array(one.npvalue().shape),     # a batch of one: plain
+            "one_value": np.array(len(dy.sum_elems(one).npvalue().shape))}
 
 
 @case("strided_select/dims")
