@@ -820,8 +820,12 @@ def _getitem(self, index):
     if isinstance(index, slice):
         index = (index,)
     if not isinstance(index, tuple) or not all(isinstance(i, slice) for i in index):
-        raise ArgumentError(f"expression[{index!r}]: the key must be an integer, a slice or a "
-                            f"tuple of slices (as in DyNet)")
+        if self.__class__ is not BatchedExpression:
+            # not a DyNet key (DyNet asserts): NumPy's indexing, which compgraph's own
+            # functions may use on any node, and which on DyNet's dims means the same
+            return F.getitem(self, index)
+        raise ArgumentError(f"expression[{index!r}]: on a batched expression the key must be "
+                            f"an integer, a slice or a tuple of slices (as in DyNet)")
     for i in index:
         if i.step is not None and i.step <= 0:
             raise ArgumentValueError(f"expression[...]: steps must be positive, got {i.step}")
