@@ -14,7 +14,8 @@ from ..ops import OPS
 from ..random import generator
 from ..tensor import _make, apply
 from .expr import (_F32, _align, _axis, _batch, _batch_size, _dims, _ex, _ids, _index, _off,
-                   _shape, _unbatch, cg, cmult, concatenate_to_batch, pickrange, sum_elems)
+                   _shape, _unbatch, cg, cmult, concatenate_to_batch, hinge, pickrange,
+                   sum_elems, zeros)
 from .graph import BatchedExpression
 
 _STOP, _ASIN, _ACOS, _ATAN, _ERF, _LGAMMA, _CONV, _POOL, _INV, _LOGDET = (OPS[n] for n in (
@@ -24,7 +25,7 @@ _STOP, _ASIN, _ACOS, _ATAN, _ERF, _LGAMMA, _CONV, _POOL, _INV, _LOGDET = (OPS[n]
 # --- inputs ---------------------------------------------------------------------------------------
 
 def zeroes(dim, batch_size=1):
-    from .expr import zeros
+    """DyNet's other spelling of zeros."""
     return zeros(dim, batch_size)
 
 
@@ -283,7 +284,6 @@ def cumsum(x, d=0):
 
 def hinge_batch(x, indices, m=1.0):
     """hinge per batch element, with its own correct class."""
-    from .expr import hinge
     x = _ex(x)
     return hinge(x, list(indices), m)
 
