@@ -42,6 +42,7 @@ class ComputationGraph(BatchingGraph):
         self._has_batched = False
         self._last_grads = {}
         self._backward_root = -1   # index of the node the last backward started from
+        self._checkpoints = []
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -93,6 +94,23 @@ class ComputationGraph(BatchingGraph):
         node = self.leaf(lp._value[ids], update, batched)
         self._lookups.append((node, lp, ids, update))
         return node
+
+    # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
+    def checkpoint(self):
+        self._checkpoints.append((len(self.nodes), dict(self._params), len(self._lookups),
+                                  self._backward_root))
+
+    def revert(self):
+        """Drop every node built since the last checkpoint; those expressions become stale."""
+        if not self._checkpoints:
+            raise GraphError("cg_revert(): no cg_checkpoint() to revert to in this graph")
+        n, self._params, lookups, self._backward_root = self._checkpoints.pop()
+        for node in self.nodes[n:]:
+            node._graph = _REVERTED
+        del self.nodes[n:]
+        del self._lookups[lookups:]
+        self._last_grads = {}
+        self.invalidate()           # the batches planned so far may hold dropped nodes
 
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):
@@ -175,6 +193,9 @@ class ComputationGraph(BatchingGraph):
         return _dims_like(node, np.asarray(g))
 
 
+_REVERTED = object()     # the graph of the nodes cg_revert() dropped: never the current one
+
+
 def _dims_like(node, g):
     """A gradient laid out as npvalue() lays out the value (expr._layout)."""
     from .expr import _layout
@@ -198,6 +219,15 @@ def cg():
     if _Current.cg is None:
         renew_cg()
     return _Current.cg
+
+
+def cg_checkpoint():
+    """Remember the current graph's state; cg_revert() goes back to it."""
+    cg().checkpoint()
+
+
+def cg_revert():
+    cg().revert()
 
 
 def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import compgraph.dynet as dy
-from compgraph.errors import ArgumentValueError, DeviceError, ShapeError
+from compgraph.errors import ArgumentValueError, DeviceError, GraphError, ShapeError
 
 from .helpers import analytic_grads
 
@@ -161,3 +161,16 @@ def test_std_dim_refuses_a_masking_count():
         dy.std_dim(dy.inputVector([1.0, 2.0, 4.0]), [0], False, 5)
     assert dy.std_dim(dy.inputVector([1.0, 2.0, 4.0]), [0], False, 3).value() == pytest.approx(
         np.std([1.0, 2.0, 4.0]), rel=1e-6)
+
+
+def test_an_expression_dropped_by_cg_revert_is_refused():
+    dy.renew_cg()
+    x = dy.inputVector([1.0, 2.0])
+    dy.cg_checkpoint()
+    y = x * 2.0
+    dy.cg_revert()
+    with pytest.raises(GraphError, match="Stale Expression"):
+        y + x
+    with pytest.raises(GraphError, match="no cg_checkpoint"):
+        dy.cg_revert()
+    assert (x * 3.0).npvalue().tolist() == [3.0, 6.0]

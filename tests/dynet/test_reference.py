@@ -68,7 +68,7 @@ NOT_COMPUTATIONAL = {
     "config", "dynet_config", "DynetParams", "init", "init_from_params",  # configuration
                                # (test_functions.py)
     "reset_random_seed",       # seeds the generator; DyNet's stream is not reproduced
-    "print_text_graphviz", "cg_checkpoint", "cg_revert",  # graph inspection/bookkeeping
+    "print_text_graphviz",     # graph inspection
     "available_devices", "get_device_info", "to_device",  # devices: CPU only (test_dialect.py)
 }
 # names whose real-DyNet value is not reproducible, so no reference file can hold it: each is

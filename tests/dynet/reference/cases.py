@@ -748,3 +748,14 @@ def _(dy, c):
 @case("affine_transform/matrices")
 def _(dy, c):
     return dy.affine_transform([_P(c, (3, 2), "B"), _P(c, (3, 4), "W", 1), _P(c, (4, 2), "X", 2)])
+
+
+@case("cg_checkpoint/and_revert", covers=("cg_revert",))
+def _(dy, c):
+    x = _P(c, 3)
+    h = dy.tanh(x)
+    dy.cg_checkpoint()
+    dropped = dy.exp(h) * 5.0
+    dropped.value()
+    dy.cg_revert()
+    return {"kept": dy.cmult(h, _P(c, 3, "y", 1)), "after": dy.logistic(h)}
