@@ -193,7 +193,17 @@ class ComputationGraph(BatchingGraph):
         return _dims_like(node, np.asarray(g))
 
 
-_REVERTED = object()     # the graph of the nodes cg_revert() dropped: never the current one
+class _Dropped:
+    """The graph of the nodes cg_revert() dropped: whatever is asked of it is refused."""
+
+    def record(self, op, args, attrs):
+        raise _stale(op.name)
+
+    def __getattr__(self, name):
+        raise _stale(f"{name.strip('_').replace('dy_', '')}()")
+
+
+_REVERTED = _Dropped()
 
 
 def _dims_like(node, g):
