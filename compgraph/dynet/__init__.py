@@ -25,7 +25,7 @@ from .expr import _ex, cmult, concatenate
 from .functions import *  # noqa: F401,F403
 from . import expr as _expr_module, functions as _functions_module
 from .graph import (BatchedExpression, ComputationGraph, Expression, _Current, cg,  # noqa: F401
-                    cg_checkpoint, cg_revert, renew_cg)
+                    cg_checkpoint, cg_revert, print_graphviz, print_text_graphviz, renew_cg)
 from .lstm_ops import CELL, GATES, HIDDEN
 from .params import (ConstInitializer, GlorotInitializer, Initializer, LookupParameters, Model,  # noqa: F401
                      NormalInitializer, NumpyInitializer, ParameterCollection, Parameters,
@@ -50,7 +50,8 @@ __all__ = sorted(
        "vanilla_lstm_c", "vanilla_lstm_h", "config", "dynet_config", "reset_random_seed",
        "cg_version", "DynetParams", "init", "init_from_params", "available_devices",
        "get_device_info", "vanilla_lstm_gates_concat", "vanilla_lstm_gates_dropout",
-       "vanilla_lstm_gates_dropout_concat", "cg_checkpoint", "cg_revert"])
+       "vanilla_lstm_gates_dropout_concat", "cg_checkpoint", "cg_revert", "print_graphviz",
+       "print_text_graphviz"])
 
 
 def vanilla_lstm_gates(x_t, h_tm1, Wx, Wh, b, weightnoise_std=0.0):

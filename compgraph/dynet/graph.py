@@ -240,6 +240,22 @@ def cg_revert():
     cg().revert()
 
 
+def print_text_graphviz():
+    """The current graph in Graphviz's text format, on stdout (as DyNet prints it)."""
+    g = cg()
+    lines = ["digraph G {", "  rankdir=LR;", "  nodesep=.05;"]
+    for node in g.nodes:
+        name = node.op.name if node.op is not None else ("parameter" if node.requires_grad else "input")
+        lines.append(f'  N{node._index} [label="v{node._index} = {name} {tuple(node.shape)}"];')
+        for x in node.inputs or ():
+            if x._graph is g:
+                lines.append(f"  N{x._index} -> N{node._index};")
+    print("\n".join(lines + ["}"]))
+
+
+print_graphviz = print_text_graphviz
+
+
 def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
     """Drop the current graph and start a new one; autobatching=None follows config()."""
     if autobatching is None:

@@ -174,3 +174,13 @@ def test_an_expression_dropped_by_cg_revert_is_refused():
     with pytest.raises(GraphError, match="no cg_checkpoint"):
         dy.cg_revert()
     assert (x * 3.0).npvalue().tolist() == [3.0, 6.0]
+
+
+def test_print_text_graphviz_prints_the_graph(capsys):
+    dy.renew_cg()
+    x = dy.inputVector([1.0, 2.0])
+    dy.tanh(x * 2.0)
+    dy.print_text_graphviz()
+    out = capsys.readouterr().out
+    assert out.startswith("digraph G {") and out.rstrip().endswith("}")
+    assert "= tanh (2,)" in out and "= input (2,)" in out and out.count("->") >= 2

@@ -68,7 +68,7 @@ NOT_COMPUTATIONAL = {
     "config", "dynet_config", "DynetParams", "init", "init_from_params",  # configuration
                                # (test_functions.py)
     "reset_random_seed",       # seeds the generator; DyNet's stream is not reproduced
-    "print_text_graphviz",     # graph inspection
+    "print_text_graphviz", "print_graphviz",   # graph inspection (test_functions.py)
     "available_devices", "get_device_info", "to_device",  # devices: CPU only (test_dialect.py)
 }
 # names whose real-DyNet value is not reproducible, so no reference file can hold it: each is
