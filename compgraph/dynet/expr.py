@@ -32,8 +32,27 @@ def _ex(x, like=None):
         return x
     expr = getattr(x, "expr", None)
     if expr is not None:
+        # a Parameters used as an expression is trainable, as in DyNet (p.expr() alone is not)
         return expr(True)
     return as_tensor(x, like)
+
+
+def _align(a, b):
+    """DyNet's elementwise broadcasting: dimensions are matched from the first, a missing
+    trailing one counts as 1 (a vector is a column), so (3,3) + (3,) adds the vector to every
+    column and a batch of picked scalars meets a batch of 1-vectors elementwise.  NumPy
+    matches from the last; padding the operand with fewer dimensions by trailing 1s makes the
+    two rules agree.  An unbatched number (0-d) broadcasts either way: left as it is."""
+    # this runs for every +, -, cmult: the shapes read without the property calls
+    va, vb = a._value, b._value
+    ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
+    na = (len(a._meta[0]) if va is None else va.ndim) - ba
+    nb = (len(b._meta[0]) if vb is None else vb.ndim) - bb
+    if na == nb or (na == 0 and not ba) or (nb == 0 and not bb):
+        return a, b
+    if na < nb:
+        return F.reshape(a, a.shape + (1,) * (nb - na)), b
+    return a, F.reshape(b, b.shape + (1,) * (na - nb))
 
 
 def _unbatch(node):
@@ -136,8 +155,15 @@ def _batch_size(b, fn):
     return int(b)
 
 
-def inputTensor(arr, batched=False, device=""):
-    """A constant input; with batched=True the last dimension is the batch (as in DyNet)."""
+def inputTensor(arr, batched=False, device="", reusable_expr=False):
+    """A constant input; with batched=True the last dimension is the batch (as in DyNet).
+    A list of NumPy arrays is a batch whatever `batched` says: one element per array."""
+    if isinstance(arr, (list, tuple)) and arr and all(isinstance(x, np.ndarray) for x in arr):
+        shapes = {x.shape for x in arr}
+        if len(shapes) > 1:
+            raise ShapeError(f"inputTensor: a list of arrays is a batch, and its elements must "
+                             f"have one shape; got shapes {sorted(shapes)}")
+        return cg().leaf(np.stack([np.asarray(x, _F32) for x in arr]), batched=True)
     a = _floats(arr, "inputTensor")
     if batched:
         if a.ndim == 0:
@@ -168,20 +194,16 @@ def scalarInput(s):
 
 
 def matInput(d1, d2):
-    return cg().leaf(np.zeros(_shape((d1, d2), "matInput"), _F32))
+    """Removed in DyNet 2.1, which raises DeprecationWarning here: so does the dialect."""
+    raise DeprecationWarning("matInput is deprecated in DyNet 2.1 (it raises there too); use "
+                             "dy.inputTensor(np.zeros((d1, d2))) instead")
 
 
 def inputMatrix(v, d):
-    """DyNet's inputMatrix: the flat list v read column by column into dims d."""
-    a = _floats(v, "inputMatrix")
-    d = _shape(d, "inputMatrix")
-    if a.ndim != 1:
-        raise ShapeError(f"inputMatrix: expected a flat list of values, got data of shape "
-                         f"{a.shape}; use inputTensor for data already shaped")
-    if a.size != int(np.prod(d)):
-        raise ShapeError(f"inputMatrix: {a.size} values do not fill dims {d} "
-                         f"({int(np.prod(d))} values)")
-    return cg().leaf(a.reshape(d, order="F"))
+    """Removed in DyNet 2.1, which raises DeprecationWarning here: so does the dialect."""
+    raise DeprecationWarning("inputMatrix is deprecated in DyNet 2.1 (it raises there too); use "
+                             "dy.inputTensor(np.reshape(v, d, order='F')) -- DyNet read v "
+                             "column by column")
 
 
 def zeros(dim, batch_size=1):
@@ -276,7 +298,7 @@ def _mul(a, b):
     """DyNet's `*`: the matrix product; with a number or a one-element side, elementwise."""
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
-        return apply(_MUL, (a, b))
+        return apply(_MUL, _align(a, b))
     ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
     if not bb or b.ndim > 2:
         return apply(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
@@ -291,10 +313,10 @@ def _binary(op):
     def forward(self, other):
         if other.__class__ is not Expression:
             other = _ex(other, self)
-        return apply(op, (self, other))
+        return apply(op, _align(self, other))
 
     def reflected(self, other):
-        return apply(op, (_ex(other, self), self))
+        return apply(op, _align(_ex(other, self), self))
     return forward, reflected
 
 
@@ -307,14 +329,14 @@ Expression.__neg__ = lambda self: apply(_NEG, (self,))
 
 
 def cmult(a, b):
-    return F.mul(_ex(a), _ex(b))
+    return apply(_MUL, _align(_ex(a), _ex(b)))
 
 
 cwise_multiply = cmult
 
 
 def cdiv(a, b):
-    return F.div(_ex(a), _ex(b))
+    return apply(_DIV, _align(_ex(a), _ex(b)))
 
 
 def colwise_add(x, bias):
@@ -338,11 +360,11 @@ def dot_product(a, b):
 
 
 def bmax(a, b):
-    return F.maximum(_ex(a), _ex(b))
+    return F.maximum(*_align(_ex(a), _ex(b)))
 
 
 def bmin(a, b):
-    return F.minimum(_ex(a), _ex(b))
+    return F.minimum(*_align(_ex(a), _ex(b)))
 
 
 # --- elementwise functions ----------------------------------------------------------------------
@@ -377,7 +399,9 @@ def mean_elems(x):
     return F.mean(x, axis=tuple(range(_off(x), x.ndim)))
 
 
-def sum_dim(x, d, b=False):
+def sum_dim(x, d, b=False, n=0):
+    """The sum over dimensions d (and the batch, with b); n is DyNet's masking count, which
+    only the means use."""
     x = _ex(x)
     off = _off(x)
     axes = tuple(_axis(x, k, "sum_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
@@ -385,10 +409,15 @@ def sum_dim(x, d, b=False):
     return _unbatch(F.sum(out, axis=0)) if b and off else out
 
 
-def mean_dim(x, d, b=False):
+def mean_dim(x, d, b=False, n=0):
+    """The mean over dimensions d (and the batch, with b); n > 0 divides by n instead of the
+    count (DyNet's way of leaving out padding)."""
     x = _ex(x)
     off = _off(x)
     axes = tuple(_axis(x, k, "mean_dim") for k in (d if isinstance(d, (list, tuple)) else (d,)))
+    if n > 0:
+        out = F.sum(x, axis=axes)
+        return (_unbatch(F.sum(out, axis=0)) if b and off else out) * (1.0 / n)
     out = F.mean(x, axis=axes)
     return _unbatch(F.mean(out, axis=0)) if b and off else out
 
@@ -597,6 +626,10 @@ def concatenate(xs, d=0):
         raise ShapeError(f"concatenate: d must be a dimension 0, 1, ..., got {d!r}")
     if len(xs) == 1:
         return xs[0]
+    # a missing trailing dimension is 1, as in elementwise ops: (n,1) and (n,) concatenate
+    nd = max(max(x.ndim - _off(x) for x in xs), d + 1)
+    xs = [x if x.ndim - _off(x) == nd else F.reshape(x, x.shape + (1,) * (nd - x.ndim + _off(x)))
+          for x in xs]
     if any(x.__class__ is BatchedExpression for x in xs):
         B = next(x.shape[0] for x in xs if x.__class__ is BatchedExpression)
         xs = [x if x.__class__ is BatchedExpression else _batch(F.broadcast_to(x, (B,) + x.shape))
@@ -618,12 +651,36 @@ def concatenate_to_batch(xs):
     return _batch(F.cat(parts, axis=0))
 
 
+def _colmajor(x, off):
+    """x with its DyNet dimensions reversed (the batch axis, if any, stays first): a
+    row-major reshape of that reads the elements in DyNet's column-major order."""
+    n = x.ndim
+    if n - off < 2:
+        return x
+    return F.permute_dims(x, tuple(range(off)) + tuple(range(n - 1, off - 1, -1)))
+
+
 def reshape(x, d, batch_size=1):
+    """DyNet's reshape: the elements read column by column, batch element after batch
+    element (DyNet's memory order), into batch_size elements of dims d."""
     x = _ex(x)
-    d = (d,) if isinstance(d, int) else tuple(d)
-    if x.__class__ is BatchedExpression:
-        return F.reshape(x, (x.shape[0],) + d)
-    return F.reshape(x, d)
+    d = _shape(d, "reshape")
+    batch_size = _batch_size(batch_size, "reshape")
+    off = _off(x)
+    B = x.shape[0] if off else 1
+    n = int(np.prod(_dims(x)))
+    if batch_size == 1 and int(np.prod(d)) == n:
+        batch_size = B                    # DyNet: dims that fit one element keep the batch
+    if n * B != int(np.prod(d)) * batch_size:
+        raise ShapeError(f"reshape: dims {_dims(x)} with batch {B} ({n * B} values) cannot be "
+                         f"reshaped into dims {d} with batch {batch_size} "
+                         f"({int(np.prod(d)) * batch_size} values)")
+    if B == batch_size:                   # each batch element on its own
+        return _colmajor(F.reshape(_colmajor(x, off), x.shape[:off] + d[::-1]), off)
+    flat = F.reshape(_colmajor(x, off), (n * B,))
+    if batch_size == 1:
+        return _colmajor(_unbatch(F.reshape(flat, d[::-1])), 0)
+    return _colmajor(_batch(F.reshape(flat, (batch_size,) + d[::-1])), 1)
 
 
 def transpose(x, dims=(1, 0)):
@@ -636,9 +693,38 @@ def transpose(x, dims=(1, 0)):
 
 # --- noise and dropout --------------------------------------------------------------------------
 
+def _keep_mask(x, p, shape, fn):
+    """x times a fresh mask of the given shape: 1/(1-p) with probability 1-p, else 0."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) \
+            or not 0 <= p <= 1:
+        raise ArgumentValueError(f"{fn}: p must be a probability in [0, 1], got {p!r}")
+    if p == 0:
+        return x
+    keep = generator().random(shape) >= p
+    mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p)) if p < 1 else np.zeros(shape, x.dtype)
+    return apply(_MUL, (x, _make(mask)))
+
+
 def dropout(x, p):
-    """Inverted dropout: zero with probability p, scale the rest by 1/(1-p)."""
-    return F.dropout(_ex(x), p)
+    """Inverted dropout: each element zeroed with probability p, the rest scaled by 1/(1-p)."""
+    x = _ex(x)
+    return _keep_mask(x, p, x.shape, "dropout")
+
+
+def dropout_batch(x, p):
+    """Dropout of whole batch elements: one draw per element."""
+    x = _ex(x)
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1) if _off(x) else (1,) * x.ndim
+    return _keep_mask(x, p, shape, "dropout_batch")
+
+
+def dropout_dim(x, d, p):
+    """Dropout of whole slices along dimension d: one draw per index of the other dims, shared
+    along d."""
+    x = _ex(x)
+    axis = _axis(x, d, "dropout_dim")
+    shape = tuple(1 if k == axis else n for k, n in enumerate(x.shape))
+    return _keep_mask(x, p, shape, "dropout_dim")
 
 
 def noise(x, stddev):
@@ -647,9 +733,11 @@ def noise(x, stddev):
 
 
 def block_dropout(x, p):
+    """The whole expression (each batch element whole) zeroed with probability p, else
+    scaled by 1/(1-p)."""
     x = _ex(x)
-    keep = float(generator().random() >= p) / (1 - p) if p < 1 else 0.0
-    return x * keep
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1) if _off(x) else (1,) * x.ndim
+    return _keep_mask(x, p, shape, "block_dropout")
 
 
 # --- Expression's own methods ---------------------------------------------------------------------
@@ -661,15 +749,26 @@ def _npvalue(self, recalculate=False):
         self._graph.invalidate()
     if self._value is None:
         self._graph.evaluate(self)
-    v = self._value
     # a copy, as DyNet's: a parameter's node (or a slice of it) holds the parameter's own
     # array, which set_value, zero and trainers change in place
-    return np.moveaxis(v, 0, -1).copy() if self.__class__ is BatchedExpression else v.copy()
+    return _layout(self, self._value).copy()
+
+
+def _layout(node, v):
+    """An array of node's shape as DyNet hands it out: the batch last, a batch of one as an
+    ordinary value, a scalar as the 1-vector DyNet's dims (1,) make it."""
+    if node.__class__ is BatchedExpression:
+        if v.shape[0] != 1:
+            return np.moveaxis(v if v.ndim > 1 else v.reshape(v.shape + (1,)), 0, -1)
+        v = v[0]
+    return v.reshape(1) if v.ndim == 0 else v
 
 
 def _value(self, recalculate=False):
+    """A float for a scalar (DyNet dims (1,)), else nested lists (the batch last)."""
     v = _npvalue(self, recalculate)
-    if v.size == 1 and self.__class__ is not BatchedExpression:
+    if v.size == 1 and len(_dims(self)) <= 1 and (self.__class__ is not BatchedExpression
+                                                  or self._value.shape[0] == 1):
         return float(v.reshape(()))
     return v.tolist()
 
@@ -708,25 +807,66 @@ def _set(self, value):
 
 
 def _getitem(self, index):
-    """x[i] and x[i:j] along the first dimension; negative i, j count from the end, as in
-    DyNet's Expression.__getitem__ (pick and pickrange themselves refuse them)."""
-    if isinstance(index, (slice, int, np.integer)) and not isinstance(index, (bool, np.bool_)):
+    """DyNet's Expression.__getitem__: x[i] picks along the first dimension (a negative i
+    counts from the end), x[i:j:k] and x[i:j, k:l, ...] are strided_select over the dimensions
+    in order -- one more slice than there are dimensions selects batch elements."""
+    if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):
         dims = _dims(self)
         if not dims:
             raise ShapeError(f"expression[{index!r}]: a scalar expression cannot be indexed")
         n = dims[0]
-        if isinstance(index, slice):
-            if index.step is not None:
-                raise ArgumentError("expression[i:j:k]: steps are not supported (as in DyNet)")
-            s = 0 if index.start is None else index.start
-            e = n if index.stop is None else index.stop
-            s = s + n if isinstance(s, (int, np.integer)) and s < 0 else s
-            e = e + n if isinstance(e, (int, np.integer)) and e < 0 else e
-            return pickrange(self, s, e)
-        if -n <= index < 0:
-            index += n
-        return pick(self, index)
-    return F.getitem(self, index)
+        if not -n <= index < n:
+            raise BoundsError(f"expression[{index}]: index out of range for dimension 0 of "
+                              f"dims {dims} (valid: {-n}..{n - 1})")
+        return pick(self, int(index) + n if index < 0 else int(index))
+    if isinstance(index, slice):
+        index = (index,)
+    if not isinstance(index, tuple) or not all(isinstance(i, slice) for i in index):
+        if self.__class__ is not BatchedExpression:
+            # not a DyNet key (DyNet asserts): NumPy's indexing, which compgraph's own
+            # functions may use on any node, and which on DyNet's dims means the same
+            return F.getitem(self, index)
+        raise ArgumentError(f"expression[{index!r}]: on a batched expression the key must be "
+                            f"an integer, a slice or a tuple of slices (as in DyNet)")
+    for i in index:
+        if i.step is not None and i.step <= 0:
+            raise ArgumentValueError(f"expression[...]: steps must be positive, got {i.step}")
+    return strided_select(self, [1 if i.step is None else i.step for i in index],
+                          [0 if i.start is None else i.start for i in index],
+                          [None if i.stop is None else i.stop for i in index])
+
+
+def strided_select(x, strides, range_from, range_to):
+    """x[from[0]:to[0]:strides[0], ...] over DyNet's dimensions; an entry after the last
+    dimension applies to the batch.  Missing entries take the whole dimension."""
+    x = _ex(x)
+    off = _off(x)
+    dims = _dims(x)
+    B = x.shape[0] if off else 1
+    n = max(len(strides), len(range_from), len(range_to))
+    if n > len(dims) + 1:
+        raise ShapeError(f"strided_select: {n} ranges for an expression with dims {dims} and a "
+                         f"batch (at most {len(dims) + 1})")
+    key = [slice(None)] * x.ndim
+    for k in range(n):
+        size = dims[k] if k < len(dims) else B
+        st = strides[k] if k < len(strides) else 1
+        lo = range_from[k] if k < len(range_from) else 0
+        hi = range_to[k] if k < len(range_to) and range_to[k] is not None else size
+        for name, v in (("stride", st), ("start", lo), ("end", hi)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ArgumentError(f"strided_select: the {name} must be an integer, got {v!r}")
+        if st < 1 or not 0 <= lo < hi or hi > size:
+            raise BoundsError(f"strided_select: range [{lo}:{hi}:{st}] does not fit "
+                              f"{'the batch' if k == len(dims) else f'dimension {k}'} of size "
+                              f"{size} (need stride >= 1 and 0 <= start < end <= {size})")
+        axis = k + off if k < len(dims) else 0
+        if k == len(dims) and not off:
+            continue                      # the batch of an unbatched expression is 1 element
+        key[axis] = slice(int(lo), int(hi), int(st))
+    if all(k == slice(None) for k in key):
+        return x
+    return F.getitem(x, tuple(key))
 
 
 Expression.value = _value

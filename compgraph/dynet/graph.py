@@ -13,6 +13,7 @@ class is the flag, so dialect functions know where DyNet's dimensions start.
 """
 import numpy as np
 
+from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph
 from ..tensor import Tensor, _make
@@ -40,6 +41,8 @@ class ComputationGraph(BatchingGraph):
         self._lookups = []       # (leaf, LookupParameters, row ids)
         self._has_batched = False
         self._last_grads = {}
+        self._backward_root = -1   # index of the node the last backward started from
+        self._checkpoints = []
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -89,9 +92,25 @@ class ComputationGraph(BatchingGraph):
 
     def lookup_node(self, lp, ids, update=True, batched=False):
         node = self.leaf(lp._value[ids], update, batched)
-        if update:
-            self._lookups.append((node, lp, ids))
+        self._lookups.append((node, lp, ids, update))
         return node
+
+    # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
+    def checkpoint(self):
+        self._checkpoints.append((len(self.nodes), dict(self._params), len(self._lookups),
+                                  self._backward_root))
+
+    def revert(self):
+        """Drop every node built since the last checkpoint; those expressions become stale."""
+        if not self._checkpoints:
+            raise GraphError("cg_revert(): no cg_checkpoint() to revert to in this graph")
+        n, self._params, lookups, self._backward_root = self._checkpoints.pop()
+        for node in self.nodes[n:]:
+            node._graph = _REVERTED
+        del self.nodes[n:]
+        del self._lookups[lookups:]
+        self._last_grads = {}
+        self.invalidate()           # the batches planned so far may hold dropped nodes
 
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):
@@ -109,17 +128,22 @@ class ComputationGraph(BatchingGraph):
                 fix = "dy.sum_elems(...) or pick the element you mean"
             raise GraphError(f"backward: only a scalar expression can start backward, this one "
                              f"has {what}; reduce it first with {fix}")
-        if not root.requires_grad:
-            raise GraphError("backward: this expression depends on no parameter that is "
-                             "updated (parameters and lookups made with update=True)")
-        grads = self.backward_from(root, keep_all=full)
+        self._backward_root = root._index
+        if full:
+            grads = self._full_backward(root)
+        elif root.requires_grad:
+            grads = self.backward_from(root)
+        else:
+            grads = {}     # DyNet runs it too: nothing to update, every gradient is zero
         self._last_grads = grads
         for (p, update), node in self._params.items():
-            g = grads.get(node)
+            g = grads.get(node) if update else None
             if g is not None:
                 p._add_grad(g)
         rows = {}                       # table -> ([row ids], [gradients]): one add.at each
-        for node, lp, ids in self._lookups:
+        for node, lp, ids, update in self._lookups:
+            if not update:
+                continue
             g = grads.get(node)
             if g is not None:
                 r = rows.get(lp)
@@ -134,16 +158,58 @@ class ComputationGraph(BatchingGraph):
         for lp, (ids, gs) in rows.items():
             lp._add_grad(np.array(ids, dtype=np.int64), np.array(gs))
 
+    def _full_backward(self, root):
+        """backward(full=True): the gradient of every node up to root, inputs and constants
+        too (DyNet computes them all).  The flags that say which nodes need a gradient are
+        set for the sweep and put back after it."""
+        nodes = [n for n in self.nodes[:root._index + 1] if n.dtype.kind == "f"]
+        saved = [n.requires_grad for n in nodes]
+        for n in nodes:
+            n.requires_grad = True
+        try:
+            self.evaluate(root)
+            grads = {root: np.ones(root.shape, root.dtype)}
+            backprop(reachable([root]), grads, retain_graph=True, keep_all=True)
+        finally:
+            for n, r in zip(nodes, saved):
+                n.requires_grad = r
+        return grads
+
     def gradient_of(self, node):
         if self is not _Current.cg:
             raise _stale("gradient()")
+        if node._index > self._backward_root:
+            raise GraphError(
+                "gradient(): no backward pass has reached this expression yet -- call "
+                "backward() on a loss computed from it first" if self._backward_root < 0 else
+                "gradient(): this expression was built after the last backward(); call "
+                "backward() again on a loss computed from it")
         g = self._last_grads.get(node)
         if g is None:
-            if node.op is not None:
+            if node.requires_grad and node.op is not None:
                 raise GraphError("gradient(): the gradient of an intermediate expression is "
                                  "kept only by backward(full=True)")
-            return np.zeros(node.shape, node.dtype)
-        return np.asarray(g)
+            return _dims_like(node, np.zeros(node.shape, node.dtype))
+        return _dims_like(node, np.asarray(g))
+
+
+class _Dropped:
+    """The graph of the nodes cg_revert() dropped: whatever is asked of it is refused."""
+
+    def record(self, op, args, attrs):
+        raise _stale(op.name)
+
+    def __getattr__(self, name):
+        raise _stale(f"{name.strip('_').replace('dy_', '')}()")
+
+
+_REVERTED = _Dropped()
+
+
+def _dims_like(node, g):
+    """A gradient laid out as npvalue() lays out the value (expr._layout)."""
+    from .expr import _layout
+    return _layout(node, g)
 
 
 def _stale(what):
@@ -163,6 +229,31 @@ def cg():
     if _Current.cg is None:
         renew_cg()
     return _Current.cg
+
+
+def cg_checkpoint():
+    """Remember the current graph's state; cg_revert() goes back to it."""
+    cg().checkpoint()
+
+
+def cg_revert():
+    cg().revert()
+
+
+def print_text_graphviz():
+    """The current graph in Graphviz's text format, on stdout (as DyNet prints it)."""
+    g = cg()
+    lines = ["digraph G {", "  rankdir=LR;", "  nodesep=.05;"]
+    for node in g.nodes:
+        name = node.op.name if node.op is not None else ("parameter" if node.requires_grad else "input")
+        lines.append(f'  N{node._index} [label="v{node._index} = {name} {tuple(node.shape)}"];')
+        for x in node.inputs or ():
+            if x._graph is g:
+                lines.append(f"  N{x._index} -> N{node._index};")
+    print("\n".join(lines + ["}"]))
+
+
+print_graphviz = print_text_graphviz
 
 
 def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):

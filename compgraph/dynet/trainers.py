@@ -163,6 +163,69 @@ class AdagradTrainer(Trainer):
         return value
 
 
+class CyclicalSGDTrainer(Trainer):
+    """SGD whose learning rate follows a triangle between learning_rate_min and
+    learning_rate_max (period 2 step_size updates), the peak decaying by gamma per update;
+    the rate is recomputed after each update, as DyNet does."""
+
+    def __init__(self, m, learning_rate_min=0.01, learning_rate_max=0.1, step_size=2000,
+                 gamma=1.0, edecay=0.0):
+        super().__init__(m, learning_rate_min, "learning_rate_min")
+        self.e_min = self.learning_rate
+        self.e_max = _number(self, "learning_rate_max", learning_rate_max, 0, lo_open=True)
+        self.step_size = _number(self, "step_size", step_size, 0, lo_open=True)
+        self.gamma = _number(self, "gamma", gamma, 0)
+        self.it = 0
+
+    def update(self):
+        super().update()
+        cycle = math.floor(1 + self.it / (2 * self.step_size))
+        x = abs(self.it / self.step_size - 2 * cycle + 1)
+        self.learning_rate = self.e_min + (
+            (self.e_max - self.e_min) * (1 - x) * self.gamma ** self.it if 1 - x > 0 else 0.0)
+        self.it += 1
+
+    def _update(self, p, value, g, rows):
+        value -= np.float32(self.learning_rate) * g
+        return value
+
+
+class AdadeltaTrainer(Trainer):
+    """Adadelta (Zeiler 2012): no learning rate; running averages of squared gradients and
+    squared steps, decay rho."""
+
+    def __init__(self, m, eps=1e-6, rho=0.95):
+        super().__init__(m, 1.0)
+        self.eps = _number(self, "eps", eps, 0)
+        self.rho = _number(self, "rho", rho, 0, 1)
+
+    def _update(self, p, value, g, rows):
+        hg, hd = self._slot(p, "g2", rows), self._slot(p, "d2", rows)
+        sel = slice(None) if rows is None else rows
+        rho, eps = np.float32(self.rho), np.float32(self.eps)
+        g2 = hg[sel] * rho + g * g * (1 - rho)
+        step = -g * np.sqrt(hd[sel] + eps) / np.sqrt(g2 + eps)
+        hg[sel], hd[sel] = g2, hd[sel] * rho + step * step * (1 - rho)
+        value += step
+        return value
+
+
+class RMSPropTrainer(Trainer):
+    def __init__(self, m, learning_rate=0.001, eps=1e-8, rho=0.9):
+        super().__init__(m, learning_rate)
+        self.eps = _number(self, "eps", eps, 0)
+        self.rho = _number(self, "rho", rho, 0, 1)
+
+    def _update(self, p, value, g, rows):
+        h = self._slot(p, "g2", rows)
+        sel = slice(None) if rows is None else rows
+        rho = np.float32(self.rho)
+        g2 = h[sel] * rho + g * g * (1 - rho)
+        h[sel] = g2
+        value -= np.float32(self.learning_rate) * g / np.sqrt(g2 + np.float32(self.eps))
+        return value
+
+
 class AdamTrainer(Trainer):
     def __init__(self, m, alpha=0.001, beta_1=0.9, beta_2=0.999, eps=1e-8):
         super().__init__(m, alpha, "alpha")
@@ -170,15 +233,34 @@ class AdamTrainer(Trainer):
         self.beta_2 = _number(self, "beta_2", beta_2, 0, 1, hi_open=True)
         self.eps = _number(self, "eps", eps, 0)
 
-    def _update(self, p, value, g, rows):
+    def _moments(self, p, g, rows):
         m, v = self._slot(p, "m", rows), self._slot(p, "v", rows)
         sel = slice(None) if rows is None else rows
         b1, b2 = np.float32(self.beta_1), np.float32(self.beta_2)
         mt = b1 * m[sel] + (1 - b1) * g
         vt = b2 * v[sel] + (1 - b2) * g * g
         m[sel], v[sel] = mt, vt
+        return mt, vt, sel
+
+    def _rate(self):
+        """DyNet's bias correction, folded into the rate (eps is added to sqrt(v), not to
+        the corrected sqrt(v_hat))."""
         t = self.updates
-        m_hat = mt / np.float32(1 - self.beta_1 ** t)
-        v_hat = vt / np.float32(1 - self.beta_2 ** t)
-        value -= np.float32(self.learning_rate) * m_hat / (np.sqrt(v_hat) + np.float32(self.eps))
+        return np.float32(self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t))
+
+    def _update(self, p, value, g, rows):
+        mt, vt, _ = self._moments(p, g, rows)
+        value -= mt / (np.sqrt(vt) + np.float32(self.eps)) * self._rate()
+        return value
+
+
+class AmsgradTrainer(AdamTrainer):
+    """Adam with the running maximum of v in the denominator (Reddi et al. 2018)."""
+
+    def _update(self, p, value, g, rows):
+        mt, vt, sel = self._moments(p, g, rows)
+        vmax = self._slot(p, "vmax", rows)
+        vm = np.maximum(vmax[sel], vt)
+        vmax[sel] = vm
+        value -= mt / (np.sqrt(vm) + np.float32(self.eps)) * self._rate()
         return value

@@ -141,7 +141,8 @@ def test_batched_expressions_equal_their_examples():
     assert total.dim() == ((1,), 1)
     singles = [dy.pickneglogsoftmax(W * E[i], g) for i, g in zip(ids, golds)]
     assert total.value() == pytest.approx(dy.esum(singles).value(), rel=1e-5)
-    np.testing.assert_allclose(lb.npvalue(), [s.value() for s in singles], rtol=1e-5)
+    # a batch of scalars reads as DyNet's dims (1,) by batch 3: shape (1, 3)
+    np.testing.assert_allclose(lb.npvalue(), [[s.value() for s in singles]], rtol=1e-5)
     total.backward()
     g_batch = W.grad_as_array(), E.grad_as_array()
     W.scale_gradient(0); E.scale_gradient(0)
@@ -227,9 +228,14 @@ def test_gradient_of_intermediate_needs_full_backward():
     loss.backward(full=True)
     np.testing.assert_allclose(h.gradient(), 2 * h.npvalue())
     dy.renew_cg()
-    x = dy.inputVector([1.0])
-    with pytest.raises(GraphError):
-        dy.sum_elems(x).backward()        # nothing to update: DyNet refuses too
+    x = dy.inputVector([1.0, 2.0])
+    with pytest.raises(GraphError, match="no backward pass"):
+        x.gradient()                      # DyNet 2.1.2: RuntimeError, not zeros
+    # nothing to update: DyNet 2.1.2 runs it, and the input's gradient is zero (full: computed)
+    dy.sum_elems(x).backward()
+    np.testing.assert_array_equal(x.gradient(), [0.0, 0.0])
+    dy.sum_elems(dy.cmult(x, x)).backward(full=True)
+    np.testing.assert_array_equal(x.gradient(), [2.0, 4.0])
 
 
 def test_config_switches_autobatching_for_new_graphs():

@@ -131,11 +131,15 @@ CASES.update({
     "tril": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": 1}), (((2, 3, 4),), {"k": -1})],
     "triu": [(((4, 4),), {"k": 0}), (((3, 5),), {"k": -1}), (((2, 3, 4),), {"k": 2})],
     "flip": [(((3, 4),), {"axis": (0,)}), (((2, 3, 4),), {"axis": (0, 2)}), (((5,),), {"axis": (-1,)})],
+    # compgraph/ops/special.py
+    "asin": unary("unit"), "acos": unary("unit"), "atan": unary(), "erf": unary(),
+    "lgamma": unary("pos") + [((("away", (3, 4)),), {})], "stop_gradient": unary(),
+    "inv": [(((3, 3),), {}), (((2, 4, 4),), {})], "logdet": [(((3, 3),), {}), (((2, 2, 2),), {})],
 })
 
 # ops with no gradient: only their forward is checked against NumPy
 NONDIFF = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "bitwise_and", "bitwise_or",
-           "bitwise_xor", "bitwise_not", "floor_divide", "isnan", "isinf", "isfinite", "any", "all"}
+           "bitwise_xor", "bitwise_not", "floor_divide", "isnan", "isinf", "isfinite", "any", "all", "stop_gradient"}
 
 
 def make_input(spec, rng, dtype=np.float64):
