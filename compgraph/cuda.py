@@ -21,4 +21,9 @@ def synchronize():
 
 
 def manual_seed(seed):
-    backend.cupy().random.seed(seed)
+    """Seed CuPy's generator; without a GPU nothing to seed, as torch.cuda.manual_seed."""
+    if is_available():
+        backend.cupy().random.seed(seed)
+
+
+manual_seed_all = manual_seed     # one process drives one GPU here

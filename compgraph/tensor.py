@@ -380,13 +380,7 @@ class Tensor:
         self._xp().clip(self._value, min, max, out=self._value)
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .random import generator
-        return self._assign("uniform_", Ellipsis, generator().uniform(a, b, self.shape))
-
-    def normal_(self, mean=0.0, std=1.0):
-        from .random import generator
-        return self._assign("normal_", Ellipsis, generator().normal(mean, std, self.shape))
+    # uniform_, normal_, random_, bernoulli_, ... come from compgraph.sampling
 
     def __setitem__(self, index, value):
         self._assign("item assignment", _raw_index(index), value)
