@@ -77,6 +77,11 @@ class Generator:
         self._seed, self._rng = int.from_bytes(raw[:8], "little"), rng
         return self
 
+    def _set_stream(self, numpy_rng, seed):
+        """Draw from `numpy_rng` from now on (DataLoader's per-epoch streams)."""
+        self._rng, self._seed = numpy_rng, int(seed)
+        return self
+
     def __repr__(self):
         return f"<compgraph.Generator object on {self.device}>"
 
