@@ -126,12 +126,12 @@ def default_collate(batch):
         except TypeError:
             return out
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):     # a named tuple
-        return type(elem)(*(default_collate(list(f)) for f in zip(*batch)))
+        return type(elem)(*(default_collate(f) for f in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if len({len(s) for s in batch}) != 1:
             raise ShapeError("default_collate: each element in list of batch should be of "
                              f"equal size, got lengths {sorted({len(s) for s in batch})}")
-        return [default_collate(list(f)) for f in zip(*batch)]
+        return [default_collate(f) for f in zip(*batch)]
     raise ArgumentError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                         f"dicts or lists; found {type(elem)}")
 
