@@ -11,6 +11,8 @@ benchmarks measure.
 import itertools
 import math
 
+import warnings
+
 import numpy as np
 
 from . import backend, state
@@ -359,6 +361,11 @@ class Tensor:
         return self._assign("copy_", Ellipsis, src)
 
     def add_(self, other, alpha=1):
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            # PyTorch's deprecated add_(alpha, other), still in its word_language_model example
+            warnings.warn("add_(Number alpha, Tensor other) is deprecated: use "
+                          "add_(other, alpha=alpha)", UserWarning, stacklevel=2)
+            other, alpha = alpha, other
         if alpha != 1:
             other = (other._value if isinstance(other, Tensor) else np.asarray(other)) * alpha
         return self._inplace("add_", self._xp().add, other)
