@@ -18,6 +18,9 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
+_CHUNK = 1024      # draws with replacement are made this many at a time
+
+
 def _is_positive_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
 
@@ -76,6 +79,7 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else int(self._num_samples)
 
     def __iter__(self):
+        # lazily, a chunk at a time: minGPT asks for num_samples=1e10 and takes a few batches
         from compgraph.sampling import randint, randperm
         n, k = len(self.data_source), self.num_samples
         gen = _fresh_generator(self.generator)
@@ -83,13 +87,13 @@ class RandomSampler(Sampler):
             if n == 0:
                 raise ShapeError("RandomSampler: cannot draw with replacement from an empty "
                                  "dataset")
-            return iter(randint(0, n, (k,), generator=gen)._value.tolist())
-        out = []
+            for start in range(0, k, _CHUNK):
+                yield from randint(0, n, (min(_CHUNK, k - start),), generator=gen)._value.tolist()
+            return
         for _ in range(k // n if n else 0):
-            out.extend(randperm(n, generator=gen)._value.tolist())
+            yield from randperm(n, generator=gen)._value.tolist()
         if n and k % n:
-            out.extend(randperm(n, generator=gen)._value[:k % n].tolist())
-        return iter(out)
+            yield from randperm(n, generator=gen)._value[:k % n].tolist()
 
     def __len__(self):
         return self.num_samples
