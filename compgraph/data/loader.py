@@ -67,6 +67,11 @@ class TensorDataset(Dataset):
                 + ", ".join(f"arrays[{i}]={n}" for i, n in enumerate(sizes))
             )
 
+    @property
+    def tensors(self):
+        """The arrays as tensors (torch's TensorDataset.tensors)."""
+        return tuple(_to_tensor(a) for a in self.arrays)
+
     def __len__(self) -> int:
         return len(self.arrays[0])
 

@@ -529,3 +529,33 @@ def test_compgraph_loader_state_still_resumes_a_seeded_shuffle():
     resumed.load_state_dict({"epoch": 2, "seed": loader.seed})
     assert [b[0].tolist() for b in resumed] == epochs[2]
     assert resumed.epoch_order(1).tolist() == sum(epochs[1], [])
+
+
+@pytest.mark.parametrize("name", ["uniform_", "normal_", "xavier_uniform_", "xavier_normal_",
+                                  "kaiming_uniform_", "kaiming_normal_"])
+def test_nn_init_takes_a_generator(name):
+    for L in (torch, cg):
+        init = getattr(L.nn.init, name)
+        a = init(L.zeros(4, 5), generator=L.Generator().manual_seed(3)).tolist()
+        b = init(L.zeros(4, 5), generator=L.Generator().manual_seed(3)).tolist()
+        assert a == b and a != L.zeros(4, 5).tolist()
+
+
+@pytest.mark.parametrize("lib", [torch, cg])
+def test_manual_seed_repeats_a_models_initial_weights(lib):
+    def weights():
+        lib.manual_seed(17)
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Conv2d(1, 2, 3), lib.nn.LSTM(2, 3),
+                                lib.nn.Embedding(5, 2))
+        return {k: v.tolist() for k, v in net.state_dict().items()}
+    assert weights() == weights()
+
+
+def test_tensor_dataset_items_and_tensors_as_torch():
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    for L, D in LIBS:
+        ds = D.TensorDataset(L.tensor(x), L.tensor([0, 1, 2]))
+        assert struct(ds[1]) == struct(td.TensorDataset(torch.tensor(x),
+                                                         torch.tensor([0, 1, 2]))[1])
+        assert [struct(t) for t in ds.tensors] == [struct(torch.tensor(x)),
+                                                   struct(torch.tensor([0, 1, 2]))]
