@@ -192,6 +192,11 @@ class DataLoader:
                                      "use num_workers=0 to disable multiprocessing.")
         if timeout < 0:
             raise ArgumentValueError("DataLoader: timeout option should be non-negative")
+        if num_workers == 0 and persistent_workers:
+            raise ArgumentValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ArgumentValueError("DataLoader: prefetch_factor option could only be specified "
+                                     "with num_workers > 0; otherwise set prefetch_factor to None")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ArgumentValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
@@ -315,10 +320,10 @@ class DataLoader:
             self._epoch_generator._set_stream(self._epoch_stream(self.epoch), self.seed)
         self.epoch += 1
         if isinstance(self.dataset, IterableDataset):
-            return self._iterable_batches()
+            return _LoaderIter(self._iterable_batches(), self)
         if self.batch_sampler is None:
-            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
-        return self._batches(iter(self.batch_sampler))
+            return _LoaderIter((self.collate_fn(self.dataset[i]) for i in self.sampler), self)
+        return _LoaderIter(self._batches(iter(self.batch_sampler)), self)
 
     def _batches(self, index_batches):
         fast = isinstance(self.dataset, TensorDataset) and self.collate is None
@@ -346,3 +351,21 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield collate(batch)
+
+
+class _LoaderIter:
+    """One epoch's batches; len() is the loader's, as torch's loader iterators have."""
+
+    __slots__ = ("_batches", "_loader")
+
+    def __init__(self, batches, loader):
+        self._batches, self._loader = batches, loader
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self):
+        return len(self._loader)

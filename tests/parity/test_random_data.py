@@ -397,6 +397,9 @@ LOADER_ERRORS = {
     "batch_size None and drop_last": lambda D, ds: D.DataLoader(ds, batch_size=None,
                                                                 drop_last=True),
     "negative workers": lambda D, ds: D.DataLoader(ds, num_workers=-1),
+    "negative timeout": lambda D, ds: D.DataLoader(ds, timeout=-1),
+    "persistent without workers": lambda D, ds: D.DataLoader(ds, persistent_workers=True),
+    "prefetch without workers": lambda D, ds: D.DataLoader(ds, prefetch_factor=2),
     "batch_size 0": lambda D, ds: D.DataLoader(ds, batch_size=0),
     "batch_size float": lambda D, ds: D.DataLoader(ds, batch_size=2.5),
     "BatchSampler size 0": lambda D, ds: D.BatchSampler(ds, 0, False),
@@ -446,6 +449,12 @@ def test_deterministic_samplers_match_torch():
                  lambda D: type(D.DataLoader(range(4)).sampler).__name__,
                  lambda D: type(D.DataLoader(range(4)).batch_sampler).__name__,
                  lambda D: D.DataLoader(range(4), batch_size=None).batch_sampler,
+                 lambda D: len(iter(D.DataLoader(range(5), batch_size=2))),
+                 lambda D: len(D.DataLoader(range(5), batch_size=None)),
+                 lambda D: [b.tolist() for b in D.DataLoader(range(7), batch_size=3,
+                                                             num_workers=1,
+                                                             persistent_workers=True,
+                                                             prefetch_factor=2)],
                  lambda D: (D.DataLoader(range(4)).batch_size,
                             D.DataLoader(range(4), batch_sampler=[[0]]).batch_size)):
         assert make(cgd) == make(td)
