@@ -60,6 +60,10 @@ class Generator:
     def set_state(self, new_state):
         from .errors import ArgumentError, ShapeError
         from .tensor import Tensor
+        if isinstance(new_state, dict) and new_state.get("bit_generator") == "PCG64":
+            # what get_rng_state returned before it returned tensors (older checkpoints)
+            self._rng.bit_generator.state = new_state
+            return self
         if not isinstance(new_state, Tensor) or new_state.dtype != np.uint8:
             raise ArgumentError(f"Generator.set_state: the RNG state must be a uint8 tensor "
                                 f"(torch.ByteTensor) from get_state(), got "
