@@ -37,17 +37,28 @@ def _normal(r, shape, dtype):
     return r.standard_normal(shape, dtype.type)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    dtype = _float_dtype("rand", dtype)
-    return _new(_uniform(rng(generator), _size("rand", size), dtype), requires_grad, device)
+def _into(out, result):
+    """`result`, or written into `out` (out=, as torch's; its shape must fit)."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise ArgumentError(f"out= must be a tensor, got {type(out).__name__}")
+    return out.copy_(result)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    dtype = _float_dtype("randn", dtype)
-    return _new(_normal(rng(generator), _size("randn", size), dtype), requires_grad, device)
+def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False):
+    dtype = _float_dtype("rand", dtype if dtype is not None or out is None else out.dtype)
+    return _into(out, _new(_uniform(rng(generator), _size("rand", size), dtype), requires_grad,
+                           device))
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False):
+    dtype = _float_dtype("randn", dtype if dtype is not None or out is None else out.dtype)
+    return _into(out, _new(_normal(rng(generator), _size("randn", size), dtype), requires_grad,
+                           device))
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
             requires_grad=False):
     """PyTorch's two forms: randint(high, size) and randint(low, high, size), ints in
     [low, high); size is a tuple and may also be given by keyword."""
@@ -62,13 +73,13 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if low >= high:
         raise ShapeError(f"randint: low must be less than high, got low={low} >= high={high}")
     values = rng(generator).integers(low, high, _size("randint", size))
-    return _new(values.astype(_dt(dtype, np.dtype(np.int64))), requires_grad, device)
+    return _into(out, _new(values.astype(_dt(dtype, np.dtype(np.int64))), requires_grad, device))
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n, *, generator=None, out=None, dtype=None, device=None, requires_grad=False):
     (n,) = _size("randperm", (n,))
     values = rng(generator).permutation(n).astype(_dt(dtype, np.dtype(np.int64)))
-    return _new(values, requires_grad, device)
+    return _into(out, _new(values, requires_grad, device))
 
 
 def _like(name, fn):
@@ -112,7 +123,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
             raise ArgumentValueError(f"normal: std must be >= 0, got {std}")
         dtype = _float_dtype("normal", dtype)
         z = _normal(rng(generator), _size("normal", size), dtype)
-        return _new((z * dtype.type(std) + dtype.type(mean)).astype(dtype), requires_grad, device)
+        return _into(out, _new((z * dtype.type(std) + dtype.type(mean)).astype(dtype),
+                               requires_grad, device))
     m, s = (_values(v) if isinstance(v, Tensor) else np.asarray(v) for v in (mean, std))
     if s.size and builtins.bool((s < 0).any()):
         raise ArgumentValueError(f"normal: std must be >= 0 everywhere, found {s.min()}")
@@ -125,7 +137,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise ShapeError(f"normal: mean of shape {m.shape} and std of shape {s.shape} do not "
                          "broadcast") from None
     z = _normal(rng(generator), shape, np.dtype(np.float64))
-    return _new((z * s + m).astype(dtype), requires_grad, device or tensors[0].device)
+    return _into(out, _new((z * s + m).astype(dtype), requires_grad, device or tensors[0].device))
 
 
 def _probabilities(name, input, lo_ok=True):
@@ -147,7 +159,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         raise ArgumentValueError(f"bernoulli: probabilities must lie in [0, 1], found values "
                                  f"from {np.nanmin(probs)} to {np.nanmax(probs)}")
     draws = rng(generator).random(probs.shape) < probs
-    return _new(draws.astype(input.dtype), False, input.device)
+    return _into(out, _new(draws.astype(input.dtype), False, input.device))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -183,7 +195,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             keys = r.standard_exponential(rows.shape) / rows
         picks = np.argsort(keys, axis=1, kind="stable")[:, :k]
     picks = picks.astype(np.int64)
-    return _new(picks.reshape(w.shape[:-1] + (k,)), False, input.device)
+    return _into(out, _new(picks.reshape(w.shape[:-1] + (k,)), False, input.device))
 
 
 def poisson(input, generator=None):

@@ -578,3 +578,26 @@ def test_an_older_checkpoints_rng_state_still_restores():
     a = cg.rand(3).tolist()
     cg.set_rng_state(old)
     assert cg.rand(3).tolist() == a
+
+
+@pytest.mark.parametrize("make", [
+    lambda L, o: L.rand(2, 3, out=o),
+    lambda L, o: L.randn(2, 3, out=o),
+    lambda L, o: L.normal(0.0, 1.0, (2, 3), out=o),
+    lambda L, o: L.normal(L.zeros(2, 3), L.ones(2, 3), out=o),
+    lambda L, o: L.bernoulli(L.full((2, 3), 0.5), out=o),
+], ids=["rand", "randn", "normal floats", "normal tensors", "bernoulli"])
+def test_out_is_written(make):
+    for L in (torch, cg):
+        out = L.full((2, 3), 7.0)
+        result = make(L, out)
+        assert result is out and 7.0 not in out.tolist()[0] + out.tolist()[1]
+
+
+def test_out_is_written_for_integer_draws():
+    for L in (torch, cg):
+        out = L.full((5,), -1, dtype=L.int64)
+        assert L.randint(0, 3, (5,), out=out) is out and min(out.tolist()) >= 0
+        assert L.randperm(5, out=out) is out and sorted(out.tolist()) == list(range(5))
+        idx = L.full((2,), -1, dtype=L.int64)
+        assert L.multinomial(L.ones(4), 2, out=idx) is idx and min(idx.tolist()) >= 0
