@@ -2,7 +2,8 @@
 
 from compgraph.data.datasets import cache_dir, load_dataset
 from compgraph.data.idx import DataError, read_idx, write_idx
-from compgraph.data.loader import DataLoader, TensorDataset, default_collate, default_convert
+from compgraph.data.loader import (DataLoader, TensorDataset, default_collate, default_convert,
+                                   get_worker_info)
 from compgraph.data.samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                      SubsetRandomSampler, WeightedRandomSampler)
 from compgraph.data.subsets import ConcatDataset, Dataset, IterableDataset, Subset, random_split
@@ -15,6 +16,7 @@ __all__ = [
     "DataLoader",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "Dataset",
     "IterableDataset",
     "Sampler",

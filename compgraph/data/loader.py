@@ -20,7 +20,7 @@ from compgraph.data.subsets import Dataset, IterableDataset
 from compgraph.errors import (ArgumentError, ArgumentValueError, BoundsError,
                               MissingKeyError, ShapeError)
 
-__all__ = ["TensorDataset", "DataLoader", "default_collate", "default_convert"]
+__all__ = ["TensorDataset", "DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 def _is_tensor(x) -> bool:
@@ -153,6 +153,12 @@ def default_convert(data):
     if isinstance(data, (list, tuple)):
         return [default_convert(v) for v in data]
     return data
+
+
+def get_worker_info():
+    """None: batches are always made in the calling process (torch returns None there too),
+    so an IterableDataset that splits its stream per worker yields all of it."""
+    return None
 
 
 def _positive_int(name, v):

@@ -374,6 +374,7 @@ def test_iterable_dataset_batches_as_torch():
         return [struct(b) for b in D.DataLoader(Stream(), **kw)]
     for kw in (dict(batch_size=3), dict(batch_size=3, drop_last=True), dict(batch_size=None)):
         assert batches(cg, cgd, **kw) == batches(torch, td, **kw)
+    assert cgd.get_worker_info() is None and td.get_worker_info() is None
 
     class Stream(cgd.IterableDataset):
         def __iter__(self):
