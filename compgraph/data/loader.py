@@ -144,7 +144,8 @@ def default_collate(batch):
 def default_convert(data):
     """What DataLoader(batch_size=None) applies to each sample: NumPy arrays and scalars
     become tensors, inside dicts and sequences too; everything else is left as it is."""
-    if isinstance(data, np.ndarray) and data.dtype.kind not in "USO" or isinstance(data, np.generic):
+    if (isinstance(data, np.ndarray) and data.dtype.kind not in "USO"
+            or isinstance(data, np.generic)):
         return _to_tensor(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
         return {key: default_convert(v) for key, v in data.items()}
@@ -205,7 +206,8 @@ class DataLoader:
                                      "with num_workers > 0; otherwise set prefetch_factor to None")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
-            raise ArgumentValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
+            raise ArgumentValueError(f"DataLoader: seed must be a non-negative int or None, "
+                                     f"got {seed!r}")
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler),
@@ -317,7 +319,8 @@ class DataLoader:
         if isinstance(self.sampler, SequentialSampler):
             return np.arange(len(self.dataset))
         raise ArgumentError("DataLoader.epoch_order: this loader's order comes from the "
-                            f"sampler you gave ({type(self.sampler or self.batch_sampler).__name__})")
+                            "sampler you gave "
+                            f"({type(self.sampler or self.batch_sampler).__name__})")
 
     def __iter__(self):
         # The epoch advances when iteration starts, not lazily at the first
