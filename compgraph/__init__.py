@@ -15,6 +15,7 @@ from .errors import (AnomalyError, ArgumentError, ArgumentValueError, BoundsErro
                      GraphError, MissingFileError, MissingKeyError, PathIsFolderError,
                      ShapeError)
 from .functional import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
@@ -22,7 +23,8 @@ from . import cuda, nn, optim  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from . import utils  # noqa: F401,E402
 from .serialization import device, load, save  # noqa: F401,E402
-from .random import manual_seed, seed  # noqa: F401
+from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: F401
+                     manual_seed, seed, set_rng_state)
 from .executors.replay import compile  # noqa: F401
 from .executors.autobatch import autobatch  # noqa: F401
 from .viz import draw, explain, profile  # noqa: F401

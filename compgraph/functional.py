@@ -789,37 +789,6 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _new(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().random(_size("rand", size)).astype(_dt(dtype)), requires_grad, device)
-
-
-def randn(*size, dtype=None, device=None, requires_grad=False):
-    return _new(generator().standard_normal(_size("randn", size)).astype(_dt(dtype)),
-                requires_grad, device)
-
-
-def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
-    """PyTorch's two forms: randint(high, size) and randint(low, high, size), ints in
-    [low, high); size is a tuple and may also be given by keyword."""
-    if isinstance(high, (tuple, list)) and size is None:
-        low, high, size = 0, low, high          # randint(high, size)
-    elif high is None:
-        low, high = 0, low                      # randint(high, size=...)
-    if not isinstance(size, (tuple, list)):
-        raise ArgumentError(f"randint: size must be a tuple of ints, e.g. randint({low}, "
-                            f"{high}, (3,)); got {size!r}")
-    low, high = _ints("randint", (low, high), "low and high")
-    if low >= high:
-        raise ShapeError(f"randint: low must be less than high, got low={low} >= high={high}")
-    return _new(generator().integers(low, high, _size("randint", size)).astype(
-        _dt(dtype, np.dtype(np.int64))), requires_grad, device)
-
-
-def randperm(n, dtype=None, device=None):
-    (n,) = _size("randperm", (n,))
-    return _new(generator().permutation(n).astype(_dt(dtype, np.dtype(np.int64))), False, device)
-
-
 def _like(fn):
     def like(x, dtype=None, device=None, requires_grad=False, **kw):
         return fn(*x.shape, **kw, dtype=dtype or x.dtype, device=device or x.device,
@@ -828,8 +797,8 @@ def _like(fn):
     return like
 
 
-zeros_like, ones_like, rand_like, randn_like, empty_like = (
-    _like(zeros), _like(ones), _like(rand), _like(randn), _like(empty))
+# rand, randn, randint, randperm and their _like forms live in compgraph.sampling
+zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):

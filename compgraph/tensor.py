@@ -11,6 +11,8 @@ benchmarks measure.
 import itertools
 import math
 
+import warnings
+
 import numpy as np
 
 from . import backend, state
@@ -359,6 +361,11 @@ class Tensor:
         return self._assign("copy_", Ellipsis, src)
 
     def add_(self, other, alpha=1):
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            # PyTorch's deprecated add_(alpha, other), still in its word_language_model example
+            warnings.warn("add_(Number alpha, Tensor other) is deprecated: use "
+                          "add_(other, alpha=alpha)", UserWarning, stacklevel=2)
+            other, alpha = alpha, other
         if alpha != 1:
             other = (other._value if isinstance(other, Tensor) else np.asarray(other)) * alpha
         return self._inplace("add_", self._xp().add, other)
@@ -380,13 +387,7 @@ class Tensor:
         self._xp().clip(self._value, min, max, out=self._value)
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .random import generator
-        return self._assign("uniform_", Ellipsis, generator().uniform(a, b, self.shape))
-
-    def normal_(self, mean=0.0, std=1.0):
-        from .random import generator
-        return self._assign("normal_", Ellipsis, generator().normal(mean, std, self.shape))
+    # uniform_, normal_, random_, bernoulli_, ... come from compgraph.sampling
 
     def __setitem__(self, index, value):
         self._assign("item assignment", _raw_index(index), value)

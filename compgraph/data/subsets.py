@@ -10,7 +10,7 @@ import numpy as np
 
 from compgraph.errors import ArgumentError, ArgumentValueError, BoundsError
 
-__all__ = ["Dataset", "Subset", "ConcatDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "Subset", "ConcatDataset", "random_split"]
 
 
 class Dataset:
@@ -22,6 +22,15 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of examples: subclass it and define __iter__; DataLoader batches what it
+    yields, in order (no sampler, no shuffle)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__}: subclasses of IterableDataset "
+                                  "should implement __iter__")
 
 
 class Subset(Dataset):
@@ -65,7 +74,8 @@ class ConcatDataset(Dataset):
 def random_split(dataset, lengths, generator=None):
     """Split into non-overlapping Subsets of the given lengths, or of fractions summing to
     1 (floor(n * f) each, the remainder handed out one by one from the first); the
-    permutation comes from `generator` (a numpy Generator or an int seed), else from the
+    permutation comes from `generator` (a compgraph.Generator, a numpy Generator or an int
+    seed), else from the
     generator compgraph.manual_seed seeds."""
     n = len(dataset)
     lengths = list(lengths)
@@ -83,9 +93,10 @@ def random_split(dataset, lengths, generator=None):
     if sum(lengths) != n:
         raise ArgumentValueError(f"Sum of input lengths ({sum(lengths)}) does not equal the "
                                  f"length of the input dataset ({n})!")
-    if generator is None:
-        from compgraph.random import generator as default
-        rng = default()
+    from compgraph.random import Generator
+    if generator is None or isinstance(generator, Generator):
+        from compgraph.random import rng as stream
+        rng = stream(generator)
     elif isinstance(generator, np.random.Generator):
         rng = generator
     else:

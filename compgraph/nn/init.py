@@ -1,13 +1,14 @@
 """Weight initialisation, with PyTorch's names, defaults and formulas.
 
-Each function fills a tensor in place from compgraph's seeded generator and returns it.
+Each function fills a tensor in place from its generator= (a compgraph.Generator), else from
+the default generator that manual_seed seeds, and returns it.
 Initialisation is not part of any graph, so these write the raw array directly (PyTorch
 runs them under no_grad); they work on Parameters that require grad.
 """
 import math
 
 from ..errors import ArgumentError, ShapeError
-from ..random import generator
+from ..random import rng
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -58,12 +59,12 @@ def _fill(tensor, values):
     return tensor
 
 
-def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, rng(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, rng(generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor, val):
@@ -87,37 +88,37 @@ def eye_(tensor):
     return tensor
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -a, a)
+    return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound), bound = gain * sqrt(3 / fan) (He et al., 2015)."""
     fan = _calculate_correct_fan(tensor, mode)
     if fan == 0:
         return tensor            # PyTorch warns and leaves a zero-element tensor alone
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2), std = gain / sqrt(fan)."""
     fan = _calculate_correct_fan(tensor, mode)
     if fan == 0:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 # PyTorch's long-deprecated spellings without the trailing underscore

@@ -1,10 +1,15 @@
-"""torch.utils.data's everyday names over compgraph.data: Dataset, TensorDataset, Subset,
-ConcatDataset, random_split, DataLoader, default_collate."""
-from ..data.loader import DataLoader, TensorDataset, default_collate  # noqa: F401
-from ..data.subsets import ConcatDataset, Dataset, Subset, random_split  # noqa: F401
+"""torch.utils.data's names over compgraph.data: datasets, samplers, DataLoader, collate."""
+from ..data.loader import (DataLoader, TensorDataset, default_collate,  # noqa: F401
+                           default_convert, get_worker_info)
+from ..data.samplers import (BatchSampler, RandomSampler, Sampler,  # noqa: F401
+                             SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
+from ..data.subsets import (ConcatDataset, Dataset, IterableDataset, Subset,  # noqa: F401
+                            random_split)
 
-__all__ = ["ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "default_collate", "random_split"]
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+           "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+           "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
+           "get_worker_info", "random_split"]
 
 # PyTorch's submodule paths (torch.utils.data.dataloader, .dataset, .sampler): the files in
 # compgraph/utils/_data/, importable under this module's name through its __path__
