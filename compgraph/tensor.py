@@ -338,6 +338,9 @@ class Tensor:
             from .functional import index_put
             return self._become(index_put(self, value, index))
         self._inplace_check(what)
+        if index.__class__ is tuple and len(index) > 2:
+            from .functional import placed_value     # PyTorch's placement of index dims
+            value = placed_value(value, index, self.shape)
         v = value._value if isinstance(value, Tensor) else value
         try:
             self._value[index] = v

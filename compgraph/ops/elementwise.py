@@ -48,10 +48,17 @@ _binary("div", _true_divide,
         lambda xp, g, ans, a, b: g / b,
         lambda xp, g, ans, a, b: -g * ans / b,
         dtype=_true_divide_dtype)
-_binary("pow", lambda xp, a, b: a ** b,
-        lambda xp, g, ans, a, b: g * b * a ** (b - 1),
-        # d/db a^b = a^b log a; where a <= 0 the log is undefined and PyTorch gives 0 at a == 0
-        lambda xp, g, ans, a, b: g * ans * xp.log(xp.where(a > 0, a, 1)))
+# PyTorch's values at the singular points: d/da is 0 wherever b == 0 (even at a == 0, where
+# b a^(b-1) is 0 * inf); d/db = a^b log a is 0 at a == 0 with b >= 0, and otherwise what the
+# formula gives: NaN for a < 0, -inf for 0^b with b < 0
+def _pow_vjp_base(xp, g, ans, a, b):
+    if b.__class__ is np.ndarray and b.ndim == 0:   # x ** 2: a number, tested once
+        return xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+    return xp.where(b == 0, 0, g * b * a ** (b - 1))
+
+
+_binary("pow", lambda xp, a, b: a ** b, _pow_vjp_base,
+        lambda xp, g, ans, a, b: xp.where((a == 0) & (b >= 0), 0, g * ans * xp.log(a)))
 _binary("maximum", lambda xp, a, b: xp.maximum(a, b),
         # ties split the gradient evenly, as PyTorch does
         lambda xp, g, ans, a, b: _tie_split(xp, g, a > b, a == b),
