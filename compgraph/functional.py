@@ -158,6 +158,8 @@ def _reduce(name, x, dim, keepdim, axis, keepdims, **extra):
     if isinstance(ax, list):
         ax = tuple(ax)
     normalize_axis(name, ax, x.ndim)   # a clear error for a bad dim, before anything runs
+    if not x.ndim:
+        ax = None                      # dim 0 or -1 of a 0-d tensor: the whole of it
     return apply(OPS[name], (x,), {"axis": ax, "keepdims": _keep(keepdim, keepdims), **extra})
 
 
@@ -166,7 +168,17 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     return out if dtype is None else out.astype(dtype)
 
 
-def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+def _floats_only(name, x):
+    # PyTorch refuses rather than pick a float dtype for the mean of integers
+    if x.__class__ is Tensor and x.dtype.kind not in "fc":
+        raise DTypeError(f"{name}(): could not infer output dtype: the input must be a "
+                         f"floating point tensor, got {x.dtype}; convert it first (x.float())")
+
+
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    if dtype is not None:
+        x = _lift(x, None).astype(dtype)
+    _floats_only("mean", x)
     return _reduce("mean", x, dim, keepdim, axis, keepdims)
 
 
@@ -180,11 +192,13 @@ def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
     c = correction if correction is not None else (0 if unbiased is False else 1)
+    _floats_only("var", x)
     return _reduce("var", x, dim, keepdim, axis, keepdims, correction=c)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
     c = correction if correction is not None else (0 if unbiased is False else 1)
+    _floats_only("std", x)
     return _reduce("std", x, dim, keepdim, axis, keepdims, correction=c)
 
 
@@ -198,6 +212,9 @@ def _extreme(name, argname, x, dim, keepdim, axis, keepdims):
     dim, keepdim = _axis(dim, axis), _keep(keepdim, keepdims)
     if dim is None or isinstance(dim, (tuple, list)):   # several dims (NumPy's): values only
         return _reduce(name, x, dim, keepdim, None, False)
+    if not x.ndim:                     # dim 0 or -1 of a 0-d tensor: itself, at index 0
+        normalize_axis(name, dim, 0)
+        return MinMax(clone(x), _make(np.zeros((), np.int64)))
     # along a dim the gradient goes to the one element `indices` names, as in PyTorch
     # (ties share it only in the full reduction, max(x), which has no index to name)
     indices = _reduce(argname, x, dim, True, None, False)
@@ -1037,8 +1054,8 @@ def _running(name, input, dim, dtype):
     d = _dim(name, dim, x.ndim)
     if dtype is not None:
         x = x.astype(dtype)
-    if not x.ndim:
-        return clone(x)
+    if not x.ndim:                      # a running sum of one number (in the op's dtype)
+        return reshape(apply(OPS[name], (reshape(x, (1,)),), {"axis": 0}), ())
     return apply(OPS[name], (x,), {"axis": d})
 
 

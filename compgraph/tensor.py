@@ -556,6 +556,8 @@ def from_numpy(array):
 
 def apply(op, args, attrs=_NOATTRS):
     """Run `op` on tensors `args`: compute (eager) or record (lazy), and link the node."""
+    if op.promote is not None:           # PyTorch's type promotion (ops/promote.py)
+        args = op.promote(args)
     requires_grad = False
     for a in args:
         if a._graph is not None:

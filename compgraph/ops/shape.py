@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import ShapeError
+from .promote import common
 from .table import defop, fmt, normalize_axis
 
 
@@ -181,7 +182,7 @@ def _concat_vjp(i, xp, g, ans, *parts, axis=0):
 
 
 defop("concatenate", lambda xp, *parts, axis=0: xp.concatenate(parts, axis=axis),
-      vjp_n=_concat_vjp, shape=_concat_shape)
+      vjp_n=_concat_vjp, shape=_concat_shape, promote=common)
 
 
 def _stack_shape(*shapes, axis=0):
@@ -194,7 +195,7 @@ def _stack_shape(*shapes, axis=0):
 
 defop("stack", lambda xp, *parts, axis=0: xp.stack(parts, axis=axis),
       vjp_n=lambda i, xp, g, ans, *parts, axis=0: g[(slice(None),) * (axis % ans.ndim) + (i,)],
-      shape=_stack_shape)
+      shape=_stack_shape, promote=common)
 
 
 # --- copies and conversions ------------------------------------------------------------------------
