@@ -15,7 +15,8 @@ import operator
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, ArgumentValueError, BoundsError, DTypeError, ShapeError, TraceError
+from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
+                     IntegerDivisionError, ShapeError, TraceError)
 from .ops import OPS
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
@@ -355,7 +356,7 @@ def _dim(name, d, ndim):
         raise ArgumentError(f"{name}: dim must be an int, got {type(d).__name__} {d!r}")
     n = builtins.max(ndim, 1)
     if not -n <= d < n:
-        raise ShapeError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
+        raise DimError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
                          f"dimension(s) (use {-n}..{n - 1})")
     return builtins.int(d) % n
 
@@ -952,7 +953,7 @@ def _no_integer_zero(name, a, b):
     # NumPy gives 0 with a warning; PyTorch (and Python) refuse integer division by zero
     v = b._value
     if v is not None and a.dtype.kind in "biu" and v.dtype.kind in "biu" and bool((v == 0).any()):
-        raise ZeroDivisionError(f"{name}: integer division by zero")
+        raise IntegerDivisionError(f"{name}: integer division by zero")
 
 
 def floor_divide(input, other):

@@ -404,7 +404,7 @@ class Tensor:
         v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
         # PyTorch's look: whole numbers as "1.", anything else with four decimals
         finite = np.abs(v[np.isfinite(v)]) if v.dtype.kind == "f" else v
-        nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite[:0]
+        nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite.reshape(-1)[:0]
         # NumPy's switch to scientific notation; there PyTorch keeps four decimals too
         scientific = nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
                                        or nonzero.max() / nonzero.min() > 1e3)
@@ -627,12 +627,13 @@ def explain_failure(op, vals, attrs, error):
     if op.shape is not None:
         try:
             op.shape(*shapes, **attrs)
-        except ShapeError as e:
+        except CompgraphError as e:
             return e
         except Exception:
             pass
     desc = ", ".join(f"{fmt(s)} {getattr(v, 'dtype', '')}" for s, v in zip(shapes, vals))
-    return ShapeError(f"{op.name} failed on operands {desc}: {error}")
+    cls = BoundsError if isinstance(error, IndexError) else ShapeError
+    return cls(f"{op.name} failed on operands {desc}: {error}")
 
 
 def check_finite(op, value, phase):

@@ -1,7 +1,7 @@
 """Ops that move elements around: reshape, permute, broadcast, indexing, concatenate, stack."""
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import BoundsError, ShapeError
 from .promote import common
 from .table import defop, fmt, normalize_axis
 
@@ -123,7 +123,7 @@ def _index_shape(s, index):
     try:
         return np.broadcast_to(np.zeros((), np.int8), s)[index].shape
     except IndexError as e:
-        raise ShapeError(f"index: {e} (tensor of shape {fmt(s)})") from None
+        raise BoundsError(f"index: {e} (tensor of shape {fmt(s)})") from None
 
 
 defop("getitem", lambda xp, a, index: a[index],

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DimError, ShapeError
 
 OPS = {}
 
@@ -102,7 +102,7 @@ def normalize_axis(name, axis, ndim):
     n = max(ndim, 1)              # a 0-d tensor takes dims 0 and -1, as in PyTorch
     for a in axes:
         if not -n <= a < n:
-            raise ShapeError(f"{name}: dim {a} is out of range for a tensor with {ndim} "
+            raise DimError(f"{name}: dim {a} is out of range for a tensor with {ndim} "
                              f"dimension(s) (use {-n}..{n - 1})")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(out))
