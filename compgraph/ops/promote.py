@@ -108,16 +108,3 @@ def where_operands(args):
     """where(c, a, b): a and b promote, the condition stays bool."""
     return common(args, 1)
 
-
-def same_dtype(name):
-    """Matrix products take no mixed dtypes (PyTorch refuses float64 @ float32 rather than
-    promote: which of the two the user meant is not known)."""
-    def check(args):
-        d0 = args[0].dtype
-        for a in args[1:]:
-            if a.dtype != d0:
-                from ..errors import DTypeError
-                raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
-                                 f"{d0} and {a.dtype}; convert one (e.g. b.to(a.dtype))")
-        return args
-    return check
