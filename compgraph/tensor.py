@@ -556,15 +556,19 @@ def from_numpy(array):
 
 def apply(op, args, attrs=_NOATTRS):
     """Run `op` on tensors `args`: compute (eager) or record (lazy), and link the node."""
-    if op.promote is not None:           # PyTorch's type promotion (ops/promote.py)
-        args = op.promote(args)
     requires_grad = False
     for a in args:
         if a._graph is not None:
-            return a._graph.record(op, args, attrs)
+            return a._graph.record(op, args if op.promote is None else op.promote(args), attrs)
         if a.requires_grad:
             requires_grad = True
     vals = [a._value for a in args]
+    ok = op.promote_ok
+    if ok is not None:                   # PyTorch's type promotion (ops/promote.py); inline,
+        d = vals[0].dtype                # the test that nothing needs converting
+        if d not in ok or len(vals) > 1 and (len(vals) > 2 or vals[1].dtype is not d):
+            args = op.promote(args)
+            vals = [a._value for a in args]
     v0 = vals[0]
     xp = NP if v0.__class__ is ndarray else array_namespace(_xp_checked(op, vals))
     if op.check:

@@ -41,7 +41,7 @@ _binary("div", lambda xp, a, b: a / b,
 # formula gives: NaN for a < 0, -inf for 0^b with b < 0
 def _pow_vjp_base(xp, g, ans, a, b):
     if b.__class__ is np.ndarray and b.ndim == 0:   # x ** 2: a number, tested once
-        return xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+        return g * b * a ** (b - 1) if b else xp.zeros_like(g)   # (`not b`: 20 ns, b == 0: 1 us)
     return xp.where(b == 0, 0, g * b * a ** (b - 1))
 
 
@@ -93,7 +93,7 @@ except ImportError:      # SciPy is optional
 def _sigmoid(xp, a):
     if _expit is not None and xp.is_numpy:
         out = _expit(a)
-        return out if out.dtype == a.dtype else out.astype(a.dtype)   # float16: SciPy's is float32
+        return out if out.dtype is a.dtype else out.astype(a.dtype)   # float16: SciPy's is float32
     # exp of a non-positive number only: no overflow warnings for large |a|
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))

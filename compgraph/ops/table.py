@@ -25,7 +25,7 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "promote",
-                 "nondiff", "check", "once", "batch", "doc", "_vjp_cache")
+                 "promote_ok", "nondiff", "check", "once", "batch", "doc", "_vjp_cache")
 
     def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
                  promote=None, nondiff=False, check=False, once=False, batch=None, doc=""):
@@ -41,6 +41,7 @@ class Op:
         self.promote = promote      # PyTorch's type promotion of the inputs (ops/promote.py:
                                     # common, common_float, floating, ...), run by apply
                                     # before the op; None: inputs as given
+        self.promote_ok = getattr(promote, "ok", None) or (frozenset() if promote else None)
         self.nondiff = nondiff      # output never requires grad (argmax, comparisons)
         self.check = check          # run the shape rule even in eager mode (NumPy would
                                     # silently accept shapes the op must refuse)
