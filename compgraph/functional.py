@@ -357,7 +357,7 @@ def _dim(name, d, ndim):
     n = builtins.max(ndim, 1)
     if not -n <= d < n:
         raise DimError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
-                         f"dimension(s) (use {-n}..{n - 1})")
+                       f"dimension(s) (use {-n}..{n - 1})")
     return builtins.int(d) % n
 
 

@@ -104,7 +104,7 @@ def normalize_axis(name, axis, ndim):
     for a in axes:
         if not -n <= a < n:
             raise DimError(f"{name}: dim {a} is out of range for a tensor with {ndim} "
-                             f"dimension(s) (use {-n}..{n - 1})")
+                           f"dimension(s) (use {-n}..{n - 1})")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(out))
 
