@@ -317,7 +317,14 @@ class Tensor:
     def _inplace(self, what, ufunc, other):
         """self = ufunc(self, other), written into self's array; NumPy's errors named."""
         if self._in_graph(what, other):
-            return self._become(apply(OPS[_UFUNC_OPS[ufunc.__name__]], (self, as_tensor(other, self))))
+            o = as_tensor(other, self)
+            if o.dtype != self.dtype and np.can_cast(o.dtype, self.dtype, "same_kind"):
+                o = o.astype(self.dtype)        # in place, the tensor keeps its dtype
+            new = apply(OPS[_UFUNC_OPS[ufunc.__name__]], (self, o))
+            if new.dtype != self.dtype:
+                raise DTypeError(f"{what}: the result, {new.dtype}, can't be stored in place "
+                                 f"in this {self.dtype} tensor; convert it first")
+            return self._become(new)
         self._inplace_check(what)
         o = other._value if isinstance(other, Tensor) else other
         v = self._value

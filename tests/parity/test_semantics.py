@@ -405,6 +405,24 @@ def test_gradients_come_back_in_each_inputs_dtype():
     check(f)
 
 
+def test_in_place_arithmetic_keeps_the_tensors_dtype():
+    def f(L, F):
+        w = L.ones(2, requires_grad=True)
+        h = w * 1.0
+        h += L.ones(2, dtype=L.float64)          # recorded in the graph
+        h *= L.tensor([2, 3])
+        h.sum().backward()
+        a = L.ones(2)
+        a += L.ones(2, dtype=L.float64)          # outside the graph
+        a *= L.tensor([2, 3])
+        return h, w.grad, a
+    check(f)
+    for L in (cg, torch):
+        with pytest.raises(RuntimeError):
+            i = L.ones(2, dtype=L.int64)
+            i += 0.5
+
+
 def test_matrix_products_of_one_dtype_keep_it():
     # (PyTorch refuses mixed dtypes here; compgraph promotes them by the same rule, since its
     # DyNet and tutorial dialects mix NumPy's float64 with float32 parameters)
