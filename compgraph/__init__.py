@@ -13,7 +13,7 @@ from .backend import (bool_, float16, float32, float64, get_default_dtype, int8,
 from .errors import (AnomalyError, ArgumentError, ArgumentValueError, BoundsError,  # noqa: F401
                      CheckpointError, CompgraphError, DataError, DeviceError, DimError,
                      DTypeError, GraphError, IntegerDivisionError, MissingFileError,
-                     MissingKeyError, PathIsFolderError, ShapeError)
+                     MissingKeyError, PathIsFolderError, ShapeError, UnsupportedDTypeError)
 from .functional import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401

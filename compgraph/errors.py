@@ -29,6 +29,11 @@ class DTypeError(CompgraphError, TypeError, RuntimeError):
     """A dtype the op or the request cannot take (e.g. requires_grad on integers)."""
 
 
+class UnsupportedDTypeError(DTypeError, NotImplementedError):
+    """A dtype the op has no meaning for (softmax of integers, linspace of bools), which
+    PyTorch reports as NotImplementedError."""
+
+
 class ArgumentError(CompgraphError, TypeError, ValueError):
     """An argument of the wrong kind (not a tensor, not a number, ragged nesting); PyTorch
     raises TypeError for some of these and ValueError for others, so it is both."""

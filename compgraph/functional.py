@@ -16,7 +16,7 @@ import numpy as np
 
 from . import backend, state
 from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
-                     IntegerDivisionError, ShapeError, TraceError)
+                     IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
@@ -169,10 +169,10 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     return out if dtype is None else out.astype(dtype)
 
 
-def _floats_only(name, x):
-    # PyTorch refuses rather than pick a float dtype for the mean of integers
+def _floats_only(name, x, cls=DTypeError):
+    # PyTorch refuses rather than pick a float dtype for the mean (softmax...) of integers
     if x.__class__ is Tensor and x.dtype.kind not in "fc":
-        raise DTypeError(f"{name}(): could not infer output dtype: the input must be a "
+        raise cls(f"{name}(): could not infer output dtype: the input must be a "
                          f"floating point tensor, got {x.dtype}; convert it first (x.float())")
 
 
@@ -249,11 +249,15 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 
 def softmax(x, dim=-1, *, axis=None):
-    return apply(OPS["softmax"], (_lift(x, None),), {"axis": _axis(axis, dim)})
+    x = _lift(x, None)
+    _floats_only("softmax", x, UnsupportedDTypeError)
+    return apply(OPS["softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 def log_softmax(x, dim=-1, *, axis=None):
-    return apply(OPS["log_softmax"], (_lift(x, None),), {"axis": _axis(axis, dim)})
+    x = _lift(x, None)
+    _floats_only("log_softmax", x, UnsupportedDTypeError)
+    return apply(OPS["log_softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 logsoftmax = log_softmax
@@ -823,7 +827,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     (steps,) = _size("linspace", (steps,))
     dt = _dt(dtype)
     if dt.kind == "b":
-        raise DTypeError("linspace: not implemented for dtype bool (as in PyTorch); make it "
+        raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); make it "
                          "in an integer or float dtype and compare, e.g. linspace(...) > 0")
     if dt.kind not in "iu":
         return _new(np.linspace(start, end, steps, dtype=dt), requires_grad, device)
