@@ -77,10 +77,10 @@ def torch_placement(index, ndim):
     dims stay where the arrays stand."""
     ints, arrays = [], []
     for k, i in enumerate(index):
-        if isinstance(i, np.ndarray) and i.ndim:
+        if isinstance(i, np.ndarray) and (i.ndim or i.dtype == np.bool_):
             arrays.append(k)
         elif isinstance(i, (int, np.integer, np.ndarray)) and not isinstance(i, bool):
-            ints.append(k)
+            ints.append(k)                # (a 0-d integer tensor indexes as an int does)
     if not ints or not arrays:
         return None
     adv = sorted(ints + arrays)

@@ -187,6 +187,8 @@ INDEX_CASES = [
     lambda L: (None, slice(None), 1, slice(None), L.tensor([0, 1])),
     lambda L: (slice(None), 1, slice(None), L.tensor([True, False, True, False, True])),
     lambda L: (0, L.tensor([1, 2]), slice(None), L.tensor([3, 4])),
+    lambda L: (slice(None), L.tensor(1), slice(None), L.tensor([0, 2, 1])),   # a 0-d tensor
+    lambda L: (L.tensor(0), slice(None), L.tensor([1, 2])),
 ]
 
 
