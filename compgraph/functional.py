@@ -989,6 +989,8 @@ def round(input, decimals=0):
 
 def square(input):
     x = _lift(input, None)
+    if x.dtype.kind == "b":            # PyTorch's square is pow(x, 2): of bools, int64
+        x = x.astype(np.int64)
     return x * x
 
 

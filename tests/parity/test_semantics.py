@@ -143,7 +143,7 @@ def test_scatter_with_a_number_and_scatter_add():
 @pytest.mark.parametrize("shape, smoothing, reduction, weighted", [
     ((3, 4), 0.1, "mean", False), ((3, 4), 0.1, "sum", True), ((3, 4, 2), 0.0, "mean", False),
     ((3, 4, 2), 0.0, "mean", True), ((2, 4, 2, 3), 0.2, "none", False), ((4,), 0.3, "mean", False),
-    ((3, 4), 0.0, "none", True),
+    ((3, 4), 0.0, "none", True), ((3, 4), 0.0, "mean", False),     # (the fused op)
 ])
 def test_cross_entropy_probability_targets_keep_their_gradient(shape, smoothing, reduction, weighted):
     rng = np.random.default_rng(3)
@@ -358,7 +358,7 @@ def test_cat_promotes_as_pytorch():
 
 UNARY_FLOAT = ["exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "logsumexp"]
 UNARY_KEEP = ["abs", "neg", "relu", "floor", "clamp", "sum", "prod", "cumsum", "argmax",
-              "isnan", "amax"]
+              "isnan", "amax", "sign", "square"]
 
 
 @pytest.mark.parametrize("name", UNARY_FLOAT + UNARY_KEEP)
