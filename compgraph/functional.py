@@ -172,8 +172,8 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
 def _floats_only(name, x, cls=DTypeError):
     # PyTorch refuses rather than pick a float dtype for the mean (softmax...) of integers
     if x.__class__ is Tensor and x.dtype.kind not in "fc":
-        raise cls(f"{name}(): could not infer output dtype: the input must be a "
-                         f"floating point tensor, got {x.dtype}; convert it first (x.float())")
+        raise cls(f"{name}(): could not infer output dtype: the input must be a floating "
+                  f"point tensor, got {x.dtype}; convert it first (x.float())")
 
 
 def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
@@ -827,8 +827,9 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     (steps,) = _size("linspace", (steps,))
     dt = _dt(dtype)
     if dt.kind == "b":
-        raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); make it "
-                         "in an integer or float dtype and compare, e.g. linspace(...) > 0")
+        raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); "
+                                    "make it in an integer or float dtype and compare, e.g. "
+                                    "linspace(...) > 0")
     if dt.kind not in "iu":
         return _new(np.linspace(start, end, steps, dtype=dt), requires_grad, device)
     # integers as PyTorch makes them (NumPy rounds toward -inf): the ends converted toward

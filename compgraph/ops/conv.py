@@ -114,8 +114,9 @@ class _ConvGeometry:
         cols = cols.reshape(self.c, self.kh * self.kw, self.n, self.ho, self.wq)
         full = xp.zeros((self.c, self.n, self.rows, self.wp), dtype=cols.dtype)
         if self.wide:
-            # widened rows (not merely wq == wp: a (k, 1) kernel with stride (s, 1) has
-            # wo == wp too, but its rows are strided and must take the slice-add below): each offset is one flat run of Ho*Wp per image
+            # widened rows: each offset is one flat run of Ho*Wp per image.  (Not merely
+            # wq == wp: a (k, 1) kernel with stride (s, 1) has wo == wp too, but its rows
+            # are strided and must take the slice-add below.)
             flat = full.reshape(self.c, self.n, -1)
             span = self.ho * self.wp
             (dh, dw) = self.dilation

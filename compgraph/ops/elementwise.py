@@ -101,7 +101,8 @@ def _sigmoid(xp, a):
 
 
 _unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans), promote=floating)
-_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans), promote=floating)
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans),
+       promote=floating)
 _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
        lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))

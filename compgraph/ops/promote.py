@@ -13,10 +13,10 @@ operands they promote as PyTorch's numbers do.
 
 An op declares its kind in its table entry (defop(..., promote=...)); `apply` runs the kind
 before the forward (and before a lazy graph records the node), so eager, lazy and compiled
-graphs see the same dtypes, and operands of another dtype become `astype` nodes: the forward and the VJPs only ever see
-operands of the result dtype, and each gradient is cast back to its input's dtype by
-astype's VJP, as in PyTorch.  Operands of one dtype (the training-loop case) cost one
-comparison.
+graphs see the same dtypes.  Operands of another dtype become `astype` nodes: the forward
+and the VJPs only ever see operands of the result dtype, and each gradient is cast back to
+its input's dtype by astype's VJP, as in PyTorch.  Operands of one dtype (the
+training-loop case) cost one inline test in `apply`.
 """
 import numpy as np
 

@@ -145,7 +145,8 @@ def test_scatter_with_a_number_and_scatter_add():
     ((3, 4, 2), 0.0, "mean", True), ((2, 4, 2, 3), 0.2, "none", False), ((4,), 0.3, "mean", False),
     ((3, 4), 0.0, "none", True), ((3, 4), 0.0, "mean", False),     # (the fused op)
 ])
-def test_cross_entropy_probability_targets_keep_their_gradient(shape, smoothing, reduction, weighted):
+def test_cross_entropy_probability_targets_keep_their_gradient(shape, smoothing, reduction,
+                                                               weighted):
     rng = np.random.default_rng(3)
     xv = rng.standard_normal(shape).astype(np.float32)
     tv = rng.random(shape).astype(np.float32)
@@ -500,7 +501,7 @@ def test_errors_are_catchable_as_pytorchs_builtin_class(case):
     assert isinstance(ours.value, cg.CompgraphError)  # compgraph's own class and message
 
 
-# === 2. warnings, 0-d tensors, empty means ===========================================================
+# === 2. warnings, 0-d tensors, empty means ======================================================
 
 _QUIET = """
 import {lib} as torch
