@@ -11,9 +11,9 @@ from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_gr
 from .backend import (bool_, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: F401
                       int32, int64, set_default_dtype, uint8)
 from .errors import (AnomalyError, ArgumentError, ArgumentValueError, BoundsError,  # noqa: F401
-                     CheckpointError, CompgraphError, DataError, DeviceError, DTypeError,
-                     GraphError, MissingFileError, MissingKeyError, PathIsFolderError,
-                     ShapeError)
+                     CheckpointError, CompgraphError, DataError, DeviceError, DimError,
+                     DTypeError, GraphError, IntegerDivisionError, MissingFileError,
+                     MissingKeyError, PathIsFolderError, ShapeError, UnsupportedDTypeError)
 from .functional import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401

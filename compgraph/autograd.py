@@ -333,6 +333,8 @@ def _accumulate(node, g, create_graph, stored=None):
         return
     if g.dtype != node.dtype:
         g = g.astype(node.dtype)
+    if g.__class__ is not ndarray and isinstance(g, np.generic):
+        g = np.asarray(g)              # 0-d sums come back from NumPy as scalars
     if node._grad is None:
         if g.dtype.kind not in "fc":         # requires_grad set by assignment, unchecked
             raise DTypeError(f"backward: a leaf of dtype {g.dtype} requires grad; only "
@@ -354,7 +356,8 @@ def _accumulate(node, g, create_graph, stored=None):
                 f"{fmt(np.shape(prev._value if isinstance(prev, Tensor) else prev))}, but its "
                 f"gradient has shape {fmt(g.shape)}; set .grad to a tensor of the leaf's shape, "
                 "or to None")
-        prev._value = prev._value + g
+        total = prev._value + g
+        prev._value = np.asarray(total) if isinstance(total, np.generic) else total
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -1,8 +1,10 @@
 """One exception base for everything compgraph raises on purpose.
 
-Each error also subclasses the builtin a Python user would expect (ValueError for bad
+Each error also subclasses the builtins a Python user would expect (ValueError for bad
 shapes and values, TypeError for wrong kinds of argument, RuntimeError for misuse of the
-graph), so `except ValueError` keeps working around compgraph code.
+graph), so `except ValueError` keeps working around compgraph code, and the builtin that
+PyTorch raises in the same place (shape mismatches, dtype refusals: RuntimeError; a dim out
+of range: IndexError), so a PyTorch program's `except RuntimeError` catches them too.
 """
 
 
@@ -10,21 +12,35 @@ class CompgraphError(Exception):
     """Base of every error compgraph raises on purpose."""
 
 
-class ShapeError(CompgraphError, ValueError):
+class ShapeError(CompgraphError, ValueError, RuntimeError):
     """Operands whose shapes do not fit the op: the message names op, shapes, what fits."""
 
 
-class BoundsError(CompgraphError, IndexError):
+class DimError(ShapeError, IndexError):
+    """A dim out of range for the tensor's number of dimensions (PyTorch: IndexError)."""
+
+
+class BoundsError(CompgraphError, IndexError, RuntimeError):
     """An index, a class label or an embedding id outside the range it indexes; the message
     names the index and the range."""
 
 
-class DTypeError(CompgraphError, TypeError):
+class DTypeError(CompgraphError, TypeError, RuntimeError):
     """A dtype the op or the request cannot take (e.g. requires_grad on integers)."""
 
 
-class ArgumentError(CompgraphError, TypeError):
-    """An argument of the wrong kind (not a tensor, not a number)."""
+class UnsupportedDTypeError(DTypeError, NotImplementedError):
+    """A dtype the op has no meaning for (softmax of integers, linspace of bools), which
+    PyTorch reports as NotImplementedError."""
+
+
+class ArgumentError(CompgraphError, TypeError, ValueError):
+    """An argument of the wrong kind (not a tensor, not a number, ragged nesting); PyTorch
+    raises TypeError for some of these and ValueError for others, so it is both."""
+
+
+class IntegerDivisionError(CompgraphError, ZeroDivisionError, RuntimeError):
+    """Integer division (or remainder) by zero, which PyTorch refuses with a RuntimeError."""
 
 
 class GraphError(CompgraphError, RuntimeError):

@@ -15,8 +15,10 @@ import operator
 import numpy as np
 
 from . import backend, state
-from .errors import ArgumentError, ArgumentValueError, BoundsError, DTypeError, ShapeError, TraceError
+from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
+                     IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
+from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
 from .random import generator
 from .tensor import (Tensor, _make, _raw_index, apply, as_tensor, from_numpy,  # noqa: F401
@@ -157,6 +159,8 @@ def _reduce(name, x, dim, keepdim, axis, keepdims, **extra):
     if isinstance(ax, list):
         ax = tuple(ax)
     normalize_axis(name, ax, x.ndim)   # a clear error for a bad dim, before anything runs
+    if not x.ndim:
+        ax = None                      # dim 0 or -1 of a 0-d tensor: the whole of it
     return apply(OPS[name], (x,), {"axis": ax, "keepdims": _keep(keepdim, keepdims), **extra})
 
 
@@ -165,7 +169,17 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     return out if dtype is None else out.astype(dtype)
 
 
-def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+def _floats_only(name, x, cls=DTypeError):
+    # PyTorch refuses rather than pick a float dtype for the mean (softmax...) of integers
+    if x.__class__ is Tensor and x.dtype.kind not in "fc":
+        raise cls(f"{name}(): could not infer output dtype: the input must be a floating "
+                  f"point tensor, got {x.dtype}; convert it first (x.float())")
+
+
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    if dtype is not None:
+        x = _lift(x, None).astype(dtype)
+    _floats_only("mean", x)
     return _reduce("mean", x, dim, keepdim, axis, keepdims)
 
 
@@ -179,11 +193,13 @@ def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
     c = correction if correction is not None else (0 if unbiased is False else 1)
+    _floats_only("var", x)
     return _reduce("var", x, dim, keepdim, axis, keepdims, correction=c)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
     c = correction if correction is not None else (0 if unbiased is False else 1)
+    _floats_only("std", x)
     return _reduce("std", x, dim, keepdim, axis, keepdims, correction=c)
 
 
@@ -193,15 +209,19 @@ MinMax = collections.namedtuple("MinMax", ["values", "indices"])
 def _extreme(name, argname, x, dim, keepdim, axis, keepdims):
     if isinstance(dim, Tensor):        # torch.max(a, b) is the elementwise maximum
         return (maximum if name == "max" else minimum)(x, dim)
-    if dim is None:
-        return _reduce(name, x, dim, keepdim, axis, keepdims)
+    # PyTorch reads axis= as dim=: max(axis=1) is (values, indices) too
+    dim, keepdim = _axis(dim, axis), _keep(keepdim, keepdims)
+    if dim is None or isinstance(dim, (tuple, list)):   # several dims (NumPy's): values only
+        return _reduce(name, x, dim, keepdim, None, False)
+    if not x.ndim:                     # dim 0 or -1 of a 0-d tensor: itself, at index 0
+        normalize_axis(name, dim, 0)
+        return MinMax(clone(x), _make(np.zeros((), np.int64)))
     # along a dim the gradient goes to the one element `indices` names, as in PyTorch
     # (ties share it only in the full reduction, max(x), which has no index to name)
-    keep = _keep(keepdim, keepdims)
     indices = _reduce(argname, x, dim, True, None, False)
     ax = normalize_axis(name, dim, x.ndim)[0]
     values = take_along_axis(x, indices._value, ax)
-    if not keep:
+    if not keepdim:
         values = squeeze(values, ax)
         indices = squeeze(indices, ax)
     return MinMax(values, indices)
@@ -229,11 +249,15 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 
 def softmax(x, dim=-1, *, axis=None):
-    return apply(OPS["softmax"], (_lift(x, None),), {"axis": _axis(axis, dim)})
+    x = _lift(x, None)
+    _floats_only("softmax", x, UnsupportedDTypeError)
+    return apply(OPS["softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 def log_softmax(x, dim=-1, *, axis=None):
-    return apply(OPS["log_softmax"], (_lift(x, None),), {"axis": _axis(axis, dim)})
+    x = _lift(x, None)
+    _floats_only("log_softmax", x, UnsupportedDTypeError)
+    return apply(OPS["log_softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 logsoftmax = log_softmax
@@ -336,8 +360,8 @@ def _dim(name, d, ndim):
         raise ArgumentError(f"{name}: dim must be an int, got {type(d).__name__} {d!r}")
     n = builtins.max(ndim, 1)
     if not -n <= d < n:
-        raise ShapeError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
-                         f"dimension(s) (use {-n}..{n - 1})")
+        raise DimError(f"{name}: dim {d} is out of range for a tensor with {ndim} "
+                       f"dimension(s) (use {-n}..{n - 1})")
     return builtins.int(d) % n
 
 
@@ -491,12 +515,32 @@ def chunk(x, chunks, dim=0):
 
 
 def getitem(x, index):
-    return apply(OPS["getitem"], (x,), {"index": _raw_index(index)})
+    index = _raw_index(index)
+    out = apply(OPS["getitem"], (x,), {"index": index})
+    # x[:, 1, :, idx]: PyTorch's placement of the index dims is NumPy's, permuted
+    perm = torch_placement(index, x.ndim) if len(index) > 2 else None
+    return out if perm is None else permute_dims(out, perm)
+
+
+def placed_value(value, index, shape):
+    """The value of x[index] = value (x of `shape`) in the layout NumPy assigns in, where
+    PyTorch's placement of the index dims differs (see torch_placement)."""
+    perm = torch_placement(index, len(shape)) if len(index) > 2 else None
+    if perm is None or np.ndim(value._value if isinstance(value, Tensor) else value) == 0:
+        return value
+    sel = np.broadcast_to(np.zeros((), np.int8), shape)[index].shape
+    pt = tuple(sel[p] for p in perm)
+    inverse = tuple(int(i) for i in np.argsort(perm))
+    if isinstance(value, Tensor):
+        return permute_dims(broadcast_to(value, pt), inverse)
+    return np.transpose(np.broadcast_to(value, pt), inverse)
 
 
 def index_put(x, value, index):
     """x with x[index] replaced by value, as a new node (what x[index] = value records)."""
-    return apply(OPS["index_put"], (x, _lift(value, x)), {"index": _raw_index(index)})
+    index = _raw_index(index)
+    return apply(OPS["index_put"], (x, _lift(placed_value(value, index, x.shape), x)),
+                 {"index": index})
 
 
 def _along_index(indices, axis, shape):
@@ -781,7 +825,22 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     (steps,) = _size("linspace", (steps,))
-    return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), requires_grad, device)
+    dt = _dt(dtype)
+    if dt.kind == "b":
+        raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); "
+                                    "make it in an integer or float dtype and compare, e.g. "
+                                    "linspace(...) > 0")
+    if dt.kind not in "iu":
+        return _new(np.linspace(start, end, steps, dtype=dt), requires_grad, device)
+    # integers as PyTorch makes them (NumPy rounds toward -inf): the ends converted toward
+    # zero, the points computed in float64 from the nearer end, each truncated toward zero
+    lo, hi = builtins.int(start), builtins.int(end)
+    if steps == 1:
+        return _new(np.array([lo], dt), requires_grad, device)
+    i = np.arange(steps)
+    step = (hi - lo) / (steps - 1)
+    points = np.where(i < steps // 2, lo + step * i, hi - step * (steps - 1 - i))
+    return _new(np.trunc(points).astype(dt), requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -868,7 +927,7 @@ def _no_integer_zero(name, a, b):
     # NumPy gives 0 with a warning; PyTorch (and Python) refuse integer division by zero
     v = b._value
     if v is not None and a.dtype.kind in "biu" and v.dtype.kind in "biu" and bool((v == 0).any()):
-        raise ZeroDivisionError(f"{name}: integer division by zero")
+        raise IntegerDivisionError(f"{name}: integer division by zero")
 
 
 def floor_divide(input, other):
@@ -900,6 +959,8 @@ def round(input, decimals=0):
 
 def square(input):
     x = _lift(input, None)
+    if x.dtype.kind == "b":            # PyTorch's square is pow(x, 2): of bools, int64
+        x = x.astype(np.int64)
     return x * x
 
 
@@ -970,8 +1031,8 @@ def _running(name, input, dim, dtype):
     d = _dim(name, dim, x.ndim)
     if dtype is not None:
         x = x.astype(dtype)
-    if not x.ndim:
-        return clone(x)
+    if not x.ndim:                      # a running sum of one number (in the op's dtype)
+        return reshape(apply(OPS[name], (reshape(x, (1,)),), {"axis": 0}), ())
     return apply(OPS[name], (x,), {"axis": d})
 
 
@@ -1060,6 +1121,13 @@ def unbind(input, dim=0):
 
 def _scatter_index(name, x, dim, index, src):
     d, ind = _index_along(name, x, dim, index)
+    if not isinstance(src, Tensor):        # a number is written in the input's dtype
+        src = _make(np.asarray(src, dtype=x.dtype))
+    elif src.dtype != x.dtype:
+        # PyTorch refuses rather than convert: a float32 src into a half tensor would lose
+        # precision unnoticed
+        raise DTypeError(f"{name}(): expected src of the input's dtype {x.dtype}, got "
+                         f"{src.dtype}; convert it first (src.to(input.dtype))")
     if src.ndim:                        # a 0-d src is a value written everywhere
         if src.ndim != ind.ndim or builtins.any(i > s for i, s in zip(ind.shape, src.shape)):
             raise ShapeError(f"{name}: src of shape {fmt(src.shape)} must be at least as large "
@@ -1076,22 +1144,22 @@ def scatter_add(input, dim=None, index=None, src=None, *, shape=None):
         return apply(OPS["scatter_add"], (input,), {"index": dim if index is None else index,
                                                    "shape": tuple(shape)})
     x = _lift(input, None)
-    idx, src = _scatter_index("scatter_add", x, dim, index, _lift(src, x))
+    idx, src = _scatter_index("scatter_add", x, dim, index, src)
     return x + apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
 
 
 def scatter(input, dim, index, src=None, *, value=None):
     """input with src[i][j] written at [index[i][j]][j] (dim=0); a number may stand for src.
-    As in PyTorch, which of several writes to one place wins is unspecified (here they add)."""
+    Of several writes to one place one wins (the last, here); none are added.  As in
+    PyTorch, every element of src gets the gradient of the place it was written to."""
     x = _lift(input, None)
     src = value if src is None else src
-    idx, src = _scatter_index("scatter", x, dim, index, _lift(src, x))
-    hit = np.zeros(x.shape, np.bool_)
-    hit[idx] = True
+    idx, src = _scatter_index("scatter", x, dim, index, src)
     if src.ndim == 0:
+        hit = np.zeros(x.shape, np.bool_)
+        hit[idx] = True
         return where(as_tensor(hit), src, x)
-    placed = apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
-    return where(as_tensor(hit), placed, x)
+    return apply(OPS["index_put"], (x, src), {"index": idx})
 
 
 SortResult = collections.namedtuple("SortResult", ["values", "indices"])

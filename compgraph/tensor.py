@@ -144,7 +144,7 @@ class Tensor:
 
     def __len__(self):
         if not self.shape:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentError("len() of a 0-d tensor")
         return self.shape[0]
 
     def __iter__(self):
@@ -319,7 +319,14 @@ class Tensor:
     def _inplace(self, what, ufunc, other):
         """self = ufunc(self, other), written into self's array; NumPy's errors named."""
         if self._in_graph(what, other):
-            return self._become(apply(OPS[_UFUNC_OPS[ufunc.__name__]], (self, as_tensor(other, self))))
+            o = as_tensor(other, self)
+            if o.dtype != self.dtype and np.can_cast(o.dtype, self.dtype, "same_kind"):
+                o = o.astype(self.dtype)        # in place, the tensor keeps its dtype
+            new = apply(OPS[_UFUNC_OPS[ufunc.__name__]], (self, o))
+            if new.dtype != self.dtype:
+                raise DTypeError(f"{what}: the result, {new.dtype}, can't be stored in place "
+                                 f"in this {self.dtype} tensor; convert it first")
+            return self._become(new)
         self._inplace_check(what)
         o = other._value if isinstance(other, Tensor) else other
         v = self._value
@@ -340,6 +347,9 @@ class Tensor:
             from .functional import index_put
             return self._become(index_put(self, value, index))
         self._inplace_check(what)
+        if index.__class__ is tuple and len(index) > 2:
+            from .functional import placed_value     # PyTorch's placement of index dims
+            value = placed_value(value, index, self.shape)
         v = value._value if isinstance(value, Tensor) else value
         try:
             self._value[index] = v
@@ -402,7 +412,7 @@ class Tensor:
         v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
         # PyTorch's look: whole numbers as "1.", anything else with four decimals
         finite = np.abs(v[np.isfinite(v)]) if v.dtype.kind == "f" else v
-        nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite[:0]
+        nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite.reshape(-1)[:0]
         # NumPy's switch to scientific notation; there PyTorch keeps four decimals too
         scientific = nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
                                        or nonzero.max() / nonzero.min() > 1e3)
@@ -557,10 +567,16 @@ def apply(op, args, attrs=_NOATTRS):
     requires_grad = False
     for a in args:
         if a._graph is not None:
-            return a._graph.record(op, args, attrs)
+            return a._graph.record(op, args if op.promote is None else op.promote(args), attrs)
         if a.requires_grad:
             requires_grad = True
     vals = [a._value for a in args]
+    ok = op.promote_ok
+    if ok is not None:                   # PyTorch's type promotion (ops/promote.py); inline,
+        d = vals[0].dtype                # the test that nothing needs converting
+        if d not in ok or len(vals) > 1 and (len(vals) > 2 or vals[1].dtype is not d):
+            args = op.promote(args)
+            vals = [a._value for a in args]
     v0 = vals[0]
     xp = NP if v0.__class__ is ndarray else array_namespace(_xp_checked(op, vals))
     if op.check:
@@ -623,12 +639,13 @@ def explain_failure(op, vals, attrs, error):
     if op.shape is not None:
         try:
             op.shape(*shapes, **attrs)
-        except ShapeError as e:
+        except CompgraphError as e:
             return e
         except Exception:
             pass
     desc = ", ".join(f"{fmt(s)} {getattr(v, 'dtype', '')}" for s, v in zip(shapes, vals))
-    return ShapeError(f"{op.name} failed on operands {desc}: {error}")
+    cls = BoundsError if isinstance(error, IndexError) else ShapeError
+    return cls(f"{op.name} failed on operands {desc}: {error}")
 
 
 def check_finite(op, value, phase):

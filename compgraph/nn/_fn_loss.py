@@ -91,14 +91,17 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if tuple(t.shape) != tuple(input.shape):
             raise ShapeError(f"cross_entropy: probability target of shape {t.shape} must match "
                              f"input {tuple(input.shape)}")
+        # the target as a tensor, through table ops: a target that requires grad gets its
+        # gradient (PyTorch differentiates cross_entropy in its probability target too)
+        tt = target if isinstance(target, Tensor) else _make(t)
         if eps:
-            t = t * (1 - eps) + eps / n_classes
+            tt = tt * (1 - eps) + eps / n_classes
         lp = _classes_last(logp)
-        tt = np.moveaxis(t, class_dim, -1) if input.ndim > 2 else t
+        tt = _classes_last(tt)
         w = _weight_array(weight, lp)
         if w is not None:
-            tt = tt * w
-        per = -CF.sum(lp * _make(np.ascontiguousarray(tt, dtype=lp.dtype)), dim=-1)
+            tt = tt * _make(w)
+        per = -CF.sum(lp * tt, dim=-1)
         if reduction == "none":
             return per
         return CF.sum(per) if reduction == "sum" else CF.mean(per)

@@ -55,7 +55,7 @@ def _offset_slices(kh, kw, stride, dilation, ho, wo):
 class _ConvGeometry:
     """Sizes of one convolution and the layout of its column matrix."""
     __slots__ = ("n", "c", "h", "w", "o", "cg", "kh", "kw", "ho", "wo", "hp", "wp", "wq",
-                 "rows", "stride", "padding", "dilation", "groups")
+                 "rows", "wide", "stride", "padding", "dilation", "groups")
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups):
         self.n, self.c, self.h, self.w = x_shape
@@ -68,7 +68,7 @@ class _ConvGeometry:
         # wq: the width of the computed output rows (see the module docstring).  Widened
         # rows read up to (kw - 1) * dw pixels past the last image's end: one spare zero
         # row below the padded grid keeps those reads inside the buffer.
-        wide = tuple(stride) == (1, 1)
+        self.wide = wide = tuple(stride) == (1, 1)
         self.wq = self.wp if wide else self.wo
         self.rows = self.hp + (1 if wide and self.kw > 1 else 0)
 
@@ -113,8 +113,10 @@ class _ConvGeometry:
         """Sum columns (C*kh*kw, N*Ho*Wq) back onto the input grid: (N, C, H, W)."""
         cols = cols.reshape(self.c, self.kh * self.kw, self.n, self.ho, self.wq)
         full = xp.zeros((self.c, self.n, self.rows, self.wp), dtype=cols.dtype)
-        if self.wq == self.wp:
-            # widened rows: each offset is one flat run of Ho*Wp per image
+        if self.wide:
+            # widened rows: each offset is one flat run of Ho*Wp per image.  (Not merely
+            # wq == wp: a (k, 1) kernel with stride (s, 1) has wo == wp too, but its rows
+            # are strided and must take the slice-add below.)
             flat = full.reshape(self.c, self.n, -1)
             span = self.ho * self.wp
             (dh, dw) = self.dilation

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..backend import get_default_dtype
+from .promote import common, common_float, floating, where_operands
 from .table import broadcast, defop, same_shape
 
 
@@ -12,8 +12,8 @@ def _tie_split(xp, g, wins, ties):
     return xp.where(wins, g, xp.where(ties, g * 0.5, 0))
 
 
-def _binary(name, fwd, vjp_a, vjp_b, **kw):
-    return defop(name, fwd, vjp_a, vjp_b, shape=broadcast(name), **kw)
+def _binary(name, fwd, vjp_a, vjp_b, promote=common, **kw):
+    return defop(name, fwd, vjp_a, vjp_b, shape=broadcast(name), promote=promote, **kw)
 
 
 def _unary(name, fwd, vjp=None, **kw):
@@ -30,28 +30,23 @@ _binary("sub", lambda xp, a, b: a - b,
 _binary("mul", lambda xp, a, b: a * b,
         lambda xp, g, ans, a, b: g * b,
         lambda xp, g, ans, a, b: g * a)
-def _true_divide(xp, a, b):
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-        # integers over integers give PyTorch's default float (float32), not NumPy's float64:
-        # uint8 pixels / 255 must not turn a float32 model into a float64 one
-        return xp.divide(a, b, dtype=get_default_dtype())
-    return a / b
-
-
-def _true_divide_dtype(a, b, **attrs):
-    if a.kind in "biu" and b.kind in "biu":
-        return get_default_dtype()
-    return np.result_type(a, b)
-
-
-_binary("div", _true_divide,
+# integers over integers give the default float (float32), not NumPy's float64: uint8
+# pixels / 255 must not turn a float32 model into a float64 one
+_binary("div", lambda xp, a, b: a / b,
         lambda xp, g, ans, a, b: g / b,
         lambda xp, g, ans, a, b: -g * ans / b,
-        dtype=_true_divide_dtype)
-_binary("pow", lambda xp, a, b: a ** b,
-        lambda xp, g, ans, a, b: g * b * a ** (b - 1),
-        # d/db a^b = a^b log a; where a <= 0 the log is undefined and PyTorch gives 0 at a == 0
-        lambda xp, g, ans, a, b: g * ans * xp.log(xp.where(a > 0, a, 1)))
+        promote=common_float)
+# PyTorch's values at the singular points: d/da is 0 wherever b == 0 (even at a == 0, where
+# b a^(b-1) is 0 * inf); d/db = a^b log a is 0 at a == 0 with b >= 0, and otherwise what the
+# formula gives: NaN for a < 0, -inf for 0^b with b < 0
+def _pow_vjp_base(xp, g, ans, a, b):
+    if b.__class__ is np.ndarray and b.ndim == 0:   # x ** 2: a number, tested once
+        return g * b * a ** (b - 1) if b else xp.zeros_like(g)   # (`not b`: 20 ns, b == 0: 1 us)
+    return xp.where(b == 0, 0, g * b * a ** (b - 1))
+
+
+_binary("pow", lambda xp, a, b: a ** b, _pow_vjp_base,
+        lambda xp, g, ans, a, b: xp.where((a == 0) & (b >= 0), 0, g * ans * xp.log(a)))
 _binary("maximum", lambda xp, a, b: xp.maximum(a, b),
         # ties split the gradient evenly, as PyTorch does
         lambda xp, g, ans, a, b: _tie_split(xp, g, a > b, a == b),
@@ -66,24 +61,26 @@ _unary("neg", lambda xp, a: -a,
 for _name, _f in [("eq", lambda xp, a, b: a == b), ("ne", lambda xp, a, b: a != b),
                   ("lt", lambda xp, a, b: a < b), ("le", lambda xp, a, b: a <= b),
                   ("gt", lambda xp, a, b: a > b), ("ge", lambda xp, a, b: a >= b)]:
-    defop(_name, _f, shape=broadcast(_name), nondiff=True, dtype=lambda *d, **k: np.dtype(np.bool_))
+    defop(_name, _f, shape=broadcast(_name), nondiff=True, promote=common,
+          dtype=lambda *d, **k: np.dtype(np.bool_))
 
 defop("where", lambda xp, c, a, b: xp.where(c, a, b),
       None,
       lambda xp, g, ans, c, a, b: xp.where(c, g, 0),
       lambda xp, g, ans, c, a, b: xp.where(c, 0, g),
-      shape=broadcast("where"),
+      shape=broadcast("where"), promote=where_operands,
       dtype=lambda c, a, b, **k: np.result_type(a, b))
 
 # --- unary math ---------------------------------------------------------------------------
-_unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans)
-_unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a)
-_unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1))
-_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans)
+_unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans, promote=floating)
+_unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, promote=floating)
+_unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), promote=floating)
+_unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, promote=floating)
 _unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
-_unary("sign", lambda xp, a: xp.sign(a), lambda xp, g, ans, a: g * 0)   # as PyTorch: zero, not none
-_unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a))
-_unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a))
+_unary("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy(),   # sign(bool): itself
+       lambda xp, g, ans, a: g * 0)   # as PyTorch: zero, not none
+_unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a), promote=floating)
+_unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a), promote=floating)
 _unary("clip", lambda xp, a, min=None, max=None: xp.clip(a, min, max),
        lambda xp, g, ans, a, min=None, max=None: g * (ans == a))
 
@@ -96,21 +93,23 @@ except ImportError:      # SciPy is optional
 
 def _sigmoid(xp, a):
     if _expit is not None and xp.is_numpy:
-        return _expit(a)
+        out = _expit(a)
+        return out if out.dtype is a.dtype else out.astype(a.dtype)   # float16: SciPy's is float32
     # exp of a non-positive number only: no overflow warnings for large |a|
     e = xp.exp(-xp.abs(a))
     return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
-_unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans))
-_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans))
+_unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans), promote=floating)
+_unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans),
+       promote=floating)
 _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
        lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))
 _unary("elu", lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * (xp.exp(xp.minimum(a, 0)) - 1)),
        lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)))
 _unary("softplus", lambda xp, a: xp.logaddexp(0, a),
-       lambda xp, g, ans, a: g * xp.sigmoid(a))
+       lambda xp, g, ans, a: g * xp.sigmoid(a), promote=floating)
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -140,10 +139,10 @@ def _gelu_vjp(xp, g, ans, a, approximate="none"):
     return g * (xp.gelu_cdf(a) + a * phi)
 
 
-_unary("gelu", _gelu, _gelu_vjp)
+_unary("gelu", _gelu, _gelu_vjp, promote=floating)
 # the standard normal CDF, used by gelu's gradient; differentiable so that gelu is too
 _unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
-       lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi))
+       lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi), promote=floating)
 
 
 # --- integer and logical ops --------------------------------------------------------------------
@@ -152,7 +151,7 @@ _unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
 for _name, _f in [("bitwise_and", lambda xp, a, b: a & b), ("bitwise_or", lambda xp, a, b: a | b),
                   ("bitwise_xor", lambda xp, a, b: a ^ b),
                   ("floor_divide", lambda xp, a, b: xp.floor_divide(a, b))]:
-    defop(_name, _f, shape=broadcast(_name), nondiff=True)
+    defop(_name, _f, shape=broadcast(_name), nondiff=True, promote=common)
 _unary("bitwise_not", lambda xp, a: ~a, nondiff=True)
 # Python's (and PyTorch's) remainder: the sign of the divisor, a - b * floor(a / b)
 _binary("remainder", lambda xp, a, b: xp.remainder(a, b),

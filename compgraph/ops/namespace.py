@@ -47,7 +47,11 @@ def _reduction(ufunc):
 def _mean(a, axis=None, keepdims=False):
     s = np.add.reduce(a, axis=axis, keepdims=keepdims)
     n = a.size // max(s.size, 1) if a.size else 0
-    return s / n if n else np.mean(a, axis=axis, keepdims=keepdims)
+    if n:
+        return s / n
+    if s.dtype.kind == "f":              # the mean of nothing: nan, quietly, as PyTorch's
+        return np.full_like(s, np.nan)
+    return np.mean(a, axis=axis, keepdims=keepdims)
 
 
 def _broadcast_to(a, shape):

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from ..errors import ShapeError
+from .promote import floating, wide_integers
 from .table import defop, fmt, normalize_axis, reduce_shape
 
 
@@ -30,11 +31,20 @@ def _reduction(name, fwd, vjp, **kw):
     return defop(name, fwd, vjp, shape=reduce_shape(name), **kw)
 
 
+def _per_element(shape, axis):
+    """1 / n for a mean over n elements; nan over none, as PyTorch's gradient (the mean of
+    nothing is nan too), not a ZeroDivisionError."""
+    n = _count(shape, axis)
+    return 1.0 / n if n else math.nan
+
+
+# integer and bool sums are int64 whatever the input's width, as in PyTorch
 _reduction("sum", lambda xp, a, axis=None, keepdims=False: xp.sum(a, axis=axis, keepdims=keepdims),
-           lambda xp, g, ans, a, axis=None, keepdims=False: _spread(xp, g, a, axis))
+           lambda xp, g, ans, a, axis=None, keepdims=False: _spread(xp, g, a, axis),
+           promote=wide_integers)
 _reduction("mean", lambda xp, a, axis=None, keepdims=False: xp.mean(a, axis=axis, keepdims=keepdims),
            lambda xp, g, ans, a, axis=None, keepdims=False:
-               _spread(xp, g, a, axis) * (1.0 / _count(a.shape, axis)))
+               _spread(xp, g, a, axis) * _per_element(a.shape, axis))
 
 
 def _extreme_vjp(xp, g, ans, a, axis=None, keepdims=False):
@@ -73,7 +83,7 @@ def _prod_vjp(xp, g, ans, a, axis=None, keepdims=False):
 
 
 _reduction("prod", lambda xp, a, axis=None, keepdims=False: xp.prod(a, axis=axis, keepdims=keepdims),
-           _prod_vjp)
+           _prod_vjp, promote=wide_integers)
 
 
 def _var(xp, a, axis=None, keepdims=False, correction=1):
@@ -111,7 +121,8 @@ def _logsumexp(xp, a, axis=None, keepdims=False):
 
 _reduction("logsumexp", _logsumexp,
            lambda xp, g, ans, a, axis=None, keepdims=False:
-               _spread(xp, g, a, axis) * xp.exp(a - xp.reshape(ans, _kept(a.shape, axis))))
+               _spread(xp, g, a, axis) * xp.exp(a - xp.reshape(ans, _kept(a.shape, axis))),
+           promote=floating)
 
 
 def _softmax(xp, a, axis=-1):
@@ -197,7 +208,7 @@ defop("vector_norm", _vector_norm, _vector_norm_vjp, shape=reduce_shape("vector_
 # the gradient of a running sum is the running sum of g taken from the other end
 defop("cumsum", lambda xp, a, axis: xp.cumsum(a, axis),
       lambda xp, g, ans, a, axis: xp.flip(xp.cumsum(xp.flip(g, axis), axis), axis),
-      shape=lambda s, axis: s)
+      shape=lambda s, axis: s, promote=wide_integers)
 
 
 def _rev_cumsum(xp, x, axis):
@@ -220,4 +231,5 @@ def _cumprod_vjp(xp, g, ans, a, axis):
     return part1 + part2
 
 
-defop("cumprod", lambda xp, a, axis: xp.cumprod(a, axis), _cumprod_vjp, shape=lambda s, axis: s)
+defop("cumprod", lambda xp, a, axis: xp.cumprod(a, axis), _cumprod_vjp, shape=lambda s, axis: s,
+      promote=wide_integers)

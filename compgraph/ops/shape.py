@@ -1,7 +1,8 @@
 """Ops that move elements around: reshape, permute, broadcast, indexing, concatenate, stack."""
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import BoundsError, ShapeError
+from .promote import common
 from .table import defop, fmt, normalize_axis
 
 
@@ -66,6 +67,45 @@ def is_basic_index(index):
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
 
 
+def torch_placement(index, ndim):
+    """Where NumPy and PyTorch put the dims of an advanced index apart, the permutation that
+    turns NumPy's result into PyTorch's; None where they agree (nearly always).
+
+    NumPy counts integers among the advanced indices, so in x[:, 1, :, idx] the integer and
+    the array are "separated by a slice" and the array's dims go first.  PyTorch applies
+    integers first, as basic indexing, so the arrays that remain are adjacent and their
+    dims stay where the arrays stand."""
+    ints, arrays = [], []
+    for k, i in enumerate(index):
+        if isinstance(i, np.ndarray) and (i.ndim or i.dtype == np.bool_):
+            arrays.append(k)
+        elif isinstance(i, (int, np.integer, np.ndarray)) and not isinstance(i, bool):
+            ints.append(k)                # (a 0-d integer tensor indexes as an int does)
+    if not ints or not arrays:
+        return None
+    adv = sorted(ints + arrays)
+    if adv[-1] - adv[0] == len(adv) - 1:
+        return None                       # all adjacent for NumPy too: in place in both
+    if any(k not in ints for k in range(arrays[0], arrays[-1]) if k not in arrays):
+        return None                       # the arrays themselves are apart: first in both
+    consumed = sum(index[k].ndim if index[k].dtype == np.bool_ else 1 for k in arrays)
+    consumed += sum(1 for i in index if isinstance(i, slice)) + len(ints)
+    before = 0                            # PyTorch's place for the block: dims made before it
+    for i in index[:arrays[0]]:
+        if i is Ellipsis:
+            before += ndim - consumed
+        elif i is None or isinstance(i, slice):
+            before += 1
+    if not before:
+        return None
+    block = len(np.broadcast_shapes(*[index[k].shape if index[k].dtype != np.bool_
+                                      else (int(index[k].sum()),) for k in arrays]))
+    out_ndim = ndim - consumed + block + sum(1 for i in index if i is None) + \
+        sum(1 for i in index if isinstance(i, slice))
+    rest = list(range(block, out_ndim))
+    return tuple(rest[:before] + list(range(block)) + rest[before:])
+
+
 def _scatter_add(xp, g, index, shape):
     """Zeros of `shape` with g added at `index` (repeated indices accumulate)."""
     out = xp.zeros(shape, dtype=g.dtype)
@@ -83,7 +123,7 @@ def _index_shape(s, index):
     try:
         return np.broadcast_to(np.zeros((), np.int8), s)[index].shape
     except IndexError as e:
-        raise ShapeError(f"index: {e} (tensor of shape {fmt(s)})") from None
+        raise BoundsError(f"index: {e} (tensor of shape {fmt(s)})") from None
 
 
 defop("getitem", lambda xp, a, index: a[index],
@@ -142,7 +182,7 @@ def _concat_vjp(i, xp, g, ans, *parts, axis=0):
 
 
 defop("concatenate", lambda xp, *parts, axis=0: xp.concatenate(parts, axis=axis),
-      vjp_n=_concat_vjp, shape=_concat_shape)
+      vjp_n=_concat_vjp, shape=_concat_shape, promote=common)
 
 
 def _stack_shape(*shapes, axis=0):
@@ -155,7 +195,7 @@ def _stack_shape(*shapes, axis=0):
 
 defop("stack", lambda xp, *parts, axis=0: xp.stack(parts, axis=axis),
       vjp_n=lambda i, xp, g, ans, *parts, axis=0: g[(slice(None),) * (axis % ans.ndim) + (i,)],
-      shape=_stack_shape)
+      shape=_stack_shape, promote=common)
 
 
 # --- copies and conversions ------------------------------------------------------------------------

@@ -18,17 +18,17 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DimError, ShapeError
 
 OPS = {}
 
 
 class Op:
-    __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "nondiff",
-                 "check", "once", "batch", "doc", "_vjp_cache")
+    __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "promote",
+                 "promote_ok", "nondiff", "check", "once", "batch", "doc", "_vjp_cache")
 
     def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
-                 nondiff=False, check=False, once=False, batch=None, doc=""):
+                 promote=None, nondiff=False, check=False, once=False, batch=None, doc=""):
         self.name = name
         self.fwd = fwd
         self.vjps = tuple(vjps)
@@ -36,7 +36,12 @@ class Op:
         self.vjp_all = vjp_all      # or all inputs at once: a list with a gradient (or None)
                                     # per input (compiled regions use this)
         self.shape = shape
-        self.dtype = dtype          # dtype rule; None means NumPy's result type
+        self.dtype = dtype          # dtype rule for an output dtype the inputs' does not
+                                    # give (comparisons: bool); None: the inputs' dtype
+        self.promote = promote      # PyTorch's type promotion of the inputs (ops/promote.py:
+                                    # common, common_float, floating, ...), run by apply
+                                    # before the op; None: inputs as given
+        self.promote_ok = getattr(promote, "ok", None) or (frozenset() if promote else None)
         self.nondiff = nondiff      # output never requires grad (argmax, comparisons)
         self.check = check          # run the shape rule even in eager mode (NumPy would
                                     # silently accept shapes the op must refuse)
@@ -95,10 +100,11 @@ def normalize_axis(name, axis, ndim):
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else _axis_tuple(name, axis)
     out = []
+    n = max(ndim, 1)              # a 0-d tensor takes dims 0 and -1, as in PyTorch
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ShapeError(f"{name}: dim {a} is out of range for a tensor with {ndim} "
-                             f"dimension(s) (use -{ndim}..{ndim - 1})")
+        if not -n <= a < n:
+            raise DimError(f"{name}: dim {a} is out of range for a tensor with {ndim} "
+                           f"dimension(s) (use {-n}..{n - 1})")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(out))
 

@@ -44,7 +44,7 @@ def two_layer():
     b = cg.tensor(rng.standard_normal(3), requires_grad=True)
     V = cg.tensor(rng.standard_normal((1, 3)), requires_grad=True)
     a = cg.tensor(rng.standard_normal(1), requires_grad=True)
-    x = cg.tensor([0.5, -1.0])
+    x = cg.tensor([0.5, -1.0], dtype=cg.float64)     # the weights' dtype (PyTorch mixes none)
     x.name = "x"
     h = cg.tanh(W.mv(x) + b)
     y = V.mv(h) + a

@@ -259,8 +259,10 @@ class Linear:
     """Enough of a Module for draw_model: named_parameters() and a call."""
 
     def __init__(self, n_in, n_out, rng):
-        self.weight = cg.tensor(rng.standard_normal((n_in, n_out)), requires_grad=True)
-        self.bias = cg.tensor(np.zeros(n_out), requires_grad=True)
+        # float32, as a module's parameters and draw_model's input are
+        self.weight = cg.tensor(rng.standard_normal((n_in, n_out)).astype(np.float32),
+                                requires_grad=True)
+        self.bias = cg.tensor(np.zeros(n_out, np.float32), requires_grad=True)
 
     def named_parameters(self):
         return [("weight", self.weight), ("bias", self.bias)]
