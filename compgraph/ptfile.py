@@ -298,9 +298,6 @@ def _defaults():
         "torch.Size": tuple, "torch.device": backend.device, "compgraph.backend.device": backend.device,
         "torch.storage.UntypedStorage": _StorageType("storage.UntypedStorage", np.dtype(np.uint8)),
     }
-    for py3, py2 in (("builtins", "__builtin__"),):
-        for k in [k for k in table if k.startswith(py3 + ".")]:
-            table[py2 + k[len(py3):]] = table[k]
     for name, dt in _STORAGES.items():
         table[f"torch.{name}"] = _StorageType(name, dt)
     for name, dt in _TORCH_DTYPES.items():
@@ -469,6 +466,15 @@ def _from_bfloat16(bits):
     return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
+def _python3_name(module, name):
+    """Protocol 2 pickles spell Python 3 names as Python 2's (__builtin__.set for
+    builtins.set, commands.Popen for subprocess.Popen): use, and report, the real one."""
+    import _compat_pickle
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
 class _Unpickler(pickle.Unpickler):
     """Finds globals only on the allow-list; storages come from the zip's records."""
 
@@ -477,6 +483,7 @@ class _Unpickler(pickle.Unpickler):
         self._records = records
 
     def find_class(self, module, name):
+        module, name = _python3_name(module, name)
         obj = _resolve(module, name)
         if obj is None:
             short = name.rsplit(".", 1)[-1]
@@ -662,6 +669,7 @@ def unsafe_globals_in(file):
             module, name = strings[-2], strings[-1]
         else:
             continue
+        module, name = _python3_name(module, name)
         if _resolve(module, name) is None and f"{module}.{name}" not in found:
             found.append(f"{module}.{name}")
     return found
