@@ -225,7 +225,7 @@ def _record(zf, name, data, align=False):
             start += 20                          # the zip64 sizes zipfile adds after ours
         pad = -start % ALIGNMENT
         info.extra = b"FB" + pad.to_bytes(2, "little") + b"Z" * pad
-    zf.writestr(info, bytes(data) if not isinstance(data, bytes) else data)
+    zf.writestr(info, data)      # a memoryview of a storage: written without a copy
 
 
 # --------------------------------------------------------------------------------------
@@ -323,10 +323,19 @@ def _defaults():
 _DEFAULTS = {}
 
 
+# functions a module may hold as an attribute (an activation, as PyTorch's transformer
+# layers do): pure functions of tensors.  Other functions of compgraph are not allowed by
+# default: some change global state (set_default_dtype, manual_seed) when called.
+_SAFE_FUNCTIONS = ("relu", "relu6", "gelu", "silu", "mish", "sigmoid", "tanh", "elu", "selu",
+                   "celu", "leaky_relu", "softplus", "softsign", "hardtanh", "hardswish",
+                   "hardsigmoid", "logsigmoid", "softmax", "log_softmax")
+
+
 def _compgraph_global(module, name):
-    """compgraph's own modules (nn.Module subclasses) and nn.functional's functions, by
-    their compgraph name or their PyTorch one (torch.nn.modules.linear.Linear); only
-    modules already imported are looked in: finding a name never imports anything."""
+    """What a name means in compgraph, by its compgraph name or its PyTorch one
+    (torch.nn.modules.linear.Linear, torch.nn.functional.relu); only modules already
+    imported are looked in, so finding a name never imports anything.  Returns the object
+    and whether it is allowed by default: compgraph.nn's modules and the functions above."""
     from . import nn
     from .nn import functional as F
     if module == "torch" or module.startswith("torch."):
@@ -338,17 +347,16 @@ def _compgraph_global(module, name):
     elif module.startswith("compgraph."):
         mod = sys.modules.get(module)
     else:
-        return None
+        return None, False
     obj = mod
     for part in name.split("."):
         obj = getattr(obj, part, None) if obj is not None else None
-    if isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__.startswith("compgraph."):
-        return obj
-    if (callable(obj) and not isinstance(obj, type)
-            and str(getattr(obj, "__module__", "")).startswith("compgraph.")
-            and getattr(F, getattr(obj, "__name__", ""), None) is obj):
-        return obj
-    return None
+    if obj is None:
+        return None, False
+    if isinstance(obj, type) and issubclass(obj, nn.Module):
+        return obj, obj.__module__.startswith("compgraph.nn")
+    safe = any(getattr(F, f, None) is obj for f in _SAFE_FUNCTIONS)
+    return obj, safe
 
 
 def _resolve(module, name):
@@ -357,7 +365,9 @@ def _resolve(module, name):
     if obj is None:
         obj = _defaults().get(key)
     if obj is None:
-        obj = _compgraph_global(module, name)
+        obj, allowed = _compgraph_global(module, name)
+        if obj is not None and not allowed and not any(obj is v for v in _user_globals.values()):
+            obj = None           # known to compgraph, but neither a default nor allowed by the user
     return obj
 
 
@@ -659,15 +669,24 @@ def unsafe_globals_in(file):
         if len(pkl) != 1:
             raise CheckpointError("not a torch.save file: no <name>/data.pkl record")
         data = zf.read(pkl[0])
-    found, strings = [], []
+    found, stack, memo = [], [], {}
     for op, arg, _ in pickletools.genops(data):
+        # enough of the pickle machine to know the two strings STACK_GLOBAL takes
         if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
-            strings.append(arg)
+            stack.append(arg)
+        elif op.name in ("BINPUT", "LONG_BINPUT", "PUT"):
+            memo[arg] = stack[-1] if stack else None
+        elif op.name == "MEMOIZE":
+            memo[len(memo)] = stack[-1] if stack else None
+        elif op.name in ("BINGET", "LONG_BINGET", "GET"):
+            stack.append(memo.get(arg))
         if op.name == "GLOBAL":
             module, name = arg.split(" ", 1)
-        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-            module, name = strings[-2], strings[-1]
+        elif op.name == "STACK_GLOBAL" and len(stack) >= 2:
+            module, name = stack[-2], stack[-1]
         else:
+            continue
+        if not (isinstance(module, str) and isinstance(name, str)):
             continue
         module, name = _python3_name(module, name)
         if _resolve(module, name) is None and f"{module}.{name}" not in found:

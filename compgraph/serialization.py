@@ -49,12 +49,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
         raise ArgumentValueError(f"compgraph.save: pickle_protocol must be an int from 2 to "
                                  f"{pickle.HIGHEST_PROTOCOL}, got {pickle_protocol!r}")
     if _is_path(f):
-        # the whole archive is built in memory first, so a value that cannot be saved
-        # fails before the file at f is touched
-        buf = _io.BytesIO()
-        ptfile.write(obj, buf, pickle_protocol)
+        # a temporary file moved over f once complete: a value that cannot be saved (or
+        # a crash) leaves what f held before
         with io.atomic_write(f) as out:
-            out.write(buf.getbuffer())
+            ptfile.write(obj, out, pickle_protocol)
     elif hasattr(f, "write"):
         ptfile.write(obj, f, pickle_protocol)
     else:

@@ -476,3 +476,41 @@ def test_safetensors_says_how_to_install_it_when_missing(tmp_path):
             print(e)
     """, tmp_path)
     assert "pip install 'compgraph[safetensors]'" in out
+
+
+class WithActivation(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.activation = cg.nn.functional.relu      # as PyTorch's transformer layers keep it
+
+    def forward(self, x):
+        return self.activation(self.lin(x))
+
+
+def test_which_functions_and_classes_are_allowed_by_default(tmp_path):
+    from compgraph.ptfile import _Name
+    cg.serialization.add_safe_globals([WithActivation])
+    try:
+        m = WithActivation()
+        cg.save(m, tmp_path / "m.pt")
+        back = cg.load(tmp_path / "m.pt")
+        assert back.activation is cg.nn.functional.relu
+        x = cg.randn(2, 3)
+        np.testing.assert_array_equal(_np(back(x)), _np(m(x)))
+    finally:
+        cg.serialization.clear_safe_globals()
+    # compgraph functions that change global state when called are not on the list
+    for module, name in [("compgraph.backend", "set_default_dtype"), ("compgraph.random", "manual_seed"),
+                         ("torch", "set_default_dtype"), ("compgraph.io", "save"),
+                         ("compgraph.distributed.ddp", "DistributedDataParallel")]:
+        cg.save({"f": _Name(module, name)}, tmp_path / "f.pt")
+        with pytest.raises(UnsafeGlobalError, match=rf"global {module}.{name}, which is not allowed"):
+            cg.load(tmp_path / "f.pt")
+    # a function allowed by the user is found under its PyTorch name too
+    cg.save({"f": _Name("torch.nn.functional", "dropout")}, tmp_path / "d.pt")
+    with pytest.raises(UnsafeGlobalError):
+        cg.load(tmp_path / "d.pt")
+    with cg.serialization.safe_globals([cg.nn.functional.dropout]):
+        assert cg.load(tmp_path / "d.pt")["f"] is cg.nn.functional.dropout
+    assert cg.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "d.pt") == ["torch.nn.functional.dropout"]
