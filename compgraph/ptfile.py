@@ -348,6 +348,8 @@ def _compgraph_global(module, name):
         mod = sys.modules.get(module)
     else:
         return None, False
+    if any(part.startswith("__") for part in name.split(".")):
+        return None, False       # no walking through __globals__, __class__, ...
     obj = mod
     for part in name.split("."):
         obj = getattr(obj, part, None) if obj is not None else None
@@ -377,7 +379,6 @@ def _resolve(module, name):
 
 class _Loading:
     """What the rebuild functions need while one file is read (set by read())."""
-    map_location = None
     source = "the file"
 
 
@@ -585,7 +586,7 @@ def read(file, source, map_location=None, encoding="utf-8"):
             if byteorder not in ("little", "big"):
                 raise CheckpointError(f"{source}: unknown byte order {byteorder!r}")
         state = _Loading()
-        state.source, state.map_location = source, map_location
+        state.source = source
         _current[0], saved = state, _current[0]
         try:
             data = _io.BytesIO(zf.read(pkl[0]))
