@@ -26,6 +26,7 @@ import codecs
 import collections
 import contextlib
 import io as _io
+import math
 import pickle
 import sys
 import warnings
@@ -445,7 +446,7 @@ def _tensor(storage, offset, size, stride, requires_grad, metadata, dtype):
         flat = flat.view(dtype)
     if len(size) != len(stride):
         raise CheckpointError(f"{_source()}: a tensor has size {size} but stride {stride}")
-    numel = int(np.prod(size, dtype=np.int64)) if size else 1
+    numel = math.prod(size)                     # Python ints: no overflow on a crafted size
     if numel == 0:
         arr = np.zeros(size, flat.dtype)
     else:
