@@ -19,8 +19,45 @@ from .ops.namespace import array_namespace
 from .backend import ndarray, xp_of
 from .errors import ArgumentError, DTypeError, GraphError, ShapeError
 from .ops.table import fmt
-from .tensor import Tensor, _make, _as_array, check_finite
+from .ops import OPS
+from .ops.table import Op
+from .tensor import Tensor, _make, _as_array, apply, check_finite
 from . import state
+
+
+class _TutorialOp(Op):
+    """An op-table entry recorded under the tutorial's node type: g.mul's node runs the
+    table's matmul (the engine, error messages and drawings say matmul) and its type, what
+    a student's loop switches on, is 'mul'."""
+    __slots__ = ("type",)
+
+    def __init__(self, type, base):
+        super().__init__(base.name, base.fwd, base.vjps, vjp_n=base.vjp_n, vjp_all=base.vjp_all,
+                         shape=base.shape, dtype=base.dtype, nondiff=base.nondiff,
+                         check=base.check, once=base.once, batch=base.batch, doc=base.doc)
+        self.type = type
+
+
+_MUL = _TutorialOp("mul", OPS["matmul"])
+_LOGISTIC = _TutorialOp("logistic", OPS["sigmoid"])
+_LOGSOFTMAX = _TutorialOp("logsoftmax", OPS["log_softmax"])
+
+
+def _cross_entropy_shape(logprob, gold, **attrs):
+    if tuple(logprob) != tuple(gold):
+        raise ShapeError(f"cross-entropy: the log-probabilities have shape {fmt(logprob)} but "
+                         f"the gold vector has shape {fmt(gold)}; they must be the same (a "
+                         "one-hot vector per score vector, e.g. one_hot(label, num_classes))")
+    return ()
+
+
+# the tutorial's loss as one node: -(logprob . gold), summed over every element (so a batch
+# of rows gives the summed loss); the gradient for each child is the other one, negated
+_CROSS_ENTROPY = Op("cross-entropy", lambda xp, logprob, gold: -xp.sum(logprob * gold),
+                    (lambda xp, g, ans, logprob, gold: -g * gold,
+                     lambda xp, g, ans, logprob, gold: -g * logprob),
+                    shape=_cross_entropy_shape, check=True,
+                    doc="the tutorial's cross-entropy node: -(logprob . gold)")
 
 
 class Graph:
@@ -90,22 +127,26 @@ class Graph:
         node.op, node.inputs, node.attrs = op, args, attrs
         return self._adopt(node)
 
-    # the tutorial's method names; `mul` is the matrix product there
+    # the tutorial's methods, each one node of the tutorial's type with its children as
+    # the tutorial has them, so that a student's own forward/backward loop (switching on
+    # n.type over g.nodes) runs over this graph; `mul` is the matrix product there
     def add(self, a, b):
         return F.add(a, b)
 
     def mul(self, a, b):
-        return F.matmul(a, b)
+        return apply(_MUL, F._pair(a, b))
 
     def logistic(self, a):
-        return F.sigmoid(a)
+        return apply(_LOGISTIC, (F._lift(a, None),))
 
     def logsoftmax(self, a):
-        return F.log_softmax(a, -1)
+        return apply(_LOGSOFTMAX, (F._lift(a, None),), {"axis": -1})
 
     def cross_entropy(self, pred, gold):
-        """-(gold . logsoftmax(pred)): the tutorial's loss for a one-hot (or soft) target."""
-        return -F.sum(self.logsoftmax(pred) * gold)
+        """The tutorial's loss: a 'cross-entropy' node whose children are the
+        log-probabilities (a 'logsoftmax' node over pred) and the gold vector, with value
+        -(logprob . gold)."""
+        return apply(_CROSS_ENTROPY, F._pair(self.logsoftmax(pred), gold))
 
     def __getattr__(self, name):
         # every other function of compgraph works on graph nodes and records here
@@ -154,6 +195,17 @@ class Graph:
         for node in self.nodes:
             if node.op is not None:
                 node._value = None
+
+    def _value_set(self, node):
+        """node.value = v was assigned.  Nodes made after `node` may depend on it and must
+        be recomputed; those made before cannot, so a student's forward loop that sets
+        n.value node after node keeps the values it has already computed."""
+        if node.op is None or type(self).invalidate is not Graph.invalidate:
+            self.invalidate()    # an input (or a graph with its own bookkeeping): everything
+            return
+        for later in self.nodes[node._index + 1:]:
+            if later.op is not None:
+                later._value = None
 
     def backward(self):
         """Push the gradients the user seeded (e.g. loss.grad = 1.0) back through every node.

@@ -72,7 +72,7 @@ import numpy as np
 
 from compgraph.errors import ArgumentError, CheckpointError, MissingFileError, PathIsFolderError
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT", "atomic_write"]
+__all__ = ["save", "load", "read", "CheckpointError", "FORMAT", "atomic_write"]
 
 FORMAT = "compgraph-checkpoint/1"
 HEADER_KEY = "__header__"
@@ -298,14 +298,21 @@ def load(path):
         raise MissingFileError(f"checkpoint {path!r} does not exist")
     if os.path.isdir(path):
         raise PathIsFolderError(f"checkpoint {path!r} is a folder, not a checkpoint file")
-    if not zipfile.is_zipfile(path):
+    return read(path, path)
+
+
+def read(file, path):
+    """load() for an open binary file (or a path); `path` names it in messages."""
+    if not zipfile.is_zipfile(file):
         raise CheckpointError(
             f"checkpoint {path!r} is not a zip/.npz archive (truncated, or not a "
             f"{FORMAT} file)"
         )
     try:
-        _check_crcs(path)
-        with np.load(path, allow_pickle=False) as archive:
+        _check_crcs(file)
+        if hasattr(file, "seek"):
+            file.seek(0)
+        with np.load(file, allow_pickle=False) as archive:
             header = _read_header(archive, path)
             arrays = _read_arrays(archive, header, path)
     except CheckpointError:
@@ -315,11 +322,12 @@ def load(path):
     return _decode(header["root"], arrays, header["arrays"], path)
 
 
-def _check_crcs(path: str) -> None:
+def _check_crcs(file) -> None:
     # np.load stops reading an entry once it has the array's bytes, before
     # zipfile gets to compare the CRC, so a flipped bit would load as a wrong
     # number without this full pass.
-    with zipfile.ZipFile(path) as zf:
+    path = file if isinstance(file, (str, os.PathLike)) else getattr(file, "name", "<file object>")
+    with zipfile.ZipFile(file) as zf:
         bad = zf.testzip()
     if bad is not None:
         raise CheckpointError(

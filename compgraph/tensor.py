@@ -63,7 +63,7 @@ class Tensor:
     def value(self, array):
         self._value = _as_array(array, None)
         if self._graph is not None:
-            self._graph.invalidate()
+            self._graph._value_set(self)
 
     @property
     def grad(self):
@@ -123,7 +123,8 @@ class Tensor:
     def type(self):
         """The node's kind ('var', 'add', ...) as the tutorial reads it; calling it,
         t.type(dtype), converts as PyTorch's Tensor.type does."""
-        return _NodeType("var" if self.op is None else self.op.name, self)
+        op = self.op
+        return _NodeType("var" if op is None else getattr(op, "type", None) or op.name, self)
 
     @property
     def id(self):
