@@ -70,7 +70,9 @@ def mul(a, b):
     return apply(OPS["mul"], _pair(a, b))
 
 
-def div(a, b):
+def div(a, b, *, rounding_mode=None):
+    if rounding_mode is not None:
+        return div_rounded(a, b, rounding_mode)
     return apply(OPS["div"], _pair(a, b))
 
 
@@ -268,6 +270,9 @@ def einsum(subscripts, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = tuple(_lift(o, None) for o in operands)
+    if "." in subscripts or builtins.any(t.count(c) > 1 for t in subscripts.split("->")[0].split(",")
+                                         for c in t if c.isalpha()):
+        subscripts, ops = einsum_explicit(subscripts, ops)     # '...', diagonals
     return apply(OPS["einsum"], ops, {"subscripts": subscripts})
 
 
@@ -349,7 +354,17 @@ def reshape(x, *shape):
     return apply(OPS["reshape"], (x,), {"shape": shape})
 
 
-view = reshape
+def view(x, *shape):
+    """view(*shape) is reshape; view(dtype) reinterprets the bytes, as PyTorch's (the last
+    dim scales by the ratio of the item sizes; the result has no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (builtins.int, np.integer, tuple, list)):
+        dt = backend.as_dtype(shape[0])
+        v = x._value
+        if dt.itemsize != v.dtype.itemsize and (not v.ndim or (v.shape[-1] * v.dtype.itemsize) % dt.itemsize):
+            raise ShapeError(f"view: to view a {v.dtype} tensor of shape {fmt(v.shape)} as "
+                             f"{dt}, its last dim's size in bytes must divide by {dt.itemsize}")
+        return _make(np.ascontiguousarray(v).view(dt))
+    return reshape(x, *shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -938,13 +953,13 @@ def rsqrt(input):
     return 1 / sqrt(input)
 
 
-def any(input, dim=None, keepdim=False):
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """True where any element along dim is nonzero: a bool tensor, as torch.any."""
-    return _reduce("any", input, dim, keepdim, None, False)
+    return _reduce("any", input, dim, keepdim, axis, keepdims)
 
 
-def all(input, dim=None, keepdim=False):
-    return _reduce("all", input, dim, keepdim, None, False)
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    return _reduce("all", input, dim, keepdim, axis, keepdims)
 
 
 def _clamp_tensors(x, min, max):
@@ -1111,11 +1126,13 @@ def scatter_add(input, dim=None, index=None, src=None, *, shape=None):
     return x + apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
 
 
-def scatter(input, dim, index, src=None, *, value=None):
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """input with src[i][j] written at [index[i][j]][j] (dim=0); a number may stand for src.
     As in PyTorch, which of several writes to one place wins is unspecified (here they add)."""
     x = _lift(input, None)
     src = value if src is None else src
+    if reduce is not None:
+        return scatter_with_reduce(x, dim, index, src, reduce)
     idx, src = _scatter_index("scatter", x, dim, index, _lift(src, x))
     hit = np.zeros(x.shape, np.bool_)
     hit[idx] = True
@@ -1236,7 +1253,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
+from .functional_more import *  # noqa: F401,F403,E402  (the wider surface, built on the above)
+from .functional_more import div_rounded, einsum_explicit, scatter_with_reduce  # noqa: E402
+from . import functional_more as _more  # noqa: E402
+
 # what `from compgraph.functional import *` (and so `import compgraph`) exports: the
 # functions defined here, not the modules this file imports
 __all__ = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__)
+__all__ += _more.__all__

@@ -146,3 +146,6 @@ REF = {
 
 from tests.nn.conv_op_cases import CONV_REF  # noqa: E402
 REF.update(CONV_REF)
+
+from tests.ops.more_cases import MORE_REF  # noqa: E402
+REF.update(MORE_REF)
