@@ -11,9 +11,11 @@ of it, so the VJPs that name these functions (xp.cosh, xp.logcumsumexp) run on t
 """
 import builtins
 import collections
+import warnings
 
 import numpy as np
 
+from . import backend
 from . import functional as F
 from .errors import ArgumentError, DTypeError, ShapeError
 from .ops import OPS
@@ -69,7 +71,9 @@ def copysign(input, other):
     """|input| with the sign of other (including the sign of a zero)."""
     a, b = _pair(input, other)
     if a.dtype.kind in "biu":           # PyTorch computes in the default float dtype
-        a = a.float()
+        a = a.astype(backend.get_default_dtype())
+    if b.dtype.kind in "biu":
+        b = b.astype(a.dtype)
     return apply(OPS["copysign"], (a, b))
 
 
@@ -130,11 +134,30 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         raise DTypeError(f"isclose: {a.dtype} did not match {b.dtype}; convert one of them")
     if a.dtype.kind in "biu":
         a, b = a.double(), b.double()
-    with_tolerance = F.le(F.abs(a - b), atol + rtol * F.abs(b))
-    close = F.logical_or(F.eq(a, b), F.logical_and(with_tolerance, F.isfinite(a - b)))
+    # the tolerance test on finite pairs only: inf - inf would be a NaN (and a warning)
+    finite = F.logical_and(F.isfinite(a), F.isfinite(b))
+    a0, b0 = F.where(finite, a, 0.0), F.where(finite, b, 0.0)
+    with_tolerance = F.le(F.abs(a0 - b0), atol + rtol * F.abs(b0))
+    close = F.logical_or(F.eq(a, b), F.logical_and(with_tolerance, finite))
     if equal_nan:
         close = F.logical_or(close, F.logical_and(F.isnan(a), F.isnan(b)))
     return close.detach()
+
+
+# --- activations that PyTorch also has as torch.X ----------------------------------------------
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)): alpha * elu(x / alpha)."""
+    if alpha == 0:
+        raise ArgumentError("celu: alpha must not be 0 (ZeroDivisionError in PyTorch)")
+    return F.elu(input / alpha, 1.0) * alpha if alpha != 1 else F.elu(input, 1.0)
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    return F.elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
 # --- reductions that return pairs ------------------------------------------------------------------
@@ -307,11 +330,15 @@ def diag(input, diagonal=0):
     return apply(OPS["scatter_add"], (x,), {"index": (rows, cols), "shape": (n, n)})
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors, indexing=None):
     """Coordinate grids: output i varies along dim i ('ij') or, for the first two, swapped
     ('xy', the Cartesian convention)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ArgumentError(f"meshgrid: indexing must be one of 'xy' or 'ij', got {indexing!r}")
     ts = [_lift(t, None) for t in tensors]
@@ -326,7 +353,6 @@ def meshgrid(*tensors, indexing="ij"):
                             shape) for i, t in enumerate(ts)]
     if indexing == "xy" and len(ts) >= 2:
         grids[0], grids[1] = grids[1], grids[0]
-        grids = [F.transpose(g, 0, 1) for g in grids]
     return tuple(grids)
 
 
@@ -390,6 +416,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     derivative: PyTorch's rule for amax/amin (ties share evenly, input included), for prod
     the product of the others (exact at zeros).  Their second derivative is that of the
     stand-in: right (zero) for amax/amin, not computed for prod."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)    # PyTorch takes these too
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise ArgumentError(f"scatter_reduce: reduce argument must be either sum, prod, mean, "
                             f"amax or amin, got {reduce!r}")
@@ -436,12 +463,14 @@ def _scatter_extreme(x, s, idx, hit, reduce, include_self):
     if reduce == "prod":
         wx, ws = _prod_weights(xv, sv, idx, self_in)
     else:
-        tie_x = (xv == out) & self_in
+        # PyTorch counts input's own tie in the share even where include_self=False left
+        # it out (and then gives it no gradient); the oracle's rule, so ours too
+        tie_x = xv == out
         tie_s = sv == out[idx]
         ties = tie_x.astype(np.int64)
         np.add.at(ties, idx, tie_s.astype(np.int64))
         share = 1.0 / np.maximum(ties, 1)
-        wx, ws = tie_x * share, tie_s * share[idx]
+        wx, ws = tie_x * self_in * share, tie_s * share[idx]
     # the stand-in: linear in x and src, zero in value, the gradient of the reduction
     lin = x * as_tensor(wx.astype(xv.dtype)) + apply(
         OPS["scatter_add"], (s * as_tensor(ws.astype(sv.dtype)),), {"index": idx, "shape": hit.shape})

@@ -8,3 +8,6 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDi
                    L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError  # noqa: F401
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
+from .more_layers import (CELU, SELU, AvgPool3d, Conv3d, ConvTranspose1d,  # noqa: F401,E402
+                          ConvTranspose2d, Hardsigmoid, Hardswish, Hardtanh, MaxUnpool2d, ReLU6,
+                          Softmin, Softsign, Upsample)

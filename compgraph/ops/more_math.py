@@ -115,7 +115,7 @@ _unary("hardtanh", lambda xp, a, min_val=-1.0, max_val=1.0: xp.clip(a, min_val, 
 _unary("hardsigmoid", lambda xp, a: xp.clip(a / 6 + 0.5, 0, 1),
        lambda xp, g, ans, a: xp.where((a > -3) & (a < 3), g / 6, 0 * g))
 _unary("hardswish", lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
-       lambda xp, g, ans, a: xp.where(a < -3, 0 * g, xp.where(a <= 3, g * (a / 3 + 0.5), g)))
+       lambda xp, g, ans, a: xp.where(a <= -3, 0 * g, xp.where(a < 3, g * (a / 3 + 0.5), g)))
 
 # --- integer shifts: no gradient ----------------------------------------------------------------
 for _name, _f in [("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b)),
