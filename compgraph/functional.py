@@ -270,8 +270,7 @@ def einsum(subscripts, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = tuple(_lift(o, None) for o in operands)
-    if "." in subscripts or builtins.any(t.count(c) > 1 for t in subscripts.split("->")[0].split(",")
-                                         for c in t if c.isalpha()):
+    if einsum_needs_rewrite(subscripts):
         subscripts, ops = einsum_explicit(subscripts, ops)     # '...', diagonals
     return apply(OPS["einsum"], ops, {"subscripts": subscripts})
 
@@ -359,6 +358,7 @@ def view(x, *shape):
     dim scales by the ratio of the item sizes; the result has no gradient)."""
     if len(shape) == 1 and not isinstance(shape[0], (builtins.int, np.integer, tuple, list)):
         dt = backend.as_dtype(shape[0])
+        x._concrete("view(dtype)")
         v = x._value
         if dt.itemsize != v.dtype.itemsize and (not v.ndim or (v.shape[-1] * v.dtype.itemsize) % dt.itemsize):
             raise ShapeError(f"view: to view a {v.dtype} tensor of shape {fmt(v.shape)} as "
@@ -1254,7 +1254,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 from .functional_more import *  # noqa: F401,F403,E402  (the wider surface, built on the above)
-from .functional_more import div_rounded, einsum_explicit, scatter_with_reduce  # noqa: E402
+from .functional_more import (div_rounded, einsum_explicit, einsum_needs_rewrite,  # noqa: E402
+                              scatter_with_reduce)
 from . import functional_more as _more  # noqa: E402
 
 # what `from compgraph.functional import *` (and so `import compgraph`) exports: the

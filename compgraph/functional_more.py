@@ -11,6 +11,7 @@ of it, so the VJPs that name these functions (xp.cosh, xp.logcumsumexp) run on t
 """
 import builtins
 import collections
+import functools
 import warnings
 
 import numpy as np
@@ -448,6 +449,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 def _scatter_extreme(x, s, idx, hit, reduce, include_self):
+    x._concrete(f"scatter_reduce(reduce={reduce!r})")
+    s._concrete(f"scatter_reduce(reduce={reduce!r})")
     xv = np.asarray(x.detach().cpu()._value)
     sv = np.asarray(s.detach().cpu()._value)
     ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
@@ -511,6 +514,13 @@ def scatter_with_reduce(input, dim, index, src, reduce):
 
 # --- einsum: '...' and repeated indices ------------------------------------------------------------
 
+@functools.lru_cache(maxsize=256)
+def einsum_needs_rewrite(subscripts):
+    """Whether subscripts has '...' or an index repeated within one operand."""
+    return "." in subscripts or builtins.any(
+        t.count(c) > 1 for t in subscripts.split("->")[0].split(",") for c in t if c.isalpha())
+
+
 def einsum_explicit(subscripts, operands):
     """subscripts with '...' written out in spare letters and repeated indices within one
     operand taken as diagonals first: what the einsum op itself accepts."""
@@ -569,4 +579,5 @@ def einsum_explicit(subscripts, operands):
 
 __all__ = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__
-                 and n not in ("div_rounded", "scatter_with_reduce", "einsum_explicit", "unfold", "nelement"))
+                 and n not in ("div_rounded", "scatter_with_reduce", "einsum_explicit", "einsum_needs_rewrite",
+                               "unfold", "nelement"))

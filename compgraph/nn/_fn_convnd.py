@@ -46,9 +46,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             raise ArgumentError(f"conv_transpose2d: output padding must be smaller than either "
                                 f"stride or dilation, got output_padding={output_padding}, "
                                 f"stride={stride}, dilation={dilation}")
-        if op >= s:
-            raise ArgumentError(f"conv_transpose2d: output_padding {output_padding} at least the "
-                                f"stride {stride} is not supported")
     n, c, h, w = x.shape
     if c != weight.shape[0]:
         raise ShapeError(f"conv_transpose2d: input {tuple(x.shape)} has {c} channels but weight "
@@ -62,6 +59,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise ShapeError(f"conv_transpose2d: the output size {out_hw} is too small for input "
                          f"{tuple(x.shape)}, kernel {(kh, kw)}, stride {stride}, padding {padding}")
     x_shape = (n, weight.shape[1] * groups) + out_hw
+    # output_padding >= stride (allowed below the dilation): the conv that maps the output
+    # back sees op // stride more rows; zero rows of x there add nothing
+    extra = tuple(op // s for op, s in zip(output_padding, stride))
+    if any(extra):
+        x = apply(OPS["pad_constant"], (x,), {"pad_width": ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])),
+                                              "value": 0.0})
     out = apply(OPS["conv2d_input_grad"], (x, weight),
                 {"x_shape": x_shape, "stride": stride, "padding": tuple((p, p) for p in padding),
                  "dilation": dilation, "groups": int(groups)})

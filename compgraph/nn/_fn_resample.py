@@ -165,6 +165,7 @@ def pad_indexed(input, pad, mode):
 def max_pool2d_indices(x, kernel, stride, padding, dilation):
     """For each window, the flat index (h * W + w) into its input plane of its maximum:
     the first one in window order, as PyTorch's."""
+    x._concrete("max_pool2d(return_indices=True)")
     v = x.detach().cpu()._value
     k = _argmax(np, v, kernel, stride, padding, dilation).astype(np.int64)
     ho, wo = k.shape[2:]

@@ -470,6 +470,7 @@ CT2 = [((2, 4, 5, 6), (4, 3, 3, 2), {}),
        ((2, 4, 5, 6), (4, 3, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
        ((1, 4, 4, 5), (4, 2, 2, 3), {"stride": (2, 3), "padding": (0, 1), "groups": 2}),
        ((2, 3, 4, 4), (3, 2, 3, 3), {"dilation": 2, "padding": 2}),
+       ((1, 2, 3, 4), (2, 2, 2, 3), {"dilation": 3, "stride": (1, 2), "output_padding": (2, 1)}),
        ((3, 4, 5), (3, 2, 2, 2), {"stride": 2})]                       # unbatched
 
 
@@ -521,9 +522,12 @@ def test_conv_transpose2d_module_output_size():
             cg.ShapeError)
 
 
-def test_conv_transpose2d_refuses_wrong_channels():
+def test_conv_transpose2d_refusals():
     refused(lambda: CF.conv_transpose2d(cg.ones(1, 3, 4, 4), cg.ones(2, 2, 3, 3)),
             lambda: TF.conv_transpose2d(torch.ones(1, 3, 4, 4), torch.ones(2, 2, 3, 3)), cg.ShapeError)
+    refused(lambda: CF.conv_transpose2d(cg.ones(1, 2, 4, 4), cg.ones(2, 2, 3, 3), stride=2, output_padding=2),
+            lambda: TF.conv_transpose2d(torch.ones(1, 2, 4, 4), torch.ones(2, 2, 3, 3), stride=2, output_padding=2),
+            cg.ArgumentError)
 
 
 CONV3D = [((2, 3, 5, 6, 4), (4, 3, 2, 3, 2), {}),
