@@ -26,11 +26,23 @@ from .tensor import Tensor, _make, apply, as_tensor, index_array
 _lift, _pair, _dim, _ints = F._lift, F._pair, F._dim, F._ints
 
 
+def _floating(x):
+    """Integer and bool tensors in the default float dtype, as PyTorch's float functions
+    take them (NumPy would make them float64)."""
+    return x.astype(backend.get_default_dtype()) if x.dtype.kind in "biu" else x
+
+
+def _float_only(name, *xs):
+    for x in xs:
+        if x.dtype.kind not in "fc":
+            raise DTypeError(f"{name}: not implemented for {x.dtype} tensors; convert with .float()")
+
+
 def _unary(name, *aliases):
     op = OPS[name]
 
     def f(input):
-        return apply(op, (_lift(input, None),))
+        return apply(op, (_floating(_lift(input, None)),))
     f.__name__ = f.__qualname__ = aliases[0] if aliases else name
     f.__doc__ = f"Elementwise {name} (op table entry {name!r})."
     return f
@@ -57,7 +69,10 @@ expm1 = _unary("expm1")
 
 def atan2(input, other):
     """The angle of the point (other, input): arctan(input / other) in the right quadrant."""
-    return apply(OPS["arctan2"], _pair(input, other))
+    a, b = _pair(input, other)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        a, b = _floating(a), _floating(b)
+    return apply(OPS["arctan2"], (a, b))
 
 
 arctan2 = atan2
@@ -65,7 +80,9 @@ arctan2 = atan2
 
 def logaddexp(input, other):
     """log(exp(input) + exp(other)), without overflow."""
-    return apply(OPS["logaddexp"], _pair(input, other))
+    a, b = _pair(input, other)
+    _float_only("logaddexp", a, b)
+    return apply(OPS["logaddexp"], (a, b))
 
 
 def copysign(input, other):
@@ -125,6 +142,9 @@ bitwise_right_shift = _shift("bitwise_right_shift")
 def lerp(input, end, weight):
     """input + weight * (end - input); weight a number or a tensor."""
     a, b = _pair(input, end)
+    _float_only("lerp", a, b)
+    if a.dtype != b.dtype:
+        raise DTypeError(f"lerp: expected dtype {a.dtype} for `end` but got dtype {b.dtype}")
     return a + _lift(weight, a) * (b - a)
 
 
@@ -213,6 +233,7 @@ def logcumsumexp(input, dim):
     """log(cumsum(exp(input))) along dim, without overflow."""
     x = _lift(input, None)
     d = _dim("logcumsumexp", dim, x.ndim)
+    _float_only("logcumsumexp", x)
     if not x.ndim:
         return F.clone(x)
     return apply(OPS["logcumsumexp"], (x,), {"axis": d})

@@ -192,6 +192,5 @@ for _name in ["narrow", "nelement", "copysign", "isclose", "scatter_reduce", "cu
               "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "exp2", "log2", "log10",
               "expm1", "logaddexp", "bitwise_left_shift", "bitwise_right_shift"]:
     setattr(Tensor, _name, getattr(_FM, _name))
-Tensor.log1p = F.log1p
 Tensor.__lshift__, Tensor.__rlshift__ = _operator(_FM.bitwise_left_shift)
 Tensor.__rshift__, Tensor.__rrshift__ = _operator(_FM.bitwise_right_shift)

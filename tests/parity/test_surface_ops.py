@@ -58,6 +58,27 @@ def test_unary_function_and_method(name, dtype):
     compare(*method(name), x, rtol=rtol, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(set(UNARY) - {"log1p"}))     # log1p: an older function
+def test_unary_on_integers_gives_the_default_float(name):
+    x = np.array([1, 2, 3]) if name not in ("asin", "arcsin", "acos", "arccos", "atanh", "arctanh", "erfinv") \
+        else np.array([0, 1, 0])
+    compare(*both(name), x)
+    compare(*both(name), x.astype(np.int32))
+    compare(*both(name), x > 0)
+
+
+def test_integer_refusals_of_float_only_functions():
+    i = np.array([1, 2, 3])
+    refused(lambda: cg.logaddexp(cg.tensor(i), cg.tensor(i)), lambda: torch.logaddexp(torch.tensor(i), torch.tensor(i)),
+            cg.DTypeError)
+    refused(lambda: cg.logcumsumexp(cg.tensor(i), 0), lambda: torch.logcumsumexp(torch.tensor(i), 0), cg.DTypeError)
+    refused(lambda: cg.lerp(cg.tensor(i), cg.tensor(i), 0.5), lambda: torch.lerp(torch.tensor(i), torch.tensor(i), 0.5),
+            cg.DTypeError)
+    refused(lambda: cg.lerp(cg.ones(2), cg.ones(2, dtype=cg.float64), 0.5),
+            lambda: torch.lerp(torch.ones(2), torch.ones(2, dtype=torch.float64), 0.5), cg.DTypeError)
+    compare(*both("atan2"), i, np.array([2, -1, 0]))
+
+
 @pytest.mark.parametrize("name", ["atan2", "arctan2", "logaddexp", "copysign", "fmod"])
 def test_binary_with_broadcasting(name):
     b = R.standard_normal((4,)) + np.where(R.random(4) > 0.5, 0.5, -0.5)
