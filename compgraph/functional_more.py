@@ -118,9 +118,7 @@ def div_rounded(input, other, rounding_mode):
         inexact = F.ne(apply(OPS["remainder"], (a, b)), 0)
         neg = F.ne(F.lt(a, 0), F.lt(b, 0))
         return F.where(F.logical_and(inexact, neg), q + 1, q)
-    if rounding_mode == "trunc":
-        return F.trunc(F.div(a, b))
-    return apply(OPS["div_floor"], (a, b))
+    return apply(OPS["div_trunc" if rounding_mode == "trunc" else "div_floor"], (a, b))
 
 
 def _shift(name):
@@ -204,8 +202,8 @@ def _cum_extreme(name, input, dim, better):
     d = _dim(name, dim, x.ndim)
     x._concrete(f"{name}()")
     v = np.asarray(x.detach().cpu()._value)
-    if not x.ndim:
-        return CumResult(F.clone(x), _make(np.zeros((), np.int64)))
+    if not x.ndim or not x.shape[d]:
+        return CumResult(F.clone(x), _make(np.zeros(x.shape, np.int64)))
     v = np.moveaxis(v, d, -1)
     idx = np.zeros(v.shape, np.int64)
     best = v[..., 0].copy()

@@ -107,6 +107,10 @@ _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
 _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
         lambda xp, g, ans, a, b: 0 * g,
         lambda xp, g, ans, a, b: 0 * g)
+# and toward zero; trunc(div(a, b)) composed would give 0 / 0 = NaN gradients at b == 0
+_binary("div_trunc", lambda xp, a, b: xp.trunc(a / b),
+        lambda xp, g, ans, a, b: 0 * g,
+        lambda xp, g, ans, a, b: 0 * g)
 
 # --- hard activations: the gradient is 0 at the corners, as PyTorch's --------------------------
 _unary("hardtanh", lambda xp, a, min_val=-1.0, max_val=1.0: xp.clip(a, min_val, max_val),

@@ -27,7 +27,7 @@ MORE_CASES = {
     "logaddexp": _binary(),
     "erf": _unary(), "erfc": _unary(), "erfinv": _unary("unit"),
     "copysign": _binary("away", "away"), "fmod": _binary(None, "away"),
-    "div_floor": _binary(None, "away"),
+    "div_floor": _binary(None, "away"), "div_trunc": _binary(None, "away"),
     "hardtanh": _unary("wide") + _unary("wide", min_val=-2.0, max_val=0.5),
     "hardsigmoid": _unary("wide"), "hardswish": _unary("wide"),
     "bitwise_left_shift": _SHIFTS, "bitwise_right_shift": _SHIFTS,
@@ -37,7 +37,7 @@ MORE_CASES = {
 MORE_NONDIFF = {"bitwise_left_shift", "bitwise_right_shift"}
 MORE_SMOOTH = {"tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
                "arctan2", "exp2", "log2", "log10", "expm1", "logaddexp", "erf", "erfc", "erfinv",
-               "copysign", "fmod", "div_floor", "logcumsumexp"}
+               "copysign", "fmod", "div_floor", "div_trunc", "logcumsumexp"}
 
 
 def _erfinv_ref(y):
@@ -65,7 +65,7 @@ MORE_REF = {
     "erf": np.vectorize(math.erf), "erfc": np.vectorize(math.erfc), "erfinv": _erfinv_ref,
     "copysign": lambda a, b: np.abs(a) * np.where(np.signbit(b), -1.0, 1.0),
     "fmod": lambda a, b: a - b * np.trunc(a / b),
-    "div_floor": lambda a, b: np.floor(a / b),
+    "div_floor": lambda a, b: np.floor(a / b), "div_trunc": lambda a, b: np.fix(a / b),
     "hardtanh": lambda a, min_val=-1.0, max_val=1.0: np.minimum(np.maximum(a, min_val), max_val),
     "hardsigmoid": lambda a: np.minimum(np.maximum(a + 3, 0), 6) / 6,
     "hardswish": lambda a: a * np.minimum(np.maximum(a + 3, 0), 6) / 6,

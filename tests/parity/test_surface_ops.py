@@ -614,3 +614,47 @@ def test_max_unpool2d_module_and_refusal():
     refused(lambda: CF.max_unpool2d(cg.ones(1, 1, 3, 4), cg.full((1, 1, 3, 4), 100), 2),
             lambda: TF.max_unpool2d(torch.ones(1, 1, 3, 4), torch.full((1, 1, 3, 4), 100), 2),
             cg.BoundsError)
+
+
+# --- edge inputs: 0-d, empty, zeros, infinities ---------------------------------------------------------------
+
+_Z, _E, _V = np.array(1.5), np.zeros((0, 3)), np.arange(5.0)
+EDGE = {
+    "roll_0d": (lambda L: lambda x: L.roll(x, 1), [_Z]),
+    "roll_empty": (lambda L: lambda x: L.roll(x, 1, 0), [_E]),
+    "narrow_to_nothing": (lambda L: lambda x: L.narrow(x, 0, 2, 0), [_V]),
+    "diagonal_empty": (lambda L: lambda x: L.diagonal(x), [_E]),
+    "masked_select_0d": (lambda L: lambda x: L.masked_select(x, L.tensor(True)), [_Z]),
+    "cummax_0d": (lambda L: lambda x: L.cummax(x, 0), [_Z]),
+    "cummin_empty": (lambda L: lambda x: L.cummin(x, 0), [_E]),
+    "logcumsumexp_0d": (lambda L: lambda x: L.logcumsumexp(x, 0), [_Z]),
+    "logcumsumexp_empty": (lambda L: lambda x: L.logcumsumexp(x, 1), [_E]),
+    "repeat_interleave_0d": (lambda L: lambda x: L.repeat_interleave(x, 3), [_Z]),
+    "repeat_interleave_empty": (lambda L: lambda x: L.repeat_interleave(x, 2, dim=0), [_E]),
+    "diag_empty": (lambda L: lambda x: L.diag(x), [np.zeros(0)]),
+    "meshgrid_0d": (lambda L: lambda a, b: L.meshgrid(a, b, indexing="ij"), [_Z, _V]),
+    "unflatten_empty": (lambda L: lambda x: x.unflatten(0, (0, 5)), [np.zeros((0, 2))]),
+    "isclose_0d": (lambda L: lambda a, b: L.isclose(a, b), [_Z, _Z]),
+    "einsum_trace_empty": (lambda L: lambda a: L.einsum("ii", a), [np.zeros((0, 0))]),
+    "einsum_ellipsis_0d": (lambda L: lambda a, b: L.einsum("...,...->...", a, b), [_Z, _V]),
+    "interpolate_same_size": (lambda L: lambda x: (CF if L is cg else TF).interpolate(x, size=(5, 6), mode="bilinear"),
+                              [R.standard_normal((1, 1, 5, 6))]),
+    "pad_reflect_unbatched": (lambda L: lambda x: (CF if L is cg else TF).pad(x, (2, 2), mode="reflect"),
+                              [R.standard_normal((2, 5))]),
+    "fmod_by_zero": (lambda L: lambda a: L.fmod(a, 0.0), [_V]),
+    "div_floor_by_zero": (lambda L: lambda a: L.div(a, 0.0, rounding_mode="floor"), [_V - 2]),
+    "div_trunc_by_zero": (lambda L: lambda a: L.div(a, 0.0, rounding_mode="trunc"), [_V - 2]),
+    "div_floor_signed_zeros_and_inf": (lambda L: lambda a, b: L.div(a, b, rounding_mode="floor"),
+                                       [np.array([-0.0, 5.0, -5.0, np.inf]), np.array([3.0, -0.0, np.inf, 2.0])]),
+    "copysign_nan": (lambda L: lambda a, b: L.copysign(a, b), [np.array([np.nan, 1.0]), np.array([-1.0, np.nan])]),
+    "scatter_reduce_no_index": (lambda L: lambda a, s: a.scatter_reduce(0, L.tensor(np.zeros(0, np.int64)), s, "amax"),
+                                [_V, np.zeros(0)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE))
+def test_edge_inputs(name):
+    make, arrays = EDGE[name]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        compare(make(cg), make(torch), *arrays)
