@@ -448,8 +448,10 @@ def test_interpolate(shape, kw):
 
 
 def test_upsample_module():
-    for kw in ({"scale_factor": 2, "mode": "nearest"}, {"size": (4, 4), "mode": "bilinear", "align_corners": True}):
+    for kw in ({"scale_factor": 2, "mode": "nearest"}, {"size": (4, 4), "mode": "bilinear", "align_corners": True},
+               {"scale_factor": (2, 1.5), "mode": "bilinear"}):
         compare(cnn.Upsample(**kw), tnn.Upsample(**kw), X4)
+        assert repr(cnn.Upsample(**kw)) == repr(tnn.Upsample(**kw))
 
 
 def test_interpolate_refusals():
@@ -578,6 +580,7 @@ def test_avg_pool3d(kw):
     x = R.standard_normal((2, 3, 5, 6, 7))
     compare(lambda t: CF.avg_pool3d(t, **kw), lambda t: TF.avg_pool3d(t, **kw), x)
     compare(cnn.AvgPool3d(**kw), tnn.AvgPool3d(**kw), x[0])
+    assert repr(cnn.AvgPool3d(**kw)) == repr(tnn.AvgPool3d(**kw))
 
 
 @pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
@@ -611,6 +614,8 @@ def test_max_unpool2d_module_and_refusal():
             return lib_nn.MaxUnpool2d(2)(v, i)
         return f
     compare(run(cnn), run(tnn), x)
+    assert repr(cnn.MaxUnpool2d(2)) == repr(tnn.MaxUnpool2d(2))
+    assert repr(cnn.MaxUnpool2d((2, 3), 1, 1)) == repr(tnn.MaxUnpool2d((2, 3), 1, 1))
     refused(lambda: CF.max_unpool2d(cg.ones(1, 1, 3, 4), cg.full((1, 1, 3, 4), 100), 2),
             lambda: TF.max_unpool2d(torch.ones(1, 1, 3, 4), torch.full((1, 1, 3, 4), 100), 2),
             cg.BoundsError)
