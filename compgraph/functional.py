@@ -1253,13 +1253,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-from .functional_more import *  # noqa: F401,F403,E402  (the wider surface, built on the above)
-from .functional_more import (div_rounded, einsum_explicit, einsum_needs_rewrite,  # noqa: E402
-                              scatter_with_reduce)
-from . import functional_more as _more  # noqa: E402
+# the wider surface, built on the above
+from .functional_more import *  # noqa: F401,F403,E402
+from .functional_more import div_rounded  # noqa: E402
+from .functional_index import *  # noqa: F401,F403,E402
+from .functional_index import einsum_explicit, einsum_needs_rewrite, scatter_with_reduce  # noqa: E402
+from . import functional_index as _index, functional_more as _more  # noqa: E402
 
 # what `from compgraph.functional import *` (and so `import compgraph`) exports: the
 # functions defined here, not the modules this file imports
 __all__ = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__)
-__all__ += _more.__all__
+__all__ += _more.__all__ + _index.__all__
