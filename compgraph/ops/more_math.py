@@ -130,7 +130,10 @@ for _name, _f in [("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b)),
 # --- running logsumexp ---------------------------------------------------------------------------
 
 def _logcumsumexp(xp, a, axis):
-    return xp.logaddexp.accumulate(a, axis=axis)
+    # ufunc.accumulate is NumPy's; on CuPy the scan runs on the host
+    if xp.is_numpy:
+        return np.logaddexp.accumulate(a, axis=axis)
+    return xp.asarray(np.logaddexp.accumulate(xp.asnumpy(a), axis=axis))
 
 
 def _logcumsumexp_vjp(xp, g, ans, a, axis):

@@ -62,9 +62,10 @@ def test_unary_function_and_method(name, dtype):
 def test_unary_on_integers_gives_the_default_float(name):
     x = np.array([1, 2, 3]) if name not in ("asin", "arcsin", "acos", "arccos", "atanh", "arctanh", "erfinv") \
         else np.array([0, 1, 0])
-    compare(*both(name), x)
-    compare(*both(name), x.astype(np.int32))
-    compare(*both(name), x > 0)
+    with np.errstate(divide="ignore"):              # atanh(1) is inf, quietly in PyTorch
+        compare(*both(name), x)
+        compare(*both(name), x.astype(np.int32))
+        compare(*both(name), x > 0)
 
 
 def test_integer_refusals_of_float_only_functions():
