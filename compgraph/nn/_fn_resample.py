@@ -35,8 +35,14 @@ def _apply_matrix(x, axis, m):
     return CF.transpose(CF.matmul(moved, mt), axis, -1)
 
 
-def _nearest_index(n_in, n_out, scale, exact):
-    # PyTorch: a float32 scale (1/scale_factor when given, else in/out), float32 products
+def _nearest_index(n_in, n_out, scale, exact, shortcuts):
+    # PyTorch: a float32 scale (1/scale_factor when given, else in/out), float32 products.
+    # Its 2-D nearest kernel (only that one) keeps an axis whose size stays and halves
+    # exactly on doubling, whatever the scale
+    if shortcuts and n_out == n_in:
+        return None
+    if shortcuts and n_out == 2 * n_in:
+        return np.arange(n_out) >> 1
     s = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
     dst = np.arange(n_out, dtype=np.float32)
     src = np.floor((dst + np.float32(0.5)) * s) if exact else np.floor(dst * s)
@@ -105,18 +111,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         sizes = tuple(int(math.floor(n * float(s))) for n, s in zip(spatial, scales))
         if recompute_scale_factor:
             scales = (None,) * k
-    if any(s <= 0 for s in sizes):
+    if any(s <= 0 for s in sizes) and not (mode == "area" and all(s >= 0 for s in sizes)):
         raise ShapeError(f"interpolate: input {spatial} and output {sizes} sizes should be "
                          "greater than 0")
     out = x
     for i, (n_in, n_out, sc) in enumerate(zip(spatial, sizes, scales)):
         axis = 2 + i
         if mode in ("nearest", "nearest-exact"):
-            if n_in != n_out or sc is not None:
-                out = _along(out, axis, _nearest_index(n_in, n_out, sc, mode == "nearest-exact"))
+            idx = _nearest_index(n_in, n_out, sc, mode == "nearest-exact", mode == "nearest" and k == 2)
+            if idx is not None and not (sc is None and n_in == n_out):
+                out = _along(out, axis, idx)
+        elif n_in == n_out:            # the linear kernels copy an axis whose size stays
+            continue
         elif mode == "area":
-            if n_in != n_out:
-                out = _apply_matrix(out, axis, _area_matrix(n_in, n_out))
+            out = _apply_matrix(out, axis, _area_matrix(n_in, n_out))
         else:
             out = _apply_matrix(out, axis, _linear_matrix(n_in, n_out, sc, bool(align_corners)))
     return out if out is not x else CF.clone(x)

@@ -431,6 +431,8 @@ INTERP = [
     ((2, 3, 5, 6), {"scale_factor": (0.6, 1.5), "mode": "bilinear"}),
     ((2, 3, 5, 6), {"scale_factor": 1.5, "mode": "bilinear", "recompute_scale_factor": True}),
     ((2, 3, 5, 6), {"size": (2, 3), "mode": "area"}),
+    ((2, 3, 5, 6), {"scale_factor": (1.1, 2.2), "mode": "nearest"}),    # 2-D: a kept and a doubled axis
+    ((2, 3, 4, 3), {"scale_factor": (2.3, 1.0), "mode": "bilinear"}),
     ((2, 3, 7), {"scale_factor": 3, "mode": "linear"}),
     ((2, 3, 7), {"size": 4, "mode": "linear", "align_corners": True}),
     ((2, 3, 7), {"size": 12, "mode": "nearest"}),
@@ -446,6 +448,58 @@ def test_interpolate(shape, kw):
     compare(lambda t: CF.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), x)
     compare(lambda t: CF.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), x.astype(np.float32),
             rtol=1e-5, atol=1e-5)
+
+
+def _random_interpolation(rng):
+    k = int(rng.integers(1, 4))
+    shape = (1, 2) + tuple(int(v) for v in rng.integers(1, 9, k))
+    mode = str(rng.choice(["nearest", "nearest-exact", ("linear", "bilinear", "trilinear")[k - 1], "area"]))
+    kw = {"mode": mode}
+    if rng.random() < 0.5:
+        kw["size"] = tuple(int(v) for v in rng.integers(1, 13, k))
+    else:
+        kw["scale_factor"] = float(np.round(rng.uniform(0.3, 3.5), 2))
+        if rng.random() < 0.3:
+            kw["recompute_scale_factor"] = True
+    if mode.endswith("linear") and rng.random() < 0.5:
+        kw["align_corners"] = True
+    return shape, kw
+
+
+def _pytorch_nearest_backward_quirk(shape, kw, out_shape):
+    """PyTorch's 1-D and 3-D nearest forward maps every output index with the scale, but its
+    backward keeps an axis of unchanged size and halves a doubled one exactly, so where
+    these differ its gradient is not the adjoint of its own forward.  Ours is (gradcheck
+    proves it below); there only the values are compared."""
+    return (kw["mode"] == "nearest" and len(shape) != 4 and "scale_factor" in kw
+            and not kw.get("recompute_scale_factor")
+            and any(o in (n, 2 * n) for n, o in zip(shape[2:], out_shape[2:])))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_interpolate_random_sweep(seed):
+    rng = np.random.default_rng(1000 + seed)
+    for _ in range(25):
+        shape, kw = _random_interpolation(rng)
+        x = rng.standard_normal(shape).astype(np.float32)
+        try:
+            want = TF.interpolate(torch.tensor(x), **kw)
+        except RuntimeError:
+            with pytest.raises(cg.ShapeError):
+                CF.interpolate(cg.tensor(x), **kw)
+            continue
+        # PyTorch cannot differentiate an empty area output; compare its values only
+        grad = want.numel() > 0 and not _pytorch_nearest_backward_quirk(shape, kw, want.shape)
+        compare(lambda t: CF.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), x,
+                rtol=1e-4, atol=1e-5, grad=grad)
+
+
+@pytest.mark.parametrize("shape,kw", [((1, 2, 3), {"scale_factor": 1.27}), ((1, 1, 3), {"scale_factor": 2.3}),
+                                      ((1, 1, 3, 2, 2), {"scale_factor": (1.27, 1.6, 1.0)})])
+def test_nearest_gradient_is_the_adjoint_of_the_forward(shape, kw):
+    x = R.standard_normal(shape)
+    compare(lambda t: CF.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), x, grad=False)
+    assert cg.gradcheck(lambda t: CF.interpolate(t, **kw), [cg.tensor(x, requires_grad=True)])
 
 
 def test_upsample_module():
@@ -664,3 +718,61 @@ def test_edge_inputs(name):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         compare(make(cg), make(torch), *arrays)
+
+
+# --- random sweeps of the convolutions ------------------------------------------------------------------------
+
+def _col2im_bug(kw, stride):
+    """The 2-D input-gradient path with a 1-wide kernel and strides (s > 1, 1) is issue 12's
+    first silently wrong number (fixed apart, in compgraph/ops/conv.py); the sweeps leave that
+    one geometry to its own regression test."""
+    return kw == 1 and stride[1] == 1 and stride[0] > 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_transpose2d_random_sweep(seed):
+    rng = np.random.default_rng(2000 + seed)
+    for _ in range(20):
+        g = int(rng.choice([1, 2]))
+        cin, cout = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+        kh, kw = (int(v) for v in rng.integers(1, 4, 2))
+        s = tuple(int(v) for v in rng.integers(1, 4, 2))
+        d = tuple(int(v) for v in rng.integers(1, 3, 2))
+        p = tuple(int(v) for v in rng.integers(0, 2, 2))
+        op = tuple(int(rng.integers(0, max(si, di))) for si, di in zip(s, d))
+        x = rng.standard_normal((2, cin, int(rng.integers(1, 6)), int(rng.integers(1, 6))))
+        w = rng.standard_normal((cin, cout // g, kh, kw))
+        args = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+        try:
+            TF.conv_transpose2d(torch.tensor(x), torch.tensor(w), **args)
+        except RuntimeError:
+            with pytest.raises((cg.ShapeError, cg.ArgumentError)):
+                CF.conv_transpose2d(cg.tensor(x), cg.tensor(w), **args)
+            continue
+        if _col2im_bug(kw, s):
+            continue
+        compare(lambda a, b: CF.conv_transpose2d(a, b, **args), lambda a, b: TF.conv_transpose2d(a, b, **args), x, w)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conv3d_random_sweep(seed):
+    rng = np.random.default_rng(3000 + seed)
+    for _ in range(12):
+        g = int(rng.choice([1, 2]))
+        cin, cout = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+        k = tuple(int(v) for v in rng.integers(1, 4, 3))
+        s = tuple(int(v) for v in rng.integers(1, 3, 3))
+        d = tuple(int(v) for v in rng.integers(1, 3, 3))
+        p = tuple(int(v) for v in rng.integers(0, 2, 3))
+        x = rng.standard_normal((2, cin) + tuple(int(v) for v in rng.integers(3, 7, 3)))
+        w = rng.standard_normal((cout, cin // g) + k)
+        args = dict(stride=s, padding=p, groups=g, dilation=d)
+        try:
+            TF.conv3d(torch.tensor(x), torch.tensor(w), **args)
+        except RuntimeError:
+            with pytest.raises(cg.ShapeError):
+                CF.conv3d(cg.tensor(x), cg.tensor(w), **args)
+            continue
+        if _col2im_bug(k[2], s[1:]):
+            continue
+        compare(lambda a, b: CF.conv3d(a, b, **args), lambda a, b: TF.conv3d(a, b, **args), x, w)
