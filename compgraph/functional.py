@@ -72,7 +72,9 @@ def mul(a, b):
     return apply(OPS["mul"], _pair(a, b))
 
 
-def div(a, b):
+def div(a, b, *, rounding_mode=None):
+    if rounding_mode is not None:
+        return div_rounded(a, b, rounding_mode)
     return apply(OPS["div"], _pair(a, b))
 
 
@@ -292,6 +294,8 @@ def einsum(subscripts, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ops = tuple(_lift(o, None) for o in operands)
+    if einsum_needs_rewrite(subscripts):
+        subscripts, ops = einsum_explicit(subscripts, ops)     # '...', diagonals
     return apply(OPS["einsum"], ops, {"subscripts": subscripts})
 
 
@@ -373,7 +377,18 @@ def reshape(x, *shape):
     return apply(OPS["reshape"], (x,), {"shape": shape})
 
 
-view = reshape
+def view(x, *shape):
+    """view(*shape) is reshape; view(dtype) reinterprets the bytes, as PyTorch's (the last
+    dim scales by the ratio of the item sizes; the result has no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (builtins.int, np.integer, tuple, list)):
+        dt = backend.as_dtype(shape[0])
+        x._concrete("view(dtype)")
+        v = x._value
+        if dt.itemsize != v.dtype.itemsize and (not v.ndim or (v.shape[-1] * v.dtype.itemsize) % dt.itemsize):
+            raise ShapeError(f"view: to view a {v.dtype} tensor of shape {fmt(v.shape)} as "
+                             f"{dt}, its last dim's size in bytes must divide by {dt.itemsize}")
+        return _make(np.ascontiguousarray(v).view(dt))
+    return reshape(x, *shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -968,13 +983,13 @@ def rsqrt(input):
     return 1 / sqrt(input)
 
 
-def any(input, dim=None, keepdim=False):
+def any(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """True where any element along dim is nonzero: a bool tensor, as torch.any."""
-    return _reduce("any", input, dim, keepdim, None, False)
+    return _reduce("any", input, dim, keepdim, axis, keepdims)
 
 
-def all(input, dim=None, keepdim=False):
-    return _reduce("all", input, dim, keepdim, None, False)
+def all(input, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    return _reduce("all", input, dim, keepdim, axis, keepdims)
 
 
 def _clamp_tensors(x, min, max):
@@ -1148,12 +1163,14 @@ def scatter_add(input, dim=None, index=None, src=None, *, shape=None):
     return x + apply(OPS["scatter_add"], (src,), {"index": idx, "shape": tuple(x.shape)})
 
 
-def scatter(input, dim, index, src=None, *, value=None):
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """input with src[i][j] written at [index[i][j]][j] (dim=0); a number may stand for src.
     Of several writes to one place one wins (the last, here); none are added.  As in
     PyTorch, every element of src gets the gradient of the place it was written to."""
     x = _lift(input, None)
     src = value if src is None else src
+    if reduce is not None:
+        return scatter_with_reduce(x, dim, index, src, reduce)
     idx, src = _scatter_index("scatter", x, dim, index, src)
     if src.ndim == 0:
         hit = np.zeros(x.shape, np.bool_)
@@ -1273,7 +1290,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
+# the wider surface, built on the above
+from .functional_more import *  # noqa: F401,F403,E402
+from .functional_more import div_rounded  # noqa: E402
+from .functional_index import *  # noqa: F401,F403,E402
+from .functional_index import einsum_explicit, einsum_needs_rewrite, scatter_with_reduce  # noqa: E402
+from . import functional_index as _index, functional_more as _more  # noqa: E402
+
 # what `from compgraph.functional import *` (and so `import compgraph`) exports: the
 # functions defined here, not the modules this file imports
 __all__ = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__)
+__all__ += _more.__all__ + _index.__all__

@@ -180,3 +180,17 @@ def _register_hook(self, hook):
 
 
 Tensor.register_hook = _register_hook
+
+
+# --- the wider surface of compgraph/functional_more.py ------------------------------------------
+from . import functional_index as _FI, functional_more as _FM  # noqa: E402
+
+for _name in ["narrow", "nelement", "copysign", "isclose", "scatter_reduce", "cummax", "cummin",
+              "logcumsumexp", "roll", "fmod", "diagonal", "diag", "unfold", "unflatten",
+              "repeat_interleave", "lerp", "masked_select", "tan", "asin", "acos", "atan", "atan2",
+              "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arctan2",
+              "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "exp2", "log2", "log10",
+              "expm1", "logaddexp", "bitwise_left_shift", "bitwise_right_shift"]:
+    setattr(Tensor, _name, getattr(_FM, _name, None) or getattr(_FI, _name))
+Tensor.__lshift__, Tensor.__rlshift__ = _operator(_FM.bitwise_left_shift)
+Tensor.__rshift__, Tensor.__rrshift__ = _operator(_FM.bitwise_right_shift)

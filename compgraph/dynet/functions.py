@@ -19,7 +19,7 @@ from .expr import (_F32, _align, _axis, _batch, _batch_size, _dims, _ex, _ids, _
 from .graph import BatchedExpression
 
 _STOP, _ASIN, _ACOS, _ATAN, _ERF, _LGAMMA, _CONV, _POOL, _INV, _LOGDET = (OPS[n] for n in (
-    "stop_gradient", "asin", "acos", "atan", "erf", "lgamma", "conv2d", "max_pool2d", "inv", "logdet"))
+    "stop_gradient", "arcsin", "arccos", "arctan", "erf", "lgamma", "conv2d", "max_pool2d", "inv", "logdet"))
 
 
 # --- inputs ---------------------------------------------------------------------------------------

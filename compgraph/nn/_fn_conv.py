@@ -73,8 +73,6 @@ def _pool_out(size, k, s, p, d, ceil_mode):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over kh x kw windows; the gradient goes to each window's first maximum."""
-    if return_indices:
-        raise ArgumentError("max_pool2d: return_indices=True is not supported")
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
@@ -95,18 +93,26 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         pads.append((p, p + extra))
     out = apply(OPS["max_pool2d"], (x,), {"kernel": kernel, "stride": stride,
                                          "padding": tuple(pads), "dilation": dilation})
+    if return_indices:                 # (values, flat h * W + w of each window's maximum)
+        from ._fn_resample import max_pool2d_indices
+        idx = max_pool2d_indices(x, kernel, stride, tuple(pads), dilation)
+        return (CF.squeeze(out, 0), CF.squeeze(idx, 0)) if added else (out, idx)
     return CF.squeeze(out, 0) if added else out
 
 
 def pad(input, pad, mode="constant", value=0.0):
     """PyTorch's F.pad: pad = (left, right) for the last dim, then the one before, ...;
     negative amounts crop."""
-    if mode != "constant":
-        raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                            f"'circular', got {mode!r}")
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ArgumentError(f"pad: needs an even number of amounts, at most 2 per dimension "
                             f"({input.ndim} dims), got {pad}")
+    if mode != "constant":
+        from ._fn_resample import pad_indexed
+        return pad_indexed(input, pad, mode)
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])

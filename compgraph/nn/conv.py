@@ -91,8 +91,6 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
-        if return_indices:
-            raise ArgumentError("MaxPool2d: return_indices=True is not supported")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -102,7 +100,7 @@ class MaxPool2d(Module):
 
     def forward(self, input):
         return _fn_conv.max_pool2d(input, self.kernel_size, self.stride, self.padding,
-                                   self.dilation, self.ceil_mode)
+                                   self.dilation, self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

@@ -1,8 +1,9 @@
-"""Inverse trigonometric and special functions, and the gradient stop.
+"""Special functions (lgamma, inv, logdet) and the gradient stop.
 
-asin, acos, atan, erf and lgamma are DyNet expression functions (and PyTorch's); their
-VJPs are one line each.  lgamma's derivative is the digamma function, which NumPy lacks:
-it is computed on arrays here (so lgamma is `once`: no gradient of its gradient).
+lgamma is a DyNet expression function (and PyTorch's); DyNet's asin, acos, atan and erf
+are more_math's arcsin, arccos, arctan and erf.  lgamma's derivative is the digamma
+function, which NumPy lacks: it is computed on arrays here (so lgamma is `once`: no
+gradient of its gradient).
 stop_gradient is the identity with no gradient at all (DyNet's nobackprop); with it,
 scale_gradient, flip_gradient and the straight-through estimators are compositions.
 """
@@ -11,13 +12,6 @@ import math
 import numpy as np
 
 from .table import defop, same_shape
-from .elementwise import _erf
-
-defop("asin", lambda xp, a: xp.arcsin(a), lambda xp, g, ans, a: g / xp.sqrt(1 - a * a), shape=same_shape)
-defop("acos", lambda xp, a: xp.arccos(a), lambda xp, g, ans, a: -g / xp.sqrt(1 - a * a), shape=same_shape)
-defop("atan", lambda xp, a: xp.arctan(a), lambda xp, g, ans, a: g / (1 + a * a), shape=same_shape)
-defop("erf", lambda xp, a: _erf(xp, a),
-      lambda xp, g, ans, a: g * (2 / math.sqrt(math.pi)) * xp.exp(-a * a), shape=same_shape)
 
 
 def _lgamma(xp, a):

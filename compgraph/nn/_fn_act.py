@@ -1,0 +1,52 @@
+"""The activations of torch.nn.functional that PyTorch does not also have as torch.X:
+hardtanh, relu6, hardsigmoid, hardswish (op-table entries, whose gradient is 0 at the
+corners, as PyTorch's), softsign and softmin (compositions)."""
+import warnings
+
+from .. import functional as CF
+from ..errors import ArgumentError
+from ..ops import OPS
+from ..tensor import apply
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere."""
+    if min_val > max_val:
+        raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                            f"({max_val})")
+    return apply(OPS["hardtanh"], (CF._lift(input, None),),
+                 {"min_val": float(min_val), "max_val": float(max_val)})
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return apply(OPS["hardsigmoid"], (CF._lift(input, None),))
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return apply(OPS["hardswish"], (CF._lift(input, None),))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (CF.abs(input) + 1)
+
+
+def _softmax_dim(name, ndim):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along dim."""
+    if dtype is not None:
+        input = input.astype(dtype)
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim)
+    return CF.softmax(-input, dim)
