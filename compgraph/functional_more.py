@@ -28,9 +28,11 @@ def _floating(x):
 
 
 def _float_only(name, *xs):
-    for x in xs:
-        if x.dtype.kind not in "fc":
-            raise DTypeError(f"{name}: not implemented for {x.dtype} tensors; convert with .float()")
+    """PyTorch runs these kernels for floats only: refused when no operand is a float (mixed
+    operands are promoted to the float one first, as PyTorch does)."""
+    if all(x.dtype.kind not in "fc" for x in xs):
+        raise DTypeError(f"{name}: not implemented for {xs[0].dtype} tensors; "
+                         "convert with .float()")
 
 
 def _unary(name, *aliases):

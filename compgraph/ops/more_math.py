@@ -10,15 +10,17 @@ import math
 import numpy as np
 
 from .elementwise import _erf
+from .promote import common, common_float, floating
 from .table import broadcast, defop, same_shape
 
 
-def _unary(name, fwd, vjp, **kw):
-    return defop(name, fwd, vjp, shape=same_shape, **kw)
+# PyTorch's promotion (ops/promote.py): the math functions give floats of integer inputs
+def _unary(name, fwd, vjp, promote=floating, **kw):
+    return defop(name, fwd, vjp, shape=same_shape, promote=promote, **kw)
 
 
-def _binary(name, fwd, vjp_a, vjp_b, **kw):
-    return defop(name, fwd, vjp_a, vjp_b, shape=broadcast(name), **kw)
+def _binary(name, fwd, vjp_a, vjp_b, promote=common_float, **kw):
+    return defop(name, fwd, vjp_a, vjp_b, shape=broadcast(name), promote=promote, **kw)
 
 
 # --- trigonometric and hyperbolic -----------------------------------------------------------
@@ -101,30 +103,30 @@ _binary("copysign", lambda xp, a, b: xp.copysign(a, b),
 # C's fmod: the sign of the dividend, a - b * trunc(a / b)
 _binary("fmod", lambda xp, a, b: xp.fmod(a, b),
         lambda xp, g, ans, a, b: g,
-        lambda xp, g, ans, a, b: -g * xp.trunc(a / b))
+        lambda xp, g, ans, a, b: -g * xp.trunc(a / b), promote=common)
 # division rounded toward -inf as Python's // (not floor(a / b): 1 // 0.1 is 9.0), with the
 # zero gradient that PyTorch's div(rounding_mode='floor') gives
 _binary("div_floor", lambda xp, a, b: xp.floor_divide(a, b),
         lambda xp, g, ans, a, b: 0 * g,
-        lambda xp, g, ans, a, b: 0 * g)
+        lambda xp, g, ans, a, b: 0 * g, promote=common)
 # and toward zero; trunc(div(a, b)) composed would give 0 / 0 = NaN gradients at b == 0
 _binary("div_trunc", lambda xp, a, b: xp.trunc(a / b),
         lambda xp, g, ans, a, b: 0 * g,
-        lambda xp, g, ans, a, b: 0 * g)
+        lambda xp, g, ans, a, b: 0 * g, promote=common)
 
 # --- hard activations: the gradient is 0 at the corners, as PyTorch's --------------------------
 _unary("hardtanh", lambda xp, a, min_val=-1.0, max_val=1.0: xp.clip(a, min_val, max_val),
        lambda xp, g, ans, a, min_val=-1.0, max_val=1.0:
-           xp.where((a > min_val) & (a < max_val), g, 0 * g))
+           xp.where((a > min_val) & (a < max_val), g, 0 * g), promote=None)
 _unary("hardsigmoid", lambda xp, a: xp.clip(a / 6 + 0.5, 0, 1),
-       lambda xp, g, ans, a: xp.where((a > -3) & (a < 3), g / 6, 0 * g))
+       lambda xp, g, ans, a: xp.where((a > -3) & (a < 3), g / 6, 0 * g), promote=None)
 _unary("hardswish", lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
-       lambda xp, g, ans, a: xp.where(a <= -3, 0 * g, xp.where(a < 3, g * (a / 3 + 0.5), g)))
+       lambda xp, g, ans, a: xp.where(a <= -3, 0 * g, xp.where(a < 3, g * (a / 3 + 0.5), g)), promote=None)
 
 # --- integer shifts: no gradient ----------------------------------------------------------------
 for _name, _f in [("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b)),
                   ("bitwise_right_shift", lambda xp, a, b: xp.right_shift(a, b))]:
-    defop(_name, _f, shape=broadcast(_name), nondiff=True)
+    defop(_name, _f, shape=broadcast(_name), nondiff=True, promote=common)
 
 
 # --- running logsumexp ---------------------------------------------------------------------------
@@ -148,4 +150,5 @@ def _logcumsumexp_vjp(xp, g, ans, a, axis):
     return xp.exp(a + rev(pos)) - xp.exp(a + rev(neg))
 
 
-defop("logcumsumexp", _logcumsumexp, _logcumsumexp_vjp, shape=lambda s, axis: s)
+defop("logcumsumexp", _logcumsumexp, _logcumsumexp_vjp, shape=lambda s, axis: s,
+      promote=floating)
