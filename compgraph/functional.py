@@ -1004,6 +1004,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _running(name, input, dim, dtype):
     x = _lift(input, None)
     d = _dim(name, dim, x.ndim)
+    if dtype is None and x.dtype.kind in "biu" and x.dtype != np.int64:
+        dtype = np.int64              # as PyTorch: a running sum of integers or bools is int64
     if dtype is not None:
         x = x.astype(dtype)
     if not x.ndim:

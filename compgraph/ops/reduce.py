@@ -121,6 +121,7 @@ _reduction("logsumexp", _logsumexp,
 
 def _softmax(xp, a, axis=-1):
     if 0 in a.shape:                  # an empty softmax is empty (max has no identity)
+        normalize_axis("softmax", axis, a.ndim)
         return a * 1
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
@@ -128,6 +129,7 @@ def _softmax(xp, a, axis=-1):
 
 def _log_softmax(xp, a, axis=-1):
     if 0 in a.shape:
+        normalize_axis("log_softmax", axis, a.ndim)
         return a * 1
     shifted = a - xp.max(a, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))

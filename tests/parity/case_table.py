@@ -180,21 +180,23 @@ def _bool_mask(d, shape):
 # --- the table ----------------------------------------------------------------------------
 
 ELEMENTWISE = {
-    "abs": unary(), "absolute": unary(), "neg": unary(), "negative": unary(),
+    "abs": unary(dtypes=NUMERIC), "absolute": unary(dtypes=NUMERIC), "neg": unary(dtypes=NUMERIC),
+    "negative": unary(dtypes=NUMERIC),
     "exp": unary(), "log": unary("pos"), "log1p": unary("pos"), "sqrt": unary("pos"),
-    "rsqrt": unary("pos"), "square": unary(), "sign": unary(),
+    "rsqrt": unary("pos"), "square": unary(dtypes=NUMERIC), "sign": unary(dtypes=NUMERIC),
     "sin": unary(), "cos": unary(), "tanh": unary(), "sigmoid": unary(), "relu": unary(),
-    "floor": unary(), "ceil": unary(), "trunc": unary(), "fix": unary(), "round": unary(),
+    "floor": unary(dtypes=NUMERIC), "ceil": unary(dtypes=NUMERIC), "trunc": unary(dtypes=NUMERIC),
+    "fix": unary(dtypes=NUMERIC), "round": unary(),
     "isnan": nondiff(unary(dtypes=NUMERIC)), "isinf": nondiff(unary(dtypes=NUMERIC)),
     "isfinite": nondiff(unary(dtypes=NUMERIC)),
     "clamp": unary(kwargs=lambda d: {"min": d.choice([None, -0.5]), "max": d.choice([0.5, 1.0])}),
     "clip": unary(kwargs=lambda d: {"min": -0.5, "max": d.choice([None, 0.5])}),
     "clamp_min": generic(lambda d: ((_x(d), -0.2), {})),
     "clamp_max": generic(lambda d: ((_x(d), 0.3), {})),
-    "add": binary(), "sub": binary(), "subtract": binary(), "mul": binary(),
-    "multiply": binary(), "div": binary(b="away"), "divide": binary(b="away"),
+    "add": binary(dtypes=NUMERIC), "sub": binary(dtypes=NUMERIC), "subtract": binary(dtypes=NUMERIC),
+    "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away"), "divide": binary(b="away"),
     "true_divide": binary(b="away"), "pow": binary("pos", edge=False),   # pow's gradients at 0: PARITY_GAPS.md
-    "maximum": binary(scalar=False), "minimum": binary(scalar=False),
+    "maximum": binary(scalar=False, dtypes=NUMERIC), "minimum": binary(scalar=False, dtypes=NUMERIC),
     "floor_divide": nondiff(binary(dtypes=INTS, b="away")),
     "remainder": nondiff(binary(dtypes=INTS, b="away")),
     "eq": compare(), "ne": compare(), "lt": compare(), "le": compare(), "gt": compare(),
@@ -211,24 +213,25 @@ ELEMENTWISE = {
 
 REDUCTIONS = {
     # mean over an empty dim: backward divides by zero (issue 12, section 2): PARITY_GAPS.md
-    "sum": reduction(), "mean": reduction(nonempty=True), "prod": reduction("away", tuple_dims=False),
+    "sum": reduction(dtypes=ALL), "mean": reduction(nonempty=True), "prod": reduction("away", tuple_dims=False),
     "logsumexp": reduction(needs_dim=True),
     "var": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
     "std": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
-    "amax": reduction("distinct"), "amin": reduction("distinct"),
-    "max": reduction("distinct", tuple_dims=False), "min": reduction("distinct", tuple_dims=False),
-    "argmax": nondiff(reduction("distinct", tuple_dims=False)),
-    "argmin": nondiff(reduction("distinct", tuple_dims=False)),
+    "amax": reduction("distinct", dtypes=NUMERIC), "amin": reduction("distinct", dtypes=NUMERIC),
+    "max": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
+    "min": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
+    "argmax": nondiff(reduction("distinct", tuple_dims=False, dtypes=NUMERIC)),
+    "argmin": nondiff(reduction("distinct", tuple_dims=False, dtypes=NUMERIC)),
     "any": nondiff(reduction(dtypes=ALL, tuple_dims=False)),
     "all": nondiff(reduction(dtypes=ALL, tuple_dims=False)),
     "norm": reduction(tuple_dims=False, extra=lambda d: {"p": d.choice([1, 2, "fro"])}
                       if d.bool() else {}),
     "softmax": generic(_one_dim()), "log_softmax": generic(_one_dim()),
-    "cumsum": generic(_one_dim()), "cumprod": generic(_one_dim(domain="away")),
+    "cumsum": generic(_one_dim(dtypes=ALL)), "cumprod": generic(_one_dim(domain="away")),
 }
 
 LINALG = {
-    "matmul": generic(lambda d: (_matrix_pair(d), {})),
+    "matmul": generic(lambda d: (_matrix_pair(d, NUMERIC), {})),
     "mm": generic(lambda d: (_matrix_pair(d), {})),
     "mv": generic(lambda d: (lambda a, b: ((a, b[:, 0] if b.shape[1] else b.sum(1)), {}))(
         *_matrix_pair(d))),
@@ -245,12 +248,13 @@ LINALG = {
 }
 
 SHAPE = {
-    "reshape": generic(lambda d: (lambda x: ((x, _shape_arg(d, x)), {}))(_x(d))),
+    "reshape": generic(lambda d: (lambda x: ((x, _shape_arg(d, x)), {}))(_x(d, ALL))),
     "flatten": generic(lambda d: (lambda x: ((x,), {"start_dim": d.dim(x.ndim, False)}))(_x(d))),
-    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() else (x, d.dim(x.ndim)), {}))(
-        d.tensor(d.shape(max_side=2)))),
-    "unsqueeze": generic(lambda d: (lambda x: ((x, d.int(-x.ndim - 1, x.ndim)), {}))(_x(d))),
-    "permute": generic(lambda d: (lambda x: ((x, tuple(d.rng.permutation(x.ndim).tolist())), {}))(_x(d))),
+    # squeeze(x, dim) of a 0-d x: PARITY_GAPS.md
+    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() or not x.ndim else (x, d.dim(x.ndim)), {}))(
+        d.tensor(d.shape(max_side=2), ALL))),
+    "unsqueeze": generic(lambda d: (lambda x: ((x, d.int(-x.ndim - 1, x.ndim)), {}))(_x(d, ALL))),
+    "permute": generic(lambda d: (lambda x: ((x, tuple(d.rng.permutation(x.ndim).tolist())), {}))(_x(d, ALL))),
     "transpose": generic(lambda d: (lambda x: ((x, d.dim(x.ndim), d.dim(x.ndim)), {}))(_x(d))),
     "swapaxes": generic(lambda d: (lambda x: ((x, d.dim(x.ndim, False), d.dim(x.ndim, False)), {}))(
         _x(d))),
@@ -268,7 +272,7 @@ SHAPE = {
     "unbind": generic(lambda d: (lambda x: ((x,), {"dim": d.dim(x.ndim, False)}))(_x(d, min_dims=1))),
     "select": generic(lambda d: (lambda x, k: ((x, k, d.int(-x.shape[k], x.shape[k] - 1)), {}))(
         *(lambda x: (x, d.dim(x.ndim, False)))(_x(d, min_dims=1, min_side=1)))),
-    "flip": generic(lambda d: (lambda x: ((x, (d.dim(x.ndim, False),)), {}))(_x(d, min_dims=1))),
+    "flip": generic(lambda d: (lambda x: ((x, (d.dim(x.ndim, False),)), {}))(_x(d, ALL, min_dims=1))),
     "gather": generic(lambda d: (_gather_args(d), {})),
     "index_select": generic(lambda d: (lambda x, k: ((x, k, _index(d, d.int(0, 4), x.shape[k])), {}))(
         *(lambda x: (x, d.dim(x.ndim, False)))(_x(d, min_dims=1, min_side=1)))),

@@ -25,7 +25,7 @@ from .public_names import EXCLUDED, surface
 
 # a few examples per name keep the whole suite to a minute or two; PARITY_EXAMPLES=200
 # makes a deep run that finds the rarer differences
-EXAMPLES = int(os.environ.get("PARITY_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("PARITY_EXAMPLES", "12"))
 # no shrinking: a failure reports the drawn inputs as they came (shrinking would re-run
 # torch and compgraph hundreds of times)
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
