@@ -525,3 +525,6 @@ STATE = {
 }
 
 CASES.update(STATE)
+
+from .module_methods import METHOD_CASES  # noqa: E402  (nn.Module's methods)
+CASES.update(METHOD_CASES)

@@ -89,7 +89,8 @@ def _pool(name_args):
 def _batchnorm(extra_dims):
     def build(d):
         c = d.int(1, 3)
-        k = {"affine": d.bool(), "momentum": d.choice([0.1, 0.5])}
+        k = {"affine": d.bool(), "momentum": d.choice([0.1, 0.5, None]), "bias": d.bool(),
+             "track_running_stats": d.bool()}
         return (lambda name: lambda nn: getattr(nn, name)(c, **k)), [
             _f(d, (d.int(2, 4), c) + tuple(d.int(1, 3) for _ in range(extra_dims)))]
     return ModCase(build, train=True)

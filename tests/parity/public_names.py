@@ -5,6 +5,7 @@ surface() lists (surface, name) for every public name a PyTorch program can reac
   Tensor  Tensor's methods and attributes
   F       compgraph.nn.functional                     (torch.nn.functional)
   nn      the classes of compgraph.nn                 (torch.nn)
+  Module  nn.Module's methods
 Every one needs a parity case (case_table, module_table) or an entry in EXCLUDED, with why.
 """
 import inspect
@@ -38,6 +39,7 @@ def surface():
     for n in _public(cg.nn):
         if inspect.isclass(getattr(cg.nn, n)):
             names.append(("nn", n))
+    names += [("Module", n) for n in _public(cg.nn.Module)]
     return names
 
 
@@ -82,7 +84,7 @@ EXCLUDED = {
               "torch.manual_seed torch.seed"),
     **_reason("PyTorch's CPU build fails with AssertionError ('Torch not compiled with CUDA'); "
               "compgraph raises DeviceError (a RuntimeError) naming the missing CuPy: the "
-              "clearer error is kept on purpose", "Tensor.cuda"),
+              "clearer error is kept on purpose", "Tensor.cuda Module.cuda"),
     **_reason(ALIAS, "torch.binary_cross_entropy torch.cross_entropy torch.elu torch.gelu "
               "torch.leaky_relu torch.linear torch.mse_loss torch.nll_loss torch.softplus "
               "Tensor.elu Tensor.gelu Tensor.leaky_relu Tensor.softplus"),
