@@ -7,7 +7,7 @@ behaviour is known to differ from PyTorch are listed in PARITY_GAPS.md, not here
 """
 import numpy as np
 
-from .case_kit import (ALL, FLOATS, INTS, NUMERIC, Case, Const, DType, binary, compare, generic,
+from .case_kit import (ALL, FLOATS, INTS, NUMERIC, Const, DType, binary, compare, generic,
                        nondiff, reduction, unary, values_only)
 
 # --- small generators ------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _split_args(d):
     return (x, [a, size - a]), {"dim": dim}
 
 
-def _like(fn_args=()):
+def _like():
     return lambda d: ((_x(d, ALL),), {})
 
 
@@ -81,14 +81,6 @@ def _size(d):
     (today) accepted by compgraph (PARITY_GAPS.md), so () comes as a tuple."""
     s = d.shape(max_dims=3)
     return s if s and d.bool() else (s,)
-
-
-def _creation(name_args):
-    return values_only(name_args)
-
-
-def _sorted_values(side, out):
-    return out
 
 
 def _conv2d_args(d):
@@ -480,7 +472,6 @@ def _retain(side, x):
 
 
 def _hook(side, x):
-    seen = []
     x.register_hook(lambda g: g * 3)
     (x * x).sum().backward()
     return x.grad
