@@ -97,7 +97,7 @@ def where(condition, a, b):
     return apply(OPS["where"], (_lift(condition, None), a, b))
 
 
-subtract, multiply, divide, true_divide, power = sub, mul, div, pow, pow
+subtract, multiply, divide, true_divide, power = sub, mul, div, div, pow
 
 neg = negative = _unary(OPS["neg"])
 exp = _unary(OPS["exp"])
@@ -146,11 +146,12 @@ def gelu(x, approximate="none"):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    # threshold is PyTorch's switch to the identity for large inputs; logaddexp is
-    # already exact there, so only beta changes the result
-    if beta == 1:
-        return apply(OPS["softplus"], (x,))
-    return apply(OPS["softplus"], (x * beta,)) / beta
+    # threshold is PyTorch's switch to the identity where beta * x > threshold: at the
+    # default 20 softplus already equals x in float32, a small threshold changes the result
+    out = apply(OPS["softplus"], (x,)) if beta == 1 else apply(OPS["softplus"], (x * beta,)) / beta
+    if threshold >= 20:
+        return out
+    return where((x * beta) > threshold, x, out)
 
 
 # --- reductions ------------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ def split(x, split_size_or_sections, dim=0):
         if k < 0 or (k == 0 and n):
             raise ShapeError(f"split: split_size must be positive (0 only for an empty dim), "
                              f"got {k} for dim {dim} of length {n}")
-        if k == 0:
+        if k == 0 or n == 0:          # an empty dim splits into one empty piece
             return (x,)
         sizes = [k] * (n // k) + ([n % k] if n % k else [])
     else:
@@ -523,9 +524,10 @@ def chunk(x, chunks, dim=0):
         raise ArgumentError(f"chunk: chunks must be an int, got {type(chunks).__name__} {chunks!r}")
     if chunks <= 0:
         raise ShapeError(f"chunk: chunks must be greater than 0, got {chunks}")
-    n = x.shape[_dim("chunk", dim, x.ndim)]
-    if n == 0:
-        return (x,)
+    d = _dim("chunk", dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:                        # as PyTorch: `chunks` empty pieces
+        return tuple(_slice_along(x, d, 0, 0) for _ in builtins.range(chunks))
     return split(x, -(-n // chunks), dim)
 
 
@@ -635,6 +637,9 @@ def embedding(input, weight):
 def one_hot(labels, num_classes=-1):
     """Integer labels as one-hot int64 rows (PyTorch's F.one_hot); no gradient."""
     ids = labels._value if isinstance(labels, Tensor) else np.asarray(labels)
+    if num_classes == -1 and not ids.size:
+        raise ArgumentValueError("one_hot: cannot infer the number of classes from empty "
+                                 "labels; pass num_classes")
     n = int(ids.max()) + 1 if num_classes == -1 else num_classes
     if ids.size and (ids.min() < 0 or ids.max() >= n):
         raise ShapeError(f"one_hot: labels must lie in 0..{n - 1}, got {int(ids.min())}..{int(ids.max())}")
@@ -1044,6 +1049,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _running(name, input, dim, dtype):
     x = _lift(input, None)
     d = _dim(name, dim, x.ndim)
+    if dtype is None and x.dtype.kind in "biu" and x.dtype != np.int64:
+        dtype = np.int64              # as PyTorch: a running sum of integers or bools is int64
     if dtype is not None:
         x = x.astype(dtype)
     if not x.ndim:                      # a running sum of one number (in the op's dtype)

@@ -369,6 +369,11 @@ class Tensor:
         return self._assign("fill_", Ellipsis, value)
 
     def copy_(self, src):
+        shape = np.shape(src._value if isinstance(src, Tensor) else src)
+        # NumPy's assignment also drops leading 1s of a larger source; PyTorch only broadcasts
+        if len(shape) > self.ndim or any(s not in (1, d) for s, d in zip(shape[::-1], self.shape[::-1])):
+            raise ShapeError(f"copy_: a value of shape {fmt(shape)} does not fit this tensor of "
+                             f"shape {fmt(self.shape)}: it must broadcast to it")
         return self._assign("copy_", Ellipsis, src)
 
     def add_(self, other, alpha=1):

@@ -27,6 +27,9 @@ def linear(input, weight, bias=None):
         # PyTorch refuses; NumPy would silently run a float32 model in float64 (or on ints)
         raise DTypeError(f"linear: input is {input.dtype} but the weight is {weight.dtype}; "
                          f"convert the input (x.to({weight.dtype.name}) or x.float())")
+    if bias is not None and bias.dtype != weight.dtype:
+        raise DTypeError(f"linear: the bias is {bias.dtype} but the weight is {weight.dtype}; "
+                         "give both one dtype, as PyTorch requires")
     if bias is not None and _LINEAR is not None:
         return apply(_LINEAR, (input, weight, bias))
     if nd == 1:                                   # W @ x: one matvec

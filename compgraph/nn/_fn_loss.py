@@ -65,7 +65,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     total = CF.sum(per)
     if reduction == "sum":
         return total
-    return total / _make(np.asarray(scale.sum(), dtype=x.dtype))
+    denom = scale.sum()
+    if denom == 0:          # every target ignored: NaN, as PyTorch, with a zero gradient
+        return total * 0 + _make(np.asarray(np.nan, dtype=x.dtype))
+    return total / _make(np.asarray(denom, dtype=x.dtype))
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",

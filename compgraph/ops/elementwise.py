@@ -77,8 +77,14 @@ _unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, promote=floa
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), promote=floating)
 _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, promote=floating)
 _unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
-_unary("sign", lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy(),   # sign(bool): itself
-       lambda xp, g, ans, a: g * 0)   # as PyTorch: zero, not none
+def _sign(xp, a):
+    if a.dtype.kind == "b":                # sign(bool): itself
+        return a.copy()
+    s = xp.sign(a)
+    return xp.where(s != s, 0, s) if s.dtype.kind == "f" else s   # sign(NaN) is 0 in PyTorch
+
+
+_unary("sign", lambda xp, a: _sign(xp, a), lambda xp, g, ans, a: g * 0)   # as PyTorch: zero, not none
 _unary("sin", lambda xp, a: xp.sin(a), lambda xp, g, ans, a: g * xp.cos(a), promote=floating)
 _unary("cos", lambda xp, a: xp.cos(a), lambda xp, g, ans, a: -g * xp.sin(a), promote=floating)
 _unary("clip", lambda xp, a, min=None, max=None: xp.clip(a, min, max),

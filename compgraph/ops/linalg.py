@@ -1,4 +1,6 @@
 """Products: matmul (batched, NumPy semantics), mm, mv, dot, outer, einsum."""
+import math
+
 from ..errors import ShapeError
 from .promote import common
 from .table import defop, dummy_rule, fmt
@@ -172,8 +174,9 @@ def _outer_rows(xp, g, x):
     """g.T @ x for row stacks g (n, p), x (n, q): every leading dim of x is a batch dim.
     For a single row this is an outer product, which BLAS gemm does 4x slower than a
     broadcast multiply (k = 1 is its worst case)."""
-    g2 = xp.reshape(g, (-1, g.shape[-1]))
-    x2 = xp.reshape(x, (-1, x.shape[-1]))
+    rows = math.prod(g.shape[:-1])          # not -1: ambiguous when a dim is 0
+    g2 = xp.reshape(g, (rows, g.shape[-1]))
+    x2 = xp.reshape(x, (rows, x.shape[-1]))
     if g2.shape[0] == 1:
         return g2.T * x2
     return g2.T @ x2

@@ -104,7 +104,10 @@ def _var_vjp(xp, g, ans, a, axis=None, keepdims=False, correction=1):
 
 def _std_vjp(xp, g, ans, a, axis=None, keepdims=False, correction=1):
     centered = a - xp.mean(a, axis=axis, keepdims=True)
-    return (_spread(xp, g / ans, a, axis) * centered * _per_dof(a.shape, axis, correction, 1.0))
+    # where std is 0 (all values equal) the gradient is 0, as PyTorch's, not 0/0
+    zero = ans == 0
+    g = xp.where(zero, 0, g) / xp.where(zero, 1, ans)
+    return _spread(xp, g, a, axis) * centered * _per_dof(a.shape, axis, correction, 1.0)
 
 
 _reduction("var", _var, _var_vjp)
@@ -113,6 +116,8 @@ _reduction("std", lambda xp, a, axis=None, keepdims=False, correction=1:
 
 
 def _logsumexp(xp, a, axis=None, keepdims=False):
+    if 0 in a.shape:                  # the log of an empty sum: -inf (max has no identity)
+        return xp.full(reduce_shape("logsumexp")(a.shape, axis, keepdims), -math.inf, a.dtype)
     m = xp.max(a, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf along an axis stays -inf, not nan
     out = xp.log(xp.sum(xp.exp(a - m), axis=axis, keepdims=True)) + m
@@ -126,11 +131,17 @@ _reduction("logsumexp", _logsumexp,
 
 
 def _softmax(xp, a, axis=-1):
+    if 0 in a.shape:                  # an empty softmax is empty (max has no identity)
+        normalize_axis("softmax", axis, a.ndim)
+        return a * 1
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(xp, a, axis=-1):
+    if 0 in a.shape:
+        normalize_axis("log_softmax", axis, a.ndim)
+        return a * 1
     shifted = a - xp.max(a, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
