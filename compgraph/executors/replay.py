@@ -32,11 +32,29 @@ from ..tensor import Tensor, _make
 
 _region_ids = itertools.count()
 
+# "numpy": generated Python calling NumPy; "numba": the same plan, with the whole step's
+# array code handed to Numba (the optional extra compgraph[jit])
+BACKENDS = ("numpy", "numba")
+
+
+def _require_numba():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        raise ArgumentError("compile(backend='numba') needs Numba, which is not installed; "
+                            "install the optional extra: pip install 'compgraph[jit]'") from None
+
 
 class compile:
     """Decorator: trace `fn` once per argument signature and replay it afterwards."""
 
     def __init__(self, fn=None, *, backend="numpy"):
+        if backend not in BACKENDS:
+            raise ArgumentError(f"compile: unknown backend {backend!r}; the backends are "
+                                + ", ".join(repr(b) for b in BACKENDS))
+        if backend == "numba":
+            _require_numba()
+        self.backend = backend
         self.fn = fn
         self.plans = {}
         if fn is not None:

@@ -222,3 +222,9 @@ def test_create_graph_through_a_compiled_region_is_refused_clearly():
     y = f(x)                                   # replayed: one node for the whole region
     with pytest.raises(cg.GraphError, match="higher-order gradients cannot pass through"):
         cg.grad(y, x, create_graph=True)
+
+
+def test_an_unknown_backend_is_refused_naming_the_backends():
+    from compgraph.errors import ArgumentError
+    with pytest.raises(ArgumentError, match=r"unknown backend 'nonsense'.*'numpy'.*'numba'"):
+        cg.compile(lambda x: x * 2, backend="nonsense")
