@@ -52,6 +52,11 @@ def _bad_target(target, classes):
                       f"is out of range for {classes} classes (valid: 0 to {classes - 1})")
 
 
+def _pow2(x):
+    m, _ = np.frexp(x)
+    return abs(m) == 0.5
+
+
 def _plain_sgd(group):
     return not (group["momentum"] or group["weight_decay"] or group["maximize"])
 
@@ -98,11 +103,16 @@ class _Lowering:
                     "expit": _expit, "bad_target": _bad_target}
         self.lines = []
         self.n = 0
+        self.shapes = {}                      # variable -> the shape of its array
         self.done = {}
+        self.axpy = True
         # scalar constants made while tracing: no one outside can change them, fold them
+        # (and the shared scalar constants of tensor.scalar_constant, never written to)
+        from ..tensor import _constants
+        shared = {id(c) for c in _constants.values()}
         self.const = {}
         for k, e in enumerate(externals):
-            if e._id > trace_mark and not e.requires_grad and e._value.ndim == 0 \
+            if (e._id > trace_mark or id(e) in shared) and not e.requires_grad and e._value.ndim == 0 \
                     and e._value.dtype.kind in "fiu":
                 self.const[id(e)] = e._value.item()
                 self.env[f"e{k}"] = e._value     # for an op that runs its table entry
@@ -111,6 +121,7 @@ class _Lowering:
     def buf(self, like, dtype=None):
         name = f"B{self.n}"
         self.n += 1
+        self.shapes[name] = np.shape(like)
         self.env[name] = np.empty(np.shape(like), dtype or like.dtype)
         return name
 
@@ -126,6 +137,9 @@ class _Lowering:
     # --- forward ----------------------------------------------------------------------------
     def forward(self, t):
         v, op, ins = self.names[id(t)], t.op.name, t.inputs
+        self.shapes[v] = t.shape
+        for x in ins:
+            self.shapes.setdefault(self.names[id(x)], x.shape)
         last = t is self.out                      # the result: a fresh array, never a buffer
         o = "" if last else f", out={self.buf(t._value)}"
         same = all(np.shape(x._value) == t.shape or id(x) in self.const for x in ins)
@@ -218,6 +232,26 @@ class _Lowering:
                 and logits.ndim == 2 and target.dtype.kind in "iu"
                 and logits.dtype.kind == "f" and not target.requires_grad)
 
+    def times(self, g, c, t):
+        """g times the number c.  The product of the numbers is rounded to the gradient's
+        dtype, as eager code's 0-d arrays are; a scale that is not a power of two is put
+        on the array at once, where eager code puts it, since (g * s) * a and (g * a) * s
+        round differently (a power of two commutes exactly: it changes the exponent only).
+        So the lowered step is bitwise the eager step."""
+        name, scale = g
+        dt = t.dtype.type
+        new = float(dt(scale) * dt(c))
+        if name is None or _pow2(new):
+            return (name, new)
+        dst = self.buf(np.empty(self.shape_of(name), t.dtype))
+        self.emit(f"np.multiply({name}, {new!r}, out={dst})")
+        return (dst, 1.0)
+
+    def shape_of(self, name):
+        if name not in self.shapes:
+            raise _Unsupported
+        return self.shapes[name]
+
     def uniform(self, t):
         """All operands of t have its dtype: out= buffers and folded numbers change nothing."""
         return all(x.dtype == t.dtype for x in t.inputs)
@@ -258,6 +292,7 @@ class _Lowering:
         if op == "linear" and ins[0].ndim in (1, 2) and ins[2].ndim == 1 and name is not None:
             if i == 0:                         # the scale passes through the product
                 self.emit(f"{name}_x = {name} @ {r[1]}")
+                self.shapes[f"{name}_x"] = x.shape
                 return (f"{name}_x", scale)
             # the weight's and bias's gradients: the scale goes on the small g, once
             key = (id(t), "scaled")
@@ -300,21 +335,21 @@ class _Lowering:
             self.emit(f"np.copyto({dst}, {name})")
             return (dst, scale)
         if op == "neg":
-            return (name, -scale)
+            return self.times(g, -1.0, t)
         if op == "cross_entropy" and i == 0 and self.plain_xent(t) and name is None:
             dst = self.buf(x._value)               # softmax - onehot, over the batch size
             self.emit(f"np.divide({ans}_e, {ans}_s, out={dst})")
             self.emit(f"{dst}[rows_{ans}, {r[1]}] -= 1")
-            return (dst, scale / x.shape[0])
+            return self.times((dst, scale), 1.0 / x.shape[0], t)
         if op not in ("add", "sub", "mul", "pow") or not same:
             return None
         other = ins[1 - i]
         if op == "add" or op == "sub" and i == 0:
             return (name, scale)
         if op == "sub":
-            return (name, -scale)
+            return self.times(g, -1.0, t)
         if op == "mul" and id(other) in self.const:
-            return (name, scale * self.const[id(other)])
+            return self.times(g, self.const[id(other)], t)
         if op == "mul":
             if name is None:
                 return (r[1 - i], scale)
@@ -322,11 +357,12 @@ class _Lowering:
             self.emit(f"np.multiply({name}, {r[1 - i]}, out={dst})")
             return (dst, scale)
         if op == "pow" and i == 0 and self.const.get(id(other)) == 2:   # g * 2 * x
-            if name is None:
-                return (r[0], 2.0 * scale)
+            g = self.times(g, 2.0, t)             # the table's g * 2 * x, in that order
+            if g[0] is None:
+                return (r[0], g[1])
             dst = self.buf(x._value)
-            self.emit(f"np.multiply({name}, {r[0]}, out={dst})")
-            return (dst, 2.0 * scale)
+            self.emit(f"np.multiply({g[0]}, {r[0]}, out={dst})")
+            return (dst, g[1])
         return None
 
     def generic_vjp(self, t, i, g):
@@ -346,6 +382,7 @@ class _Lowering:
             self.env[f"attrs_{k}"] = t.attrs
             attrs = f", **attrs_{k}"
         tmp = f"t_{k}_{i}"
+        self.shapes[tmp] = t.inputs[i].shape
         self.emit(f"{tmp} = b_{k}_{i}(xp, {gname}, {k}, {operands}{attrs})")
         got, want = self._vjp_shape(t, i), t.inputs[i].shape
         if got != want:               # broadcasting, undone as the engine would, decided now
@@ -424,7 +461,9 @@ class _Lowering:
                 self.emit(f"lr = group{gi}['lr']")
             for p in ps:
                 j = self.leaf_slot[id(p)]
-                axpy = _AXPY.get(p._value.dtype) if p._value.flags.c_contiguous else None
+                # the eager update, v -= lr * g, call for call: the same rounding (BLAS axpy
+                # would fuse it into one pass, but round differently)
+                axpy = _AXPY.get(p._value.dtype) if self.axpy and p._value.flags.c_contiguous else None
                 if axpy is not None:
                     self.env[f"axpy{j}"] = axpy
                     self.env[f"flat{j}"] = p._value.reshape(-1)
