@@ -27,6 +27,7 @@ over its own buffer, and reuses the buffer on the next call only if nothing but 
 parameter holds it (sys.getrefcount); a gradient kept by the caller gets a fresh buffer.
 Anything outside this pattern returns None from lower_step and the general writer is used.
 """
+import re
 import sys
 
 import numpy as np
@@ -50,6 +51,36 @@ def _bad_target(target, classes):
     from ..errors import BoundsError
     raise BoundsError(f"cross_entropy: class index {int(target.min()) if target.min() < 0 else int(target.max())} "
                       f"is out of range for {classes} classes (valid: 0 to {classes - 1})")
+
+
+_OPS = {"multiply": "*", "add": "+", "subtract": "-", "divide": "/"}
+_BINARY_OUT = re.compile(r"^(\s*)(\w+ = )?np\.(multiply|add|subtract|divide)\(([\w.]+), ([\w.]+)"
+                         r"(?:, out=(B\d+))?\)$")
+_SMALL = 4096          # elements: below this a fresh array beats a ufunc's out= keyword
+
+
+def _small(line, shapes):
+    """Rewrite one generated line for tiny arrays, where the call overhead is all there is:
+    a ufunc with out= into a small buffer becomes an operator on a fresh array (bound to
+    the buffer's name, which the following lines read), np.sum(x) becomes x.sum(), and
+    np.copyto(b, x) becomes b[...] = x.  Large arrays keep their buffers."""
+    m = _BINARY_OUT.match(line)
+    if m:
+        indent, lhs, fn, a, b, dst = m.groups()
+        if dst is None or int(np.prod(shapes.get(dst, (_SMALL,)))) < _SMALL:
+            bind = (lhs or "") + (f"{dst} = " if dst else "")
+            return f"{indent}{bind}{a} {_OPS[fn]} {b}"
+        return line
+    m = re.match(r"^(\s*)(\w+) = ([\w.]+)\((\w+), out=(B\d+)\)$", line)
+    if m and int(np.prod(shapes.get(m.group(5), (_SMALL,)))) < _SMALL:
+        return f"{m.group(1)}{m.group(2)} = {m.group(5)} = {m.group(3)}({m.group(4)})"
+    m = re.match(r"^(\s*)(\w+) = np\.sum\((\w+)\)$", line)
+    if m:
+        return f"{m.group(1)}{m.group(2)} = {m.group(3)}.sum()"
+    m = re.match(r"^(\s*)np\.copyto\((\w+), ([\w.]+)\)$", line)
+    if m:
+        return f"{m.group(1)}{m.group(2)}[...] = {m.group(3)}"
+    return line
 
 
 def _pow2(x):
@@ -480,6 +511,7 @@ class _Lowering:
                 f"    if len(args) == {len(self.args)}:",
                 f"        {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "        pass",
                 f"        if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY: return None"]
+        self.lines = [_small(line, self.shapes) for line in self.lines]
         self.source = "\n".join(head + self.lines) + "\n"
         code = compile(self.source, "<compgraph.compile numpy>", "exec")
         exec(code, self.env)

@@ -26,35 +26,29 @@ import numpy as np
 
 from .. import state
 from ..autograd import _accumulate, array_namespace
-from ..errors import ArgumentError, TraceError
+from ..errors import ArgumentError, TraceError, UnsupportedError
 from ..ops.table import Op
 from ..tensor import Tensor, _make, _next_id
 from .lower_numpy import lower_step
 
 _region_ids = itertools.count()
 
-# "numpy": generated Python calling NumPy; "numba": the same plan, with the whole step's
-# array code handed to Numba (the optional extra compgraph[jit])
-BACKENDS = ("numpy", "numba")
-
-
-def _require_numba():
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        raise ArgumentError("compile(backend='numba') needs Numba, which is not installed; "
-                            "install the optional extra: pip install 'compgraph[jit]'") from None
+# "numpy": generated Python calling NumPy (with the lowered fast path of lower_numpy.py for
+# whole SGD training steps).  A native backend (Numba) is planned, not built: asking for it
+# says so rather than running the NumPy code under its name.
+BACKENDS = ("numpy",)
 
 
 class compile:
     """Decorator: trace `fn` once per argument signature and replay it afterwards."""
 
     def __init__(self, fn=None, *, backend="numpy"):
+        if backend == "numba":
+            raise UnsupportedError("compile(backend='numba') is not implemented yet; the "
+                                   "backend that exists is 'numpy'")
         if backend not in BACKENDS:
             raise ArgumentError(f"compile: unknown backend {backend!r}; the backends are "
                                 + ", ".join(repr(b) for b in BACKENDS))
-        if backend == "numba":
-            _require_numba()
         self.backend = backend
         self.fn = fn
         self.plans = {}
