@@ -62,7 +62,7 @@ class compile:
             functools.update_wrapper(self, self.fn)
             return self
         fast = self._fast
-        if fast is not None and not kwargs:
+        if fast is not None and not kwargs and state.TRACE is None:
             value = fast(*args)          # None: the guard did not match, take the long way
             if value is not None:
                 return _make(value)
