@@ -505,7 +505,9 @@ class _Lowering:
                     self.emit(f"np.subtract(P{j}._value, {tmp}, out=P{j}._value)")
                 self.emit(f"P{j}._grad = GTs[{j}]")
         res = names[id(self.out)]
-        self.emit(f"return {res} if {res}.__class__ is np.ndarray else np.asarray({res})")
+        # the result is the caller's: never a view of a buffer the next call overwrites
+        self.emit(f"return {res} if {res}.__class__ is np.ndarray and {res}.base is None "
+                  f"else np.array({res})")
         argn = ", ".join(f"a{k}" for k in range(len(self.args)))
         head = ["def fast(*args):",
                 f"    if len(args) == {len(self.args)}:",
