@@ -26,19 +26,33 @@ import numpy as np
 
 from .. import state
 from ..autograd import _accumulate, array_namespace
-from ..errors import ArgumentError, TraceError
+from ..errors import ArgumentError, TraceError, UnsupportedError
 from ..ops.table import Op
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _next_id
+from .lower_numpy import lower_step
 
 _region_ids = itertools.count()
+
+# "numpy": generated Python calling NumPy (with the lowered fast path of lower_numpy.py for
+# whole SGD training steps).  A native backend (Numba) is planned, not built: asking for it
+# says so rather than running the NumPy code under its name.
+BACKENDS = ("numpy",)
 
 
 class compile:
     """Decorator: trace `fn` once per argument signature and replay it afterwards."""
 
     def __init__(self, fn=None, *, backend="numpy"):
+        if backend == "numba":
+            raise UnsupportedError("compile(backend='numba') is not implemented yet; the "
+                                   "backend that exists is 'numpy'")
+        if backend not in BACKENDS:
+            raise ArgumentError(f"compile: unknown backend {backend!r}; the backends are "
+                                + ", ".join(repr(b) for b in BACKENDS))
+        self.backend = backend
         self.fn = fn
         self.plans = {}
+        self._fast = None                # the last plan's lowered step: guard and all in one
         if fn is not None:
             functools.update_wrapper(self, fn)
 
@@ -47,6 +61,11 @@ class compile:
             self.fn = args[0]
             functools.update_wrapper(self, self.fn)
             return self
+        fast = self._fast
+        if fast is not None and not kwargs and state.TRACE is None:
+            value = fast(*args)          # None: the guard did not match, take the long way
+            if value is not None:
+                return _make(value)
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
         if plan is not None and not plan.still_valid():
@@ -54,7 +73,9 @@ class compile:
         if plan is None:
             # the tracing call itself ran the function: its result is this call's result
             self.plans[key], out = Plan.trace(self.fn, args, kwargs)
+            self._fast = self.plans[key].fast
             return out.detach() if self.plans[key].whole_step else out
+        self._fast = plan.fast
         return plan.run(args)
 
     def __get__(self, obj, objtype=None):   # methods: compile per instance
@@ -143,6 +164,7 @@ class Plan:
             raise TraceError("compile: a compiled function called another one while tracing; "
                              "compile the outer function only")
         state.TRACE = trace = []
+        mark = _next_id()                 # tensors numbered after it were made while tracing
         try:
             out = fn(*args, **kwargs)
         finally:
@@ -150,9 +172,9 @@ class Plan:
         if not isinstance(out, Tensor):
             raise ArgumentError(f"compile: {getattr(fn, '__name__', fn)} must return one Tensor, "
                                 f"got {type(out).__name__}")
-        return cls(fn, args, trace, out), out
+        return cls(fn, args, trace, out, mark), out
 
-    def __init__(self, fn, args, trace, out):
+    def __init__(self, fn, args, trace, out, mark=None):
         tensors = [t for t in trace if isinstance(t, Tensor)]
         backwards = [e for e in trace if isinstance(e, Backward)]
         if len(backwards) > 1:
@@ -196,8 +218,15 @@ class Plan:
                                      ".detach())")
         self.out_requires_grad = out.requires_grad and not self.whole_step
         writer = _Writer(names, len(self.arg_positions), len(externals))
+        self.fast = None
         if self.whole_step:
             self.step = writer.whole_step(items, out)
+            self.source = writer.source
+            if mark is not None:
+                lowered = lower_step(items, out, names, [args[i] for i in self.arg_positions],
+                                     externals, mark)
+                if lowered is not None:
+                    self.fast, self.fast_source = lowered
         else:
             nodes = [t for t in items if isinstance(t, Tensor)]
             self.forward, self.backward = writer.region(nodes, out)

@@ -222,3 +222,11 @@ def test_create_graph_through_a_compiled_region_is_refused_clearly():
     y = f(x)                                   # replayed: one node for the whole region
     with pytest.raises(cg.GraphError, match="higher-order gradients cannot pass through"):
         cg.grad(y, x, create_graph=True)
+
+
+def test_an_unknown_backend_is_refused_naming_the_backends():
+    from compgraph.errors import ArgumentError, UnsupportedError
+    with pytest.raises(ArgumentError, match=r"unknown backend 'nonsense'; the backends are 'numpy'"):
+        cg.compile(lambda x: x * 2, backend="nonsense")
+    with pytest.raises(UnsupportedError, match="not implemented yet"):
+        cg.compile(lambda x: x * 2, backend="numba")
