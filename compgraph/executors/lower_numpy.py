@@ -94,6 +94,20 @@ def _plain_sgd(group):
 
 def lower_step(fn_items, out, names, arg_tensors, externals, trace_mark):
     """The fast step function for this trace, or None when it is outside the pattern."""
+    found = sgd_step(fn_items, out)
+    if found is None:
+        return None
+    nodes, opt = found
+    try:
+        return _Lowering(nodes, out, names, arg_tensors, externals, trace_mark, opt).build()
+    except _Unsupported:
+        return None
+
+
+def sgd_step(fn_items, out):
+    """(the forward nodes, the SGD optimizer) when the trace is zero_grad, a forward to a
+    one-element loss, its backward and a plain SGD step, in that order; else None.
+    (lower_numba.py lowers the same pattern.)"""
     from ..optim.sgd import SGD          # optim imports executors: import it late
     from ..optim.optimizer import Optimizer
     from .replay import Backward, Replayed
@@ -116,10 +130,18 @@ def lower_step(fn_items, out, names, arg_tensors, externals, trace_mark):
         return None
     if not all(_plain_sgd(g) for g in opt.param_groups) or out.numel() != 1:
         return None
-    try:
-        return _Lowering(nodes, out, names, arg_tensors, externals, trace_mark, opt).build()
-    except _Unsupported:
-        return None
+    return nodes, opt
+
+
+def folded_constants(externals, trace_mark):
+    """id(tensor) -> Python number for the scalar constants made while tracing: no one
+    outside can change them, so they are folded into the code (and the shared scalar
+    constants of tensor.scalar_constant, never written to)."""
+    from ..tensor import _constants
+    shared = {id(c) for c in _constants.values()}
+    return {id(e): e._value.item() for e in externals
+            if (e._id > trace_mark or id(e) in shared) and not e.requires_grad
+            and e._value.ndim == 0 and e._value.dtype.kind in "fiu"}
 
 
 class _Unsupported(Exception):
@@ -137,15 +159,9 @@ class _Lowering:
         self.shapes = {}                      # variable -> the shape of its array
         self.done = {}
         self.axpy = True
-        # scalar constants made while tracing: no one outside can change them, fold them
-        # (and the shared scalar constants of tensor.scalar_constant, never written to)
-        from ..tensor import _constants
-        shared = {id(c) for c in _constants.values()}
-        self.const = {}
+        self.const = folded_constants(externals, trace_mark)
         for k, e in enumerate(externals):
-            if (e._id > trace_mark or id(e) in shared) and not e.requires_grad and e._value.ndim == 0 \
-                    and e._value.dtype.kind in "fiu":
-                self.const[id(e)] = e._value.item()
+            if id(e) in self.const:
                 self.env[f"e{k}"] = e._value     # for an op that runs its table entry
 
     # --- helpers --------------------------------------------------------------------------

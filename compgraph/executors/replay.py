@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import state
 from ..autograd import _accumulate, array_namespace
-from ..errors import ArgumentError, TraceError, UnsupportedError
+from ..errors import ArgumentError, TraceError
 from ..ops.table import Op
 from ..tensor import Tensor, _make, _next_id
 from .lower_numpy import lower_step
@@ -34,21 +34,22 @@ from .lower_numpy import lower_step
 _region_ids = itertools.count()
 
 # "numpy": generated Python calling NumPy (with the lowered fast path of lower_numpy.py for
-# whole SGD training steps).  A native backend (Numba) is planned, not built: asking for it
-# says so rather than running the NumPy code under its name.
-BACKENDS = ("numpy",)
+# whole SGD training steps).  "numba": the whole SGD step as one native kernel
+# (lower_numba.py; Numba is the optional extra compgraph[jit]); a step it does not cover
+# raises UnsupportedError naming the op rather than running the NumPy code under its name.
+BACKENDS = ("numpy", "numba")
 
 
 class compile:
     """Decorator: trace `fn` once per argument signature and replay it afterwards."""
 
     def __init__(self, fn=None, *, backend="numpy"):
-        if backend == "numba":
-            raise UnsupportedError("compile(backend='numba') is not implemented yet; the "
-                                   "backend that exists is 'numpy'")
         if backend not in BACKENDS:
             raise ArgumentError(f"compile: unknown backend {backend!r}; the backends are "
                                 + ", ".join(repr(b) for b in BACKENDS))
+        if backend == "numba":
+            from .lower_numba import require_numba
+            require_numba()              # missing: the error names the extra, at this line
         self.backend = backend
         self.fn = fn
         self.plans = {}
@@ -72,7 +73,7 @@ class compile:
             plan = None                      # a captured tensor changed shape or dtype
         if plan is None:
             # the tracing call itself ran the function: its result is this call's result
-            self.plans[key], out = Plan.trace(self.fn, args, kwargs)
+            self.plans[key], out = Plan.trace(self.fn, args, kwargs, self.backend)
             self._fast = self.plans[key].fast
             return out.detach() if self.plans[key].whole_step else out
         self._fast = plan.fast
@@ -159,7 +160,7 @@ class Plan:
     makes the recorded calls, in the order they were traced."""
 
     @classmethod
-    def trace(cls, fn, args, kwargs):
+    def trace(cls, fn, args, kwargs, backend="numpy"):
         if state.TRACE is not None:
             raise TraceError("compile: a compiled function called another one while tracing; "
                              "compile the outer function only")
@@ -172,9 +173,9 @@ class Plan:
         if not isinstance(out, Tensor):
             raise ArgumentError(f"compile: {getattr(fn, '__name__', fn)} must return one Tensor, "
                                 f"got {type(out).__name__}")
-        return cls(fn, args, trace, out, mark), out
+        return cls(fn, args, trace, out, mark, backend), out
 
-    def __init__(self, fn, args, trace, out, mark=None):
+    def __init__(self, fn, args, trace, out, mark=None, backend="numpy"):
         tensors = [t for t in trace if isinstance(t, Tensor)]
         backwards = [e for e in trace if isinstance(e, Backward)]
         if len(backwards) > 1:
@@ -222,11 +223,18 @@ class Plan:
         if self.whole_step:
             self.step = writer.whole_step(items, out)
             self.source = writer.source
-            if mark is not None:
+            if backend == "numba":
+                from .lower_numba import lower_step as lower_numba
+                self.fast, self.fast_source = lower_numba(
+                    items, out, names, [args[i] for i in self.arg_positions], externals, mark)
+            elif mark is not None:
                 lowered = lower_step(items, out, names, [args[i] for i in self.arg_positions],
                                      externals, mark)
                 if lowered is not None:
                     self.fast, self.fast_source = lowered
+        elif backend == "numba":
+            from .lower_numba import _unsupported
+            _unsupported("this function has no loss.backward() and optimizer step inside")
         else:
             nodes = [t for t in items if isinstance(t, Tensor)]
             self.forward, self.backward = writer.region(nodes, out)
