@@ -550,7 +550,8 @@ def conv2d(x, f, stride, is_valid=True):
     st = _stride(stride, "conv2d")
     fd = _dims(f)
     xd = _dims(x)
-    if len(fd) != 4 or _off(f) or len(xd) != 3 or xd[2] != fd[2]:
+    # an (H, W) input is DyNet's (H, W, 1): its Dim drops trailing 1s (MNIST images as they come)
+    if len(fd) != 4 or _off(f) or len(xd) not in (2, 3) or (xd[2:] or (1,))[0] != fd[2]:
         raise ShapeError(f"conv2d: expected x (H, W, C_in) and filters (kH, kW, C_in, C_out), got "
                          f"dims {xd} and {fd}")
     if is_valid and (xd[0] < fd[0] or xd[1] < fd[1]):

@@ -672,6 +672,15 @@ def _(dy, c):
     return dy.conv2d(x, _P(c, (2, 2, 2, 3), "f", 1), [1, 1])
 
 
+@case("conv2d/hw_input")
+def _(dy, c):
+    # an (H, W) image is (H, W, 1) to DyNet (mnist_dynet_minibatch.py feeds 28x28 images)
+    xb = dy.reshape(_batch(c, 4 * 5, B=2), (4, 5))
+    f = _P(c, (3, 2, 1, 3), "f", 1)
+    return {"v": dy.conv2d(_P(c, (5, 6)), f, [1, 1]), "b": dy.conv2d_bias(xb, f, _P(c, 3, "b", 2), [1, 2]),
+            "s": dy.conv2d(xb, f, [2, 1], is_valid=False)}
+
+
 @case("maxpooling2d/valid_and_same")
 def _(dy, c):
     x = _P(c, (5, 6, 2))
