@@ -185,6 +185,9 @@ def sparsemax(x):
     elements >= x_i."""
     x = _ex(x)
     dims = _dims(x)
+    if len(dims) == 2 and dims[1] == 1 and x.__class__ is not BatchedExpression:
+        # DyNet's Dim {n, 1} is the vector {n}; the result keeps x's dims
+        return F.reshape(sparsemax(F.reshape(x, dims[:1])), dims)
     if len(dims) != 1 or x.__class__ is BatchedExpression:
         raise ShapeError(f"sparsemax: DyNet's takes one vector, got dims {dims}"
                          + (" in a batch" if _off(x) else ""))

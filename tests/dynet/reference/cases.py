@@ -436,6 +436,11 @@ def _(dy, c):
             "b": dy.log_softmax(_batch(c)), "r": dy.pick(dy.log_softmax(_P(c, 5, "r", 2), [0, 2, 3]), 2)}
 
 
+@case("sparsemax/column")
+def _(dy, c):
+    return dy.sparsemax(_P(c, (5, 1), "y", 2, -2, 2))
+
+
 @case("sparsemax/vector")
 def _(dy, c):
     return {"a": dy.sparsemax(dy.inputVector([0.5, 0.1, 0.9, -1.0]) + _P(c, 4) * 0.3),
@@ -594,6 +599,20 @@ def _(dy, c):
 @case("pickneglogsoftmax/vector_and_batch", covers=("pickneglogsoftmax_batch",))
 def _(dy, c):
     return {"v": dy.pickneglogsoftmax(_P(c, 5), 3), "b": dy.pickneglogsoftmax_batch(_batch(c), [0, 2, 1, 2])}
+
+
+@case("pickneglogsoftmax/column_scores", covers=("pickneglogsoftmax_batch", "pick", "pick_batch", "softmax"))
+def _(dy, c):
+    # scores of dims (n, 1), as `W * reshape(x, (k, 1))` gives (mnist_dynet_minibatch.py)
+    x, xb = _P(c, (4, 1)), dy.reshape(_batch(c, 4, B=3), (4, 1))
+    return {"v": dy.pickneglogsoftmax(x, 2), "b": dy.pickneglogsoftmax_batch(xb, [0, 3, 1]),
+            "p": dy.pick(x, 1), "pb": dy.pick_batch(xb, [2, 0, 3]),
+            "s": dy.softmax(x)}
+
+
+@case("pickneglogsoftmax/one_class_for_a_batch_raises", grad=False)
+def _(dy, c):
+    return dy.pickneglogsoftmax(_batch(c, 4, B=3), 2)
 
 
 @case("hinge/and_batch", covers=("hinge_batch",))
