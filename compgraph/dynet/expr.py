@@ -552,17 +552,26 @@ def _target(v):
     return t
 
 
+def _column_as_vector(x, dims, fn, want):
+    """DyNet's Dim {n, 1} is the vector {n} (a classifier `W * reshape(x, (n, 1))` gives
+    scores of dims (10, 1)): such an x as a vector, anything else refused."""
+    if len(dims) != 2 or dims[1] != 1:
+        raise ShapeError(f"{fn}: expected {want}, got dims {tuple(dims)}")
+    return reshape(x, dims[:1], x.shape[0] if _off(x) else 1), tuple(dims[:1])
+
+
 def pickneglogsoftmax(x, v):
     """-log(softmax(x)[v]), one fused op computed from the log-sum-exp."""
     if isinstance(v, (list, tuple, np.ndarray)):
         return pickneglogsoftmax_batch(x, v)
     x = _ex(x)
     if x.__class__ is BatchedExpression:
-        return pickneglogsoftmax_batch(x, [v] * x.shape[0])
+        raise ArgumentValueError(f"pickneglogsoftmax: one class ({v!r}) for a batch of "
+                                 f"{x.shape[0]}: pass a list of {x.shape[0]} classes (as DyNet)")
     v0 = x._value                      # x.shape without the property call: this is per word
     shape = x._meta[0] if v0 is None else v0.shape
     if len(shape) != 1:
-        raise ShapeError(f"pickneglogsoftmax: expected a vector of scores, got dims {shape}")
+        x, shape = _column_as_vector(x, shape, "pickneglogsoftmax", "a vector of scores")
     # the label is only an attribute to the loss's shape rule: out of range, it would fail
     # first in value(), inside NumPy; a negative one would pick from the end
     if v.__class__ is not int or not 0 <= v < shape[0]:
@@ -574,7 +583,7 @@ def pickneglogsoftmax_batch(x, vs):
     x = _ex(x)
     dims = _dims(x)
     if len(dims) != 1:
-        raise ShapeError(f"pickneglogsoftmax_batch: expected vectors of scores, got dims {dims}")
+        x, dims = _column_as_vector(x, dims, "pickneglogsoftmax_batch", "vectors of scores")
     ids = _ids(vs, dims[0], "pickneglogsoftmax_batch", "class", f"{dims[0]} classes")
     if x.__class__ is BatchedExpression and len(ids) != x.shape[0]:
         raise ShapeError(f"pickneglogsoftmax_batch: {len(ids)} classes for a batch of "

@@ -23,6 +23,11 @@ class Expression(Tensor):
     __slots__ = ()
     batched = False
 
+    def __bool__(self):
+        # DyNet's Expression defines no truth value, so any expression is true (attention.py
+        # caches with `w1dt = w1dt or w1 * input_mat`)
+        return True
+
 
 class BatchedExpression(Expression):
     __slots__ = ()
