@@ -14,8 +14,8 @@ from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
 from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
-_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
-    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
+_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM = (
+    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem"))
 _F32 = np.float32
 # one attribute dict for every word's loss: the batching signature of a node is memoized on
 # its attribute dict's identity, and a fresh dict per call would be keyed anew each time
@@ -514,17 +514,30 @@ def pick_batch(x, indices, dim=0):
     return _batch(F.getitem(x, (ids,)))
 
 
+_ranges = {}     # (axis, start, end) -> getitem's attribute dict, one per range
+
+
 def pickrange(x, s, e, d=0):
     x = _ex(x)
-    axis = _axis(x, d, "pickrange")
-    n = x.shape[axis]
-    for name, v in (("start", s), ("end", e)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+    axis = _off(x) if d == 0 and d.__class__ is int else _axis(x, d, "pickrange")
+    shape = x._meta[0] if x._value is None else x._value.shape
+    if axis >= len(shape):
+        _axis(x, d, "pickrange")            # a scalar: the error that says so
+    n = shape[axis]
+    if s.__class__ is not int or e.__class__ is not int:
+        for name, v in (("start", s), ("end", e)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+        s, e = int(s), int(e)
     if not 0 <= s < e <= n:
         raise BoundsError(f"pickrange: range [{s}, {e}) does not fit dimension {d} of size {n} "
                           f"(dims {_dims(x)}): need 0 <= start < end <= {n}")
-    return F.getitem(x, (slice(None),) * axis + (slice(int(s), int(e)),))
+    # the same attribute dict for every use of a range: the batching signature is memoized
+    # on the dict's identity (rules.attrs_key), so a fresh one would be keyed anew per node
+    attrs = _ranges.get((axis, s, e))
+    if attrs is None:
+        attrs = _ranges[(axis, s, e)] = {"index": (slice(None),) * axis + (slice(s, e),)}
+    return apply(_GETITEM, (x,), attrs)
 
 
 def select_rows(x, rows):

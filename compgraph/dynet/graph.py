@@ -95,6 +95,19 @@ class ComputationGraph(BatchingGraph):
         self._lookups.append((node, lp, ids, update))
         return node
 
+    def _release(self):
+        """Forget the nodes of a graph that renew_cg() replaced.  Every node points at its
+        graph (the stale checks compare that with the current one), so a graph that kept its
+        nodes would be a reference cycle of tens of thousands of objects, left to Python's
+        cyclic collector -- whose full collections then cost more than the graph's arithmetic.
+        Dropped, the nodes go by reference counting as soon as the user lets go of them."""
+        self.nodes = []
+        self._params = {}
+        self._lookups = []
+        self._last_grads = {}
+        self._checkpoints = []
+        self.release_batches()
+
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
     def checkpoint(self):
         self._checkpoints.append((len(self.nodes), dict(self._params), len(self._lookups),
@@ -260,5 +273,7 @@ def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
     """Drop the current graph and start a new one; autobatching=None follows config()."""
     if autobatching is None:
         autobatching = bool(_Current.config["autobatch"])
+    if _Current.cg is not None:
+        _Current.cg._release()
     _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
     return _Current.cg

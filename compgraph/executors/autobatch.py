@@ -362,6 +362,15 @@ class BatchingGraph(Graph):
         self._batches = []
         self._stats = {}
 
+    def release_batches(self):
+        """Drop the per-node bookkeeping (the graph is done with)."""
+        self._batches = []
+        self._depth = {}
+        self._sigof = {}
+        self._recorded = {}
+        self._lifted = {}
+        self.shared_ids = set()
+
     def _count(self, op, nodes, batches):
         s = self._stats.get(op.name)
         if s is None:
