@@ -13,10 +13,12 @@ class is the flag, so dialect functions know where DyNet's dimensions start.
 """
 import numpy as np
 
+from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph
-from ..tensor import Tensor, _make
+from ..executors.rules import attrs_key
+from ..tensor import Tensor, _make, _next_id
 
 
 class Expression(Tensor):
@@ -62,6 +64,8 @@ class ComputationGraph(BatchingGraph):
         # there, or mixed into this one, it would compute silently with nodes nobody evaluates
         # (apply records into the graph of the first operand that has one, so a stale first
         # operand makes `self` stale too: one comparison per operand covers both cases)
+        if self.autobatch and not self.immediate_compute and self is _Current.cg:
+            return self._record_batching(op, args, attrs)
         cur = _Current.cg
         for a in args:
             g = a._graph
@@ -73,6 +77,72 @@ class ComputationGraph(BatchingGraph):
             if self.check_validity and node.dtype.kind == "f" and not np.isfinite(node._value).all():
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
+
+    def _record_batching(self, op, args, attrs):
+        """BatchingGraph.record with the stale check, the node's creation and its adoption
+        in one pass: the building of an autobatched DyNet graph is this function, run once
+        per node, so it is written out (see BatchingGraph.record for the reasoning).  What
+        it does not cover (an eager result used as an operand) goes the general way."""
+        shared, depth = self.shared_ids, self._depth
+        rule = op.batch
+        stack_all = rule is None or rule.stack_all
+        key = [op]
+        d = 0
+        rg = batched = False
+        for a in args:
+            g = a._graph
+            v = a._value
+            if g is None:
+                if a.op is not None:                # an eager result: lifted (rare)
+                    return BatchingGraph.record(self, op, args, attrs)
+            elif g is not self:
+                raise _stale(op.name)
+            if a.__class__ is BatchedExpression:
+                batched = True
+            if v is not None:
+                shape, dtype = v.shape, v.dtype
+            else:
+                shape, dtype = a._meta
+                da = depth.get(a, 0)
+                if da > d:
+                    d = da
+            if a.requires_grad:
+                rg = True
+                if not stack_all and (g is None or a._id in shared):
+                    shape = a._id
+            elif not stack_all and g is not None and a._id in shared:
+                shape = a._id
+            key.append(shape)
+            key.append(dtype)
+        ak = attrs_key(attrs) if attrs else ()
+        key.append(ak)
+        key = tuple(key)
+        hit = self._recorded.get(key) if ak is not None else None
+        if hit is None:
+            return BatchingGraph.record(self, op, args, attrs)   # a new key: signature made there
+        meta, sid = hit
+        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        d += 1
+        depth[t] = d
+        if sid is not None:
+            self._sigof[t] = sid
+            self._sig_depth[sid] += d
+            self._sig_count[sid] += 1
+        return t
 
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
