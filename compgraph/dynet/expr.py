@@ -296,6 +296,14 @@ def _scalarish(x):
 
 def _mul(a, b):
     """DyNet's `*`: the matrix product; with a number or a one-element side, elementwise."""
+    if a.__class__ is Expression and b.__class__ is Expression:
+        # the common case, W * x of two unbatched expressions, without the general path's
+        # conversions: a side whose dims are all 1 (or none) multiplies elementwise
+        va, vb = a._value, b._value
+        sa = a._meta[0] if va is None else va.shape
+        sb = b._meta[0] if vb is None else vb.shape
+        if sa.count(1) != len(sa) and sb.count(1) != len(sb):
+            return apply(_MATMUL, (a, b))
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
         return apply(_MUL, _align(a, b))
@@ -329,7 +337,8 @@ Expression.__neg__ = lambda self: apply(_NEG, (self,))
 
 
 def cmult(a, b):
-    return apply(_MUL, _align(_ex(a), _ex(b)))
+    return apply(_MUL, _align(a if a.__class__ is Expression else _ex(a),
+                              b if b.__class__ is Expression else _ex(b)))
 
 
 cwise_multiply = cmult
@@ -348,7 +357,7 @@ def affine_transform(xs):
     """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
     out = _ex(xs[0])
     for w, v in zip(xs[1::2], xs[2::2]):
-        out = out + _mul(w, v)
+        out = apply(_ADD, _align(out, _mul(w, v)))
     return out
 
 

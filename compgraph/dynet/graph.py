@@ -16,9 +16,12 @@ import numpy as np
 from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
-from ..executors.autobatch import BatchingGraph
+from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import attrs_key
 from ..tensor import Tensor, _make, _next_id
+
+
+_metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
 
 
 class Expression(Tensor):
@@ -64,8 +67,8 @@ class ComputationGraph(BatchingGraph):
         # there, or mixed into this one, it would compute silently with nodes nobody evaluates
         # (apply records into the graph of the first operand that has one, so a stale first
         # operand makes `self` stale too: one comparison per operand covers both cases)
-        if self.autobatch and not self.immediate_compute and self is _Current.cg:
-            return self._record_batching(op, args, attrs)
+        if not self.immediate_compute and self is _Current.cg:
+            return self._record_fast(op, args, attrs)
         cur = _Current.cg
         for a in args:
             g = a._graph
@@ -78,11 +81,14 @@ class ComputationGraph(BatchingGraph):
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
 
-    def _record_batching(self, op, args, attrs):
+    def _record_fast(self, op, args, attrs):
         """BatchingGraph.record with the stale check, the node's creation and its adoption
-        in one pass: the building of an autobatched DyNet graph is this function, run once
-        per node, so it is written out (see BatchingGraph.record for the reasoning).  What
-        it does not cover (an eager result used as an operand) goes the general way."""
+        in one pass: building a DyNet graph is this function, run once per node, so it is
+        written out (see BatchingGraph.record for the reasoning).  The op's shape rule (and
+        with it DyNet's build-time checks) runs once per key -- op, input shapes and dtypes,
+        attributes -- and is remembered.  What it does not cover (an eager result used as
+        an operand, a key not seen yet when batching) goes the general way."""
+        batching = self.autobatch
         shared, depth = self.shared_ids, self._depth
         rule = op.batch
         stack_all = rule is None or rule.stack_all
@@ -103,24 +109,35 @@ class ComputationGraph(BatchingGraph):
                 shape, dtype = v.shape, v.dtype
             else:
                 shape, dtype = a._meta
-                da = depth.get(a, 0)
-                if da > d:
-                    d = da
+                if batching:
+                    da = depth.get(a, 0)
+                    if da > d:
+                        d = da
             if a.requires_grad:
                 rg = True
-                if not stack_all and (g is None or a._id in shared):
+                if batching and not stack_all and (g is None or a._id in shared):
                     shape = a._id
-            elif not stack_all and g is not None and a._id in shared:
+            elif batching and not stack_all and g is not None and a._id in shared:
                 shape = a._id
             key.append(shape)
             key.append(dtype)
         ak = attrs_key(attrs) if attrs else ()
         key.append(ak)
         key = tuple(key)
-        hit = self._recorded.get(key) if ak is not None else None
-        if hit is None:
-            return BatchingGraph.record(self, op, args, attrs)   # a new key: signature made there
-        meta, sid = hit
+        if batching:
+            hit = self._recorded.get(key) if ak is not None else None
+            if hit is None:
+                return BatchingGraph.record(self, op, args, attrs)   # new key: signature made there
+            meta, sid = hit
+        else:
+            meta = _metas.get(key) if ak is not None else None
+            if meta is None:
+                meta = _infer(op, [a.shape for a in args], [a.dtype for a in args], attrs)
+                if ak is not None:
+                    if len(_metas) > 50000:
+                        _metas.clear()
+                    _metas[key] = meta
+            sid = None
         t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
         t._value = None
         t._grad = None
@@ -136,6 +153,8 @@ class ComputationGraph(BatchingGraph):
         nodes = self.nodes
         t._index = len(nodes)
         nodes.append(t)
+        if not batching:
+            return t
         d += 1
         depth[t] = d
         if sid is not None:
