@@ -617,19 +617,24 @@ def _node_vjp(ns, node, g, grads):
         gs = op.vjp_all(ns, g, node._value, *vals, **node.attrs)
     else:
         vjps = op.vjps_for(len(ins))
+    ans, attrs = node._value, node.attrs
     for i, x in enumerate(ins):
         if x.requires_grad:
             if op.vjp_all is not None:
                 gx = gs[i]
                 if gx is None:
                     continue
+            elif attrs:
+                gx = vjps[i](ns, g, ans, *vals, **attrs)
             else:
-                gx = vjps[i](ns, g, node._value, *vals, **node.attrs)
+                gx = vjps[i](ns, g, ans, *vals)
             if gx.__class__ is not np.ndarray:
                 gx = np.asarray(gx)          # NumPy returns scalars for 0-d results
-            if gx.shape != x.shape:
-                gx = unbroadcast(ns, gx, x.shape)
-            _accumulate(grads, x, gx)
+            shape = vals[i].shape
+            if gx.shape != shape:
+                gx = unbroadcast(ns, gx, shape)
+            prev = grads.get(x)
+            grads[x] = gx if prev is None else prev + gx
 
 
 def _batch_vjp(ns, b, gs, grads):
