@@ -1,7 +1,7 @@
 """Real DyNet and compgraph.dynet side by side, on the same DyNet-user programs.
 
     python benchmarks/dynet_side_by_side.py [--workloads tagger-autobatch,xor,...]
-                                           [--rounds 2] [--dynet-python PATH] [--markdown]
+                                           [--rounds 2] [--clock cpu|wall] [--dynet-python PATH]
 
 Each workload of benchmarks/dynet_programs.py runs in a fresh process per library (DyNet
 reads its autobatch flag once, at import), alternating dynet, compgraph, dynet, compgraph
@@ -11,6 +11,10 @@ one thread in both.  Real DyNet is taken from --dynet-python (default: $DYNET_PY
 printed note.  compgraph.dynet then runs once more with its phases timed: build (the
 user's program), schedule (evaluate, less the time in kernels), forward kernels,
 backward and update, each in ns per graph node.
+
+--clock cpu (the default) times with the process's CPU time, which other jobs on a shared
+machine disturb far less than the wall clock (with one BLAS thread the two agree on an idle
+machine); --clock wall times with perf_counter.
 """
 import argparse
 import json
@@ -27,25 +31,25 @@ THREAD_ENV = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_N
 
 # --- the child: one workload on one library --------------------------------------------------
 
-def _instrument(timer):
+def _instrument(timer, clock):
     """Time the forward kernels of compgraph.dynet's graphs (what evaluate spends outside
     them is scheduling)."""
     from compgraph.executors.autobatch import BatchingGraph
 
     def timed(f):
         def wrapper(*a):
-            t = time.perf_counter()
+            t = clock()
             try:
                 return f(*a)
             finally:
-                timer[0] += time.perf_counter() - t
+                timer[0] += clock() - t
         return wrapper
     # a batch or a lone node: compute() runs each lone node, _run_batch/_ragged the batches
     for name in ("compute", "_run_batch", "_run_ragged"):
         setattr(BatchingGraph, name, timed(getattr(BatchingGraph, name)))
 
 
-def child(impl, name, profile):
+def child(impl, name, profile, clock_name="cpu"):
     import numpy as np
     sys.path.insert(0, HERE)
     from dynet_programs import WORKLOADS
@@ -56,10 +60,10 @@ def child(impl, name, profile):
     else:
         import compgraph.dynet as dy
     kernels = [0.0]
+    clock = time.process_time if clock_name == "cpu" else time.perf_counter
     if profile:
-        _instrument(kernels)
+        _instrument(kernels, clock)
     st = setup(dy, np.random.default_rng(0))
-    clock = time.perf_counter
     phases = dict(build=0.0, forward=0.0, backward=0.0, update=0.0)
     units = nodes = 0
     loss_value = None
@@ -95,10 +99,10 @@ def child(impl, name, profile):
 
 # --- the parent ---------------------------------------------------------------------------------
 
-def _run(python, impl, name, profile=False):
+def _run(python, impl, name, profile=False, clock="cpu"):
     env = dict(os.environ, **THREAD_ENV)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [python, os.path.abspath(__file__), "--child", impl, name] + (["--profile"] if profile else [])
+    cmd = [python, os.path.abspath(__file__), "--child", impl, name, clock] + (["--profile"] if profile else [])
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -122,7 +126,7 @@ def main(argv=None):
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--dynet-python", default=DEFAULT_DYNET)
-    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     args = ap.parse_args(argv)
     names = args.workloads.split(",")
     missing = _has_dynet(args.dynet_python)
@@ -133,11 +137,13 @@ def main(argv=None):
     for name in names:
         for _ in range(args.rounds):
             for impl in impls:
-                r = _run(args.dynet_python if impl == "dynet" else sys.executable, impl, name)
+                r = _run(args.dynet_python if impl == "dynet" else sys.executable, impl, name,
+                         clock=args.clock)
                 key = (name, impl)
                 if key not in best or r["rate"] > best[key]["rate"]:
                     best[key] = r
-        best[(name, "profile")] = _run(sys.executable, "compgraph", name, profile=True)
+        best[(name, "profile")] = _run(sys.executable, "compgraph", name, profile=True, clock=args.clock)
+    print(f"clock: {args.clock}; rounds: {args.rounds}; BLAS threads: 1")
     _table(names, best, missing)
 
 
@@ -171,6 +177,6 @@ def _graphs(name):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], "--profile" in sys.argv[4:])
+        child(sys.argv[2], sys.argv[3], "--profile" in sys.argv[5:], sys.argv[4])
     else:
         main()

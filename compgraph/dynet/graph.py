@@ -18,9 +18,11 @@ from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import attrs_key
-from ..tensor import Tensor, _make, _next_id
+from ..ops.namespace import array_namespace
+from ..tensor import Tensor, _make, _next_id, check_finite
 
 
+_NP = array_namespace(np)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
 
 
@@ -163,6 +165,21 @@ class ComputationGraph(BatchingGraph):
             self._sig_count[sid] += 1
         return t
 
+    def compute(self, node):
+        """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
+        input of a DyNet node has its value by then (the nodes before it ran first, and
+        operands from other graphs are refused when recorded), and DyNet computes on NumPy
+        arrays only, so the namespace is NumPy's without asking."""
+        vals = [x._value for x in node.inputs]
+        for v in vals:
+            if v.__class__ is not np.ndarray:
+                return super().compute(node)          # the general way, with its messages
+        attrs = node.attrs
+        out = node.op.fwd(_NP, *vals, **attrs) if attrs else node.op.fwd(_NP, *vals)
+        node._value = out if out.__class__ is np.ndarray else np.asarray(out)
+        if state.ANOMALY:
+            check_finite(node.op, node._value, "forward")
+
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
         node = _make(array, requires_grad, BatchedExpression if batched else Expression)
@@ -220,7 +237,7 @@ class ComputationGraph(BatchingGraph):
         if self is not _Current.cg:
             raise _stale("backward()")
         shape = root.shape
-        if len(shape) and int(np.prod(shape)) != 1:
+        if shape.count(1) != len(shape):
             # DyNet refuses too (exec.cc): seeding with ones would silently sum the elements
             if root.__class__ is BatchedExpression:
                 what = f"a batch of {shape[0]} with dims {tuple(shape[1:]) or (1,)} each"
