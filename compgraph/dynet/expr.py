@@ -378,9 +378,18 @@ def bmin(a, b):
 
 # --- elementwise functions ----------------------------------------------------------------------
 
-def tanh(x): return F.tanh(_ex(x))                  # noqa: E704
-def logistic(x): return F.sigmoid(_ex(x))           # noqa: E704
-def rectify(x): return F.relu(_ex(x))               # noqa: E704
+def _unary(name, op):
+    """An elementwise function of one expression: the op applied directly (these are a
+    third of the nodes of an LSTM written out by hand, so the call chain is kept short)."""
+    def f(x):
+        return apply(op, (x if x.__class__ is Expression else _ex(x),))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
+    return f
+
+
+tanh, logistic, rectify = (_unary(d, OPS[n]) for d, n in
+                           (("tanh", "tanh"), ("logistic", "sigmoid"), ("rectify", "relu")))
 def exp(x): return F.exp(_ex(x))                    # noqa: E704
 def log(x): return F.log(_ex(x))                    # noqa: E704
 def sqrt(x): return F.sqrt(_ex(x))                  # noqa: E704
