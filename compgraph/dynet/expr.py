@@ -14,8 +14,8 @@ from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
 from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
-_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM = (
-    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem"))
+_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
+    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem", "sum"))
 _F32 = np.float32
 # one attribute dict for every word's loss: the batching signature of a node is memoized on
 # its attribute dict's identity, and a fresh dict per call would be keyed anew each time
@@ -404,12 +404,19 @@ def softsign(x): x = _ex(x); return x / (F.abs(x) + 1.0)  # noqa: E702,E704
 
 # --- reductions, softmax, picking --------------------------------------------------------------
 
+_sums = {}       # (first axis, rank) -> sum's attribute dict, one per layout (see _ranges)
+
+
 def sum_elems(x):
     x = _ex(x)
     off = _off(x)
-    if x.ndim == off:
+    nd = len(x._meta[0]) if x._value is None else x._value.ndim
+    if nd == off:
         return x
-    return F.sum(x, axis=tuple(range(off, x.ndim)))
+    attrs = _sums.get((off, nd))
+    if attrs is None:
+        attrs = _sums[(off, nd)] = {"axis": tuple(range(off, nd)), "keepdims": False}
+    return apply(_SUMOP, (x,), attrs)
 
 
 def mean_elems(x):
