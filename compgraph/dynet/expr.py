@@ -14,8 +14,8 @@ from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
 from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
-_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
-    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
+_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
+    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem", "sum"))
 _F32 = np.float32
 # one attribute dict for every word's loss: the batching signature of a node is memoized on
 # its attribute dict's identity, and a fresh dict per call would be keyed anew each time
@@ -296,6 +296,14 @@ def _scalarish(x):
 
 def _mul(a, b):
     """DyNet's `*`: the matrix product; with a number or a one-element side, elementwise."""
+    if a.__class__ is Expression and b.__class__ is Expression:
+        # the common case, W * x of two unbatched expressions, without the general path's
+        # conversions: a side whose dims are all 1 (or none) multiplies elementwise
+        va, vb = a._value, b._value
+        sa = a._meta[0] if va is None else va.shape
+        sb = b._meta[0] if vb is None else vb.shape
+        if sa.count(1) != len(sa) and sb.count(1) != len(sb):
+            return apply(_MATMUL, (a, b))
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
         return apply(_MUL, _align(a, b))
@@ -329,7 +337,8 @@ Expression.__neg__ = lambda self: apply(_NEG, (self,))
 
 
 def cmult(a, b):
-    return apply(_MUL, _align(_ex(a), _ex(b)))
+    return apply(_MUL, _align(a if a.__class__ is Expression else _ex(a),
+                              b if b.__class__ is Expression else _ex(b)))
 
 
 cwise_multiply = cmult
@@ -348,7 +357,7 @@ def affine_transform(xs):
     """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
     out = _ex(xs[0])
     for w, v in zip(xs[1::2], xs[2::2]):
-        out = out + _mul(w, v)
+        out = apply(_ADD, _align(out, _mul(w, v)))
     return out
 
 
@@ -369,9 +378,18 @@ def bmin(a, b):
 
 # --- elementwise functions ----------------------------------------------------------------------
 
-def tanh(x): return F.tanh(_ex(x))                  # noqa: E704
-def logistic(x): return F.sigmoid(_ex(x))           # noqa: E704
-def rectify(x): return F.relu(_ex(x))               # noqa: E704
+def _unary(name, op):
+    """An elementwise function of one expression: the op applied directly (these are a
+    third of the nodes of an LSTM written out by hand, so the call chain is kept short)."""
+    def f(x):
+        return apply(op, (x if x.__class__ is Expression else _ex(x),))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
+    return f
+
+
+tanh, logistic, rectify = (_unary(d, OPS[n]) for d, n in
+                           (("tanh", "tanh"), ("logistic", "sigmoid"), ("rectify", "relu")))
 def exp(x): return F.exp(_ex(x))                    # noqa: E704
 def log(x): return F.log(_ex(x))                    # noqa: E704
 def sqrt(x): return F.sqrt(_ex(x))                  # noqa: E704
@@ -386,12 +404,19 @@ def softsign(x): x = _ex(x); return x / (F.abs(x) + 1.0)  # noqa: E702,E704
 
 # --- reductions, softmax, picking --------------------------------------------------------------
 
+_sums = {}       # (first axis, rank) -> sum's attribute dict, one per layout (see _ranges)
+
+
 def sum_elems(x):
     x = _ex(x)
     off = _off(x)
-    if x.ndim == off:
+    nd = len(x._meta[0]) if x._value is None else x._value.ndim
+    if nd == off:
         return x
-    return F.sum(x, axis=tuple(range(off, x.ndim)))
+    attrs = _sums.get((off, nd))
+    if attrs is None:
+        attrs = _sums[(off, nd)] = {"axis": tuple(range(off, nd)), "keepdims": False}
+    return apply(_SUMOP, (x,), attrs)
 
 
 def mean_elems(x):
@@ -514,17 +539,30 @@ def pick_batch(x, indices, dim=0):
     return _batch(F.getitem(x, (ids,)))
 
 
+_ranges = {}     # (axis, start, end) -> getitem's attribute dict, one per range
+
+
 def pickrange(x, s, e, d=0):
     x = _ex(x)
-    axis = _axis(x, d, "pickrange")
-    n = x.shape[axis]
-    for name, v in (("start", s), ("end", e)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+    axis = _off(x) if d == 0 and d.__class__ is int else _axis(x, d, "pickrange")
+    shape = x._meta[0] if x._value is None else x._value.shape
+    if axis >= len(shape):
+        _axis(x, d, "pickrange")            # a scalar: the error that says so
+    n = shape[axis]
+    if s.__class__ is not int or e.__class__ is not int:
+        for name, v in (("start", s), ("end", e)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+        s, e = int(s), int(e)
     if not 0 <= s < e <= n:
         raise BoundsError(f"pickrange: range [{s}, {e}) does not fit dimension {d} of size {n} "
                           f"(dims {_dims(x)}): need 0 <= start < end <= {n}")
-    return F.getitem(x, (slice(None),) * axis + (slice(int(s), int(e)),))
+    # the same attribute dict for every use of a range: the batching signature is memoized
+    # on the dict's identity (rules.attrs_key), so a fresh one would be keyed anew per node
+    attrs = _ranges.get((axis, s, e))
+    if attrs is None:
+        attrs = _ranges[(axis, s, e)] = {"index": (slice(None),) * axis + (slice(s, e),)}
+    return apply(_GETITEM, (x,), attrs)
 
 
 def select_rows(x, rows):
