@@ -304,9 +304,12 @@ def _mul(a, b):
         sb = b._meta[0] if vb is None else vb.shape
         if sa.count(1) != len(sa) and sb.count(1) != len(sb):
             return apply(_MATMUL, (a, b))
+    number = not isinstance(a, Tensor) or not isinstance(b, Tensor)
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
-        return apply(_MUL, _align(a, b))
+        if number:                             # an expression times a number
+            return apply(_MUL, _align(a, b))
+        return _one_element_product(a, b)
     ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
     if not bb or b.ndim > 2:
         return apply(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
@@ -315,6 +318,22 @@ def _mul(a, b):
     col = F.reshape(b, b.shape + (1,))         # two batches: matrix times column, per element
     out = apply(_MATMUL, (a, col))
     return F.reshape(out, out.shape[:-1])
+
+
+def _one_element_product(a, b):
+    """DyNet's matrix product where a side holds one element: elementwise, but only where the
+    product is defined (a vector counts as a column: (1,) * (3,) and (1,) * (2, 2) raise, as
+    DyNet's MatrixMultiply does), and with the product's dims ((4, 1) * (1,) is (4,))."""
+    da, db = a.shape[_off(a):], b.shape[_off(b):]
+    cols, rows = (da[1] if len(da) == 2 else 1), (db[0] if db else 1)
+    if cols != rows:
+        raise ShapeError(f"*: the matrix product of dims {tuple(da)} and {tuple(db)} is not "
+                         f"defined: the first's columns ({cols}) must equal the second's rows "
+                         f"({rows}); for an elementwise product use cmult")
+    out = apply(_MUL, _align(a, b))
+    if len(da) == 2 and len(db) == 1:          # a one-column matrix times a 1-vector: a vector
+        out = F.reshape(out, out.shape[:-1])
+    return out
 
 
 def _binary(op):
