@@ -20,7 +20,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph"]
+IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph", "impl_models"]
 OPTIONAL_MODULES = {"impl_compgraph"}     # silently absent if the file is
 _KEEP_ALIVE = []                          # the threadpoolctl limiter
 
