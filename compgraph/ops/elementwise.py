@@ -52,7 +52,7 @@ def _pow(xp, a, b):
     """a ** b.  NumPy's float ** with a float exponent is ~60x slower than a product, so a
     single exponent 1, 2, 3, -1, -2, 0.5 or -0.5 is computed by products and sqrt (as
     PyTorch's CPU kernel does for those exponents)."""
-    if xp is np and b.size == 1 and b.ndim <= a.ndim:
+    if getattr(xp, "is_numpy", xp is np) and b.size == 1 and b.ndim <= a.ndim:
         dtype = np.result_type(a, b)
         if dtype.kind == "f":
             fast = _POW_FAST.get(float(b.reshape(())))
