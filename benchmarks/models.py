@@ -349,9 +349,10 @@ def train(torch, workload, quick, seed=0):
         loss = step(x, y)
     last = loss.item()
     seconds = time.perf_counter() - start
+    steps = len(batches)
     if workload == "mnist-cnn":
         model, step, batches = prepare(torch, workload, quick=True)
         model.eval()
         for x, y in batches[:CNN_CHECK_STEPS]:
             last = step(x, y).item()
-    return len(batches), seconds, last
+    return steps, seconds, last
