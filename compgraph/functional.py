@@ -681,7 +681,9 @@ def dropout(x, p=0.5, training=True, *, mask_shape=None, name="dropout"):
                          f"replayed trace would freeze; call {name} outside the compiled "
                          "function, or compile the model in eval mode")
     keep = generator().random(x.shape if mask_shape is None else mask_shape) >= p
-    mask = (keep / (1 - p)).astype(x.dtype)
+    # scaled in x's dtype directly: no float64 temporary (the kept scale 1/(1-p) rounds once)
+    mask = np.multiply(keep, 1 / (1 - p), dtype=x.dtype) if x.dtype.kind == "f" \
+        else (keep / (1 - p)).astype(x.dtype)
     return x * as_tensor(mask)
 
 
