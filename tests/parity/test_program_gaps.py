@@ -93,3 +93,23 @@ def test_prelu_weight_that_does_not_fit_the_channels_raises_as_pytorch():
         TF.prelu(torch.zeros(3), torch.ones(3))
     with pytest.raises(RuntimeError, match="prelu"):
         CF.prelu(cg.zeros(3), cg.ones(3))
+
+
+def test_whole_torch_transformer_loads_before_its_import_path_is_used(tmp_path, monkeypatch):
+    """The language-model example saves its nn.Transformer whole; MultiheadAttention's
+    out_proj is pickled as torch.nn.modules.linear.NonDynamicallyQuantizableLinear, which
+    compgraph finds even when nothing imported compgraph.nn.modules.linear yet."""
+    import sys
+    monkeypatch.delitem(sys.modules, "compgraph.nn.modules.linear", raising=False)
+    torch.manual_seed(0)
+    tm = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2,
+                                     norm=torch.nn.LayerNorm(8), enable_nested_tensor=False).eval()
+    torch.save(tm, tmp_path / "enc.pt")
+    cm = cg.load(tmp_path / "enc.pt").eval()
+    assert type(cm.layers[0].self_attn.out_proj).__name__ == "NonDynamicallyQuantizableLinear"
+    x = np.random.default_rng(0).standard_normal((5, 3, 8)).astype(np.float32)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    with torch.no_grad():
+        want = tm(torch.tensor(x), mask=mask).numpy()
+    got = cm(cg.tensor(x), mask=cg.tensor(mask.numpy())).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
