@@ -539,7 +539,7 @@ def getitem(x, index):
     return out if perm is None else permute_dims(out, perm)
 
 
-def placed_value(value, index, shape):
+def _placed_value(value, index, shape):
     """The value of x[index] = value (x of `shape`) in the layout NumPy assigns in, where
     PyTorch's placement of the index dims differs (see torch_placement)."""
     perm = torch_placement(index, len(shape)) if len(index) > 2 else None
@@ -556,7 +556,7 @@ def placed_value(value, index, shape):
 def index_put(x, value, index):
     """x with x[index] replaced by value, as a new node (what x[index] = value records)."""
     index = _raw_index(index)
-    return apply(OPS["index_put"], (x, _lift(placed_value(value, index, x.shape), x)),
+    return apply(OPS["index_put"], (x, _lift(_placed_value(value, index, x.shape), x)),
                  {"index": index})
 
 

@@ -349,8 +349,8 @@ class Tensor:
             return self._become(index_put(self, value, index))
         self._inplace_check(what)
         if index.__class__ is tuple and len(index) > 2:
-            from .functional import placed_value     # PyTorch's placement of index dims
-            value = placed_value(value, index, self.shape)
+            from .functional import _placed_value     # PyTorch's placement of index dims
+            value = _placed_value(value, index, self.shape)
         v = value._value if isinstance(value, Tensor) else value
         try:
             self._value[index] = v

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DimError
 from .promote import floating, wide_integers
 from . import fast
 from .table import defop, fmt, normalize_axis, reduce_shape
@@ -62,7 +62,8 @@ def extreme_shape(name):
     def rule(shape, axis=None, keepdims=False, **attrs):
         for i in normalize_axis(name, axis, len(shape)):
             if shape[i] == 0:
-                raise ShapeError(f"{name}: dim {i} of a tensor of shape {fmt(shape)} is empty, so "
+                # DimError: PyTorch raises IndexError here (RuntimeError without a dim)
+                raise DimError(f"{name}: dim {i} of a tensor of shape {fmt(shape)} is empty, so "
                                  "it has no extreme to take; give a dim whose size is not 0")
         return base(shape, axis, keepdims, **attrs)
     return rule

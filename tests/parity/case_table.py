@@ -521,3 +521,6 @@ CASES.update(STATE)
 
 from .module_methods import METHOD_CASES  # noqa: E402  (nn.Module's methods)
 CASES.update(METHOD_CASES)
+
+from .case_table_wide import WIDE  # noqa: E402  (the surface merged from pt-ops, pt-nn, pt-data)
+CASES.update(WIDE)
