@@ -4,7 +4,7 @@ constructors and the random functions (shapes, dtypes and errors only: their str
 differ by design).  Same format as case_table: one line per name."""
 import numpy as np
 
-from .case_kit import (ALL, FLOATS, INTS, NUMERIC, binary, compare, generic, nondiff,
+from .case_kit import (ALL, Case, FLOATS, INTS, NUMERIC, binary, compare, generic, nondiff,
                        reduction, unary, values_only)
 from .case_table import _gather_args, _one_dim, _random_shape_dtype, _x
 
@@ -163,6 +163,10 @@ FUNCTIONAL = {
     "F.hardtanh": unary(kwargs=lambda d: {"min_val": d.choice([-1.0, -0.5]), "max_val": d.choice([1.0, 2.0])}),
     "F.hardsigmoid": unary(), "F.hardswish": unary(), "F.relu6": unary(),
     "F.softsign": unary(), "F.softmin": generic(_one_dim(dim_kw="dim")),
+    # prelu's weight: one slope, or one per channel (dim 1)
+    "F.prelu": Case(lambda d: (lambda x: ((x, d.array((d.choice([1, x.shape[1]]),), "float64",
+                                                      edge=False)), {}))(
+        d.array((d.int(1, 3), d.int(1, 4), d.int(1, 3)), "float64", edge=False))),
 }
 
 WIDE = {**TRIG, **SURFACE, **LEGACY, **RANDOM, **FUNCTIONAL}

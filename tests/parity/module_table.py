@@ -267,6 +267,7 @@ MODULES.update({
     "nn.Hardtanh": _plain(lambda d: ((d.choice([-1.0, -0.5]), d.choice([1.0, 2.0])), {})),
     "nn.Hardsigmoid": _plain(), "nn.Hardswish": _plain(), "nn.ReLU6": _plain(),
     "nn.Softsign": _plain(),
+    "nn.PReLU": _plain(lambda d: ((), {"num_parameters": 1, "init": d.choice([0.25, 0.1])})),
     "nn.Softmin": _plain(lambda d: ((), {"dim": -1}), shape=lambda d: d.shape(min_dims=1)),
     "nn.MultiheadAttention": ModCase(_attention, grad_tol=(1e-3, 1e-4)),
     "nn.TransformerEncoderLayer": _transformer("enc_layer"),
