@@ -97,7 +97,7 @@ EXCLUDED = {
 }
 
 # Names whose behaviour differs from PyTorch today: each is listed, with inputs and both
-# results, in PARITY_GAPS.md; its case goes into the table when it is fixed.
+# results, in docs/pytorch-parity-gaps.md; its case goes into the table when it is fixed.
 KNOWN_GAPS = {
     "torch.binary_cross_entropy_with_logits": "ATen's signature (weight, pos_weight, then "
         "reduction as an int): torch.binary_cross_entropy_with_logits(x, y) returns the "

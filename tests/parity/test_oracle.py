@@ -4,7 +4,7 @@ The cases are in case_table (functions, methods, attributes) and module_table (n
 classes); public_names lists the surface and the names left out, with the reason.  A new
 public name without a case fails test_every_public_name_has_a_case; an op of the table that
 no public case reaches fails test_every_op_is_reached.  Known differences from PyTorch are
-listed in PARITY_GAPS.md (at the repository root) and kept out of the table until fixed.
+listed in docs/pytorch-parity-gaps.md and kept out of the table until fixed.
 """
 import os
 
