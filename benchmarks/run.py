@@ -20,7 +20,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph", "impl_jax"]
+IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph", "impl_jax", "impl_models"]
 OPTIONAL_MODULES = {"impl_compgraph"}     # silently absent if the file is
 _KEEP_ALIVE = []                          # the threadpoolctl limiter
 
@@ -189,6 +189,11 @@ def run_all(selected, impl_filter, repeats, quick, log):
     return results
 
 
+def _fmt_rate(rate):
+    # the real-model workloads run a few steps a second: whole numbers would hide them
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.2f}"
+
+
 def _fmt_check(value):
     return "-" if value is None else f"{value:.6g}"
 
@@ -261,7 +266,7 @@ def table_rows(results, selected):
             ratio = f"{median / ref_median:.2f}x" if ref_median else "-"
             group = "" if impl.check_group == "default" else f" [{impl.check_group}]"
             rows.append([workload, impl.name + (" (ref)" if impl.reference else ""),
-                         unit, f"{median:,.0f}", f"{min(rates):,.0f}", f"{max(rates):,.0f}",
+                         unit, _fmt_rate(median), _fmt_rate(min(rates)), _fmt_rate(max(rates)),
                          ratio, _fmt_check(record["checks"][0]) + group,
                          f"{record['units']} units x {len(rates)}"])
     return rows

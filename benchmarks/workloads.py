@@ -55,6 +55,22 @@ WORKLOADS = {
         "cnn", "examples", 1e-3,
         "the cnn model of compgraph train: conv 3x3 16 tanh, pool 2, conv 3x3 32 "
         "tanh, pool 2, dense 128 tanh, 10; batch 64, SGD lr 0.05, 300 batches"),
+    # real model kinds, one program on both libraries: see models.py
+    "gpt-nano": Workload(
+        "gpt-nano", "steps", 1e-3,
+        "minGPT nano (3 layers, 3 heads, 48 dims, block 32) on seeded characters, "
+        "batch 16, AdamW, clip 1.0"),
+    "gpt-small": Workload(
+        "gpt-small", "steps", 1e-3,
+        "minGPT 6 layers, 6 heads, 192 dims, block 32, batch 16, AdamW, clip 1.0"),
+    "mnist-cnn": Workload(
+        "mnist-cnn", "steps", 1e-3,
+        "pytorch/examples mnist Net: conv 32, conv 64, relu, max-pool, dropout, "
+        "fc 9216-128-10, nll_loss, Adadelta lr 1.0, batch 64"),
+    "lstm-lm": Workload(
+        "lstm-lm", "steps", 1e-3,
+        "word_language_model: embedding 64, 2-layer LSTM 64, 10k vocabulary, "
+        "bptt 35, batch 20, SGD lr 20, clip 0.25"),
 }
 
 

@@ -60,10 +60,12 @@ class TraceError(CompgraphError, RuntimeError):
     flow, random numbers drawn inside the traced function)."""
 
 
-class ArgumentValueError(CompgraphError, ValueError):
+class ArgumentValueError(CompgraphError, ValueError, RuntimeError):
     """An argument of the right kind whose value cannot work: a negative learning rate,
     batch_size 0, a schedule period of 0, probabilities outside [0, 1]. The message names
-    the argument and what fits."""
+    the argument and what fits. Also a RuntimeError: PyTorch's own checks of argument
+    values (multinomial's weights, one_hot's classes) raise that; its Python-level ones
+    (optimizers, DataLoader) raise ValueError."""
 
 
 class MissingKeyError(CompgraphError, KeyError):

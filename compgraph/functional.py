@@ -539,7 +539,7 @@ def getitem(x, index):
     return out if perm is None else permute_dims(out, perm)
 
 
-def placed_value(value, index, shape):
+def _placed_value(value, index, shape):
     """The value of x[index] = value (x of `shape`) in the layout NumPy assigns in, where
     PyTorch's placement of the index dims differs (see torch_placement)."""
     perm = torch_placement(index, len(shape)) if len(index) > 2 else None
@@ -556,7 +556,7 @@ def placed_value(value, index, shape):
 def index_put(x, value, index):
     """x with x[index] replaced by value, as a new node (what x[index] = value records)."""
     index = _raw_index(index)
-    return apply(OPS["index_put"], (x, _lift(placed_value(value, index, x.shape), x)),
+    return apply(OPS["index_put"], (x, _lift(_placed_value(value, index, x.shape), x)),
                  {"index": index})
 
 
@@ -681,7 +681,9 @@ def dropout(x, p=0.5, training=True, *, mask_shape=None, name="dropout"):
                          f"replayed trace would freeze; call {name} outside the compiled "
                          "function, or compile the model in eval mode")
     keep = generator().random(x.shape if mask_shape is None else mask_shape) >= p
-    mask = (keep / (1 - p)).astype(x.dtype)
+    # scaled in x's dtype directly: no float64 temporary (the kept scale 1/(1-p) rounds once)
+    mask = np.multiply(keep, 1 / (1 - p), dtype=x.dtype) if x.dtype.kind == "f" \
+        else (keep / (1 - p)).astype(x.dtype)
     return x * as_tensor(mask)
 
 

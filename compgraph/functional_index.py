@@ -36,7 +36,8 @@ def narrow(input, dim, start, length):
     if not -n <= start <= n:
         raise ShapeError(f"narrow: start {start} is out of range for dim {d} of size {n} "
                          f"(use {-n}..{n})")
-    start %= builtins.max(n, 1)
+    if start < 0:                   # only a negative start wraps: start == n is an empty slice
+        start += n
     if length < 0 or start + length > n:
         raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
                          f"size ({n}) of shape {fmt(x.shape)}")

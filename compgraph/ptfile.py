@@ -354,6 +354,11 @@ def _compgraph_global(module, name):
     obj = mod
     for part in name.split("."):
         obj = getattr(obj, part, None) if obj is not None else None
+    if obj is None and mod is nn and name in nn.modules.RENAMES:
+        # PyTorch's classes that compgraph.nn keeps under another name or module
+        # (torch.nn.modules.linear.NonDynamicallyQuantizableLinear in nn.MultiheadAttention)
+        home, attr = nn.modules.RENAMES[name]
+        obj = getattr(sys.modules.get(home), attr, None)
     if obj is None:
         return None, False
     if isinstance(obj, type) and issubclass(obj, nn.Module):

@@ -8,7 +8,7 @@ import builtins
 
 import numpy as np
 
-from .errors import ArgumentError, ArgumentValueError, DTypeError, ShapeError
+from .errors import ArgumentError, ArgumentValueError, BoundsError, DTypeError, ShapeError
 from .functional import _dt, _ints, _new, _size
 from .random import rng
 from .tensor import Tensor, as_tensor
@@ -72,8 +72,14 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     low, high = _ints("randint", (low, high), "low and high")
     if low >= high:
         raise ShapeError(f"randint: low must be less than high, got low={low} >= high={high}")
+    dtype = _dt(dtype, np.dtype(np.int64))
+    if dtype.kind in "biu":         # a bound outside the dtype would wrap the draws silently
+        lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if low < lo or high - 1 > hi:
+            raise BoundsError(f"randint: [{low}, {high}) does not fit in {dtype} (values "
+                              f"{lo}..{hi}); pass a wider dtype")
     values = rng(generator).integers(low, high, _size("randint", size))
-    return _into(out, _new(values.astype(_dt(dtype, np.dtype(np.int64))), requires_grad, device))
+    return _into(out, _new(values.astype(dtype), requires_grad, device))
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, device=None, requires_grad=False):
@@ -128,7 +134,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     m, s = (_values(v) if isinstance(v, Tensor) else np.asarray(v) for v in (mean, std))
     if s.size and builtins.bool((s < 0).any()):
         raise ArgumentValueError(f"normal: std must be >= 0 everywhere, found {s.min()}")
-    dtype = np.result_type(*(t.dtype for t in tensors))
+    dtype = np.dtype(tensors[0].dtype)      # mean's dtype when it is a tensor, as PyTorch
     if dtype.type not in _FLOATS:
         raise DTypeError(f"normal: mean and std must be floating-point tensors, got {dtype}")
     try:
@@ -137,7 +143,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise ShapeError(f"normal: mean of shape {m.shape} and std of shape {s.shape} do not "
                          "broadcast") from None
     z = _normal(rng(generator), shape, np.dtype(np.float64))
-    return _into(out, _new((z * s + m).astype(dtype), requires_grad, device or tensors[0].device))
+    return _into(out, _new(np.asarray(z * s + m).astype(dtype), requires_grad, device or tensors[0].device))
 
 
 def _probabilities(name, input, lo_ok=True):
@@ -158,7 +164,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     if probs.size and not (builtins.bool(((probs >= 0) & (probs <= 1)).all())):
         raise ArgumentValueError(f"bernoulli: probabilities must lie in [0, 1], found values "
                                  f"from {np.nanmin(probs)} to {np.nanmax(probs)}")
-    draws = rng(generator).random(probs.shape) < probs
+    draws = np.asarray(rng(generator).random(probs.shape) < probs)   # 0-d: an array, not a scalar
     return _into(out, _new(draws.astype(input.dtype), False, input.device))
 
 
@@ -203,7 +209,7 @@ def poisson(input, generator=None):
     input, rates = _probabilities("poisson", input)
     if rates.size and (rates < 0).any():
         raise ArgumentValueError("poisson: rates must be non-negative")
-    return _new(rng(generator).poisson(rates).astype(input.dtype), False, input.device)
+    return _new(np.asarray(rng(generator).poisson(rates)).astype(input.dtype), False, input.device)
 
 
 # --- in-place fillers, as Tensor methods ------------------------------------------------------

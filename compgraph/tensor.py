@@ -349,8 +349,8 @@ class Tensor:
             return self._become(index_put(self, value, index))
         self._inplace_check(what)
         if index.__class__ is tuple and len(index) > 2:
-            from .functional import placed_value     # PyTorch's placement of index dims
-            value = placed_value(value, index, self.shape)
+            from .functional import _placed_value     # PyTorch's placement of index dims
+            value = _placed_value(value, index, self.shape)
         v = value._value if isinstance(value, Tensor) else value
         try:
             self._value[index] = v
@@ -417,7 +417,7 @@ class Tensor:
             return f"tensor(<not computed>, shape={fmt(self.shape)}, op={self.type})"
         v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
         # PyTorch's look: whole numbers as "1.", anything else with four decimals
-        finite = np.abs(v[np.isfinite(v)]) if v.dtype.kind == "f" else v
+        finite = np.abs(v[np.isfinite(v)]).astype(np.float64) if v.dtype.kind == "f" else v
         nonzero = finite[finite != 0] if v.dtype.kind == "f" else finite.reshape(-1)[:0]
         # NumPy's switch to scientific notation; there PyTorch keeps four decimals too
         scientific = nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
@@ -429,8 +429,8 @@ class Tensor:
         extra = []
         if v.size == 0 and v.ndim > 1:
             extra.append(f"size={fmt(v.shape)}")
-        if self.dtype not in (backend.float32, backend.int64, backend.bool_):
-            extra.append(f"dtype={self.dtype}")
+        if self.dtype not in (backend.get_default_dtype(), backend.int64, backend.bool_):
+            extra.append(f"dtype=torch.{self.dtype}")   # PyTorch's spelling of the dtype
         if self.device != "cpu":
             extra.append("device='cuda'")
         if self.op is not None and self.requires_grad:
@@ -462,7 +462,16 @@ class _NodeType(str):
         return s
 
     def __call__(self, dtype=None):
-        return self.node.astype(dtype) if dtype is not None else f"compgraph.{self.node.dtype}"
+        from . import legacy   # at call time: legacy builds on this module
+        if dtype is None:      # PyTorch names the legacy type: 'torch.FloatTensor'
+            for name in legacy.__all__:
+                if getattr(legacy, name).dtype == self.node.dtype:
+                    return f"torch.{name}"
+            return f"torch.{self.node.dtype}"
+        if isinstance(dtype, str) and dtype.replace("torch.", "") in legacy.__all__:
+            dtype = getattr(legacy, dtype.replace("torch.", ""))
+        return self.node.astype(getattr(dtype, "dtype", dtype) if isinstance(dtype, type)
+                                else dtype)
 
 
 # --- making tensors -------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
 from .graph import BatchedExpression, Expression, _Current, _stale, cg
 
-_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT = (
-    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy"))
+_ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
+    OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem", "sum"))
 _F32 = np.float32
 # one attribute dict for every word's loss: the batching signature of a node is memoized on
 # its attribute dict's identity, and a fresh dict per call would be keyed anew each time
@@ -296,9 +296,20 @@ def _scalarish(x):
 
 def _mul(a, b):
     """DyNet's `*`: the matrix product; with a number or a one-element side, elementwise."""
+    if a.__class__ is Expression and b.__class__ is Expression:
+        # the common case, W * x of two unbatched expressions, without the general path's
+        # conversions: a side whose dims are all 1 (or none) multiplies elementwise
+        va, vb = a._value, b._value
+        sa = a._meta[0] if va is None else va.shape
+        sb = b._meta[0] if vb is None else vb.shape
+        if sa.count(1) != len(sa) and sb.count(1) != len(sb):
+            return apply(_MATMUL, (a, b))
+    number = not isinstance(a, Tensor) or not isinstance(b, Tensor)
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
-        return apply(_MUL, _align(a, b))
+        if number:                             # an expression times a number
+            return apply(_MUL, _align(a, b))
+        return _one_element_product(a, b)
     ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
     if not bb or b.ndim > 2:
         return apply(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
@@ -307,6 +318,22 @@ def _mul(a, b):
     col = F.reshape(b, b.shape + (1,))         # two batches: matrix times column, per element
     out = apply(_MATMUL, (a, col))
     return F.reshape(out, out.shape[:-1])
+
+
+def _one_element_product(a, b):
+    """DyNet's matrix product where a side holds one element: elementwise, but only where the
+    product is defined (a vector counts as a column: (1,) * (3,) and (1,) * (2, 2) raise, as
+    DyNet's MatrixMultiply does), and with the product's dims ((4, 1) * (1,) is (4,))."""
+    da, db = a.shape[_off(a):], b.shape[_off(b):]
+    cols, rows = (da[1] if len(da) == 2 else 1), (db[0] if db else 1)
+    if cols != rows:
+        raise ShapeError(f"*: the matrix product of dims {tuple(da)} and {tuple(db)} is not "
+                         f"defined: the first's columns ({cols}) must equal the second's rows "
+                         f"({rows}); for an elementwise product use cmult")
+    out = apply(_MUL, _align(a, b))
+    if len(da) == 2 and len(db) == 1:          # a one-column matrix times a 1-vector: a vector
+        out = F.reshape(out, out.shape[:-1])
+    return out
 
 
 def _binary(op):
@@ -329,7 +356,8 @@ Expression.__neg__ = lambda self: apply(_NEG, (self,))
 
 
 def cmult(a, b):
-    return apply(_MUL, _align(_ex(a), _ex(b)))
+    return apply(_MUL, _align(a if a.__class__ is Expression else _ex(a),
+                              b if b.__class__ is Expression else _ex(b)))
 
 
 cwise_multiply = cmult
@@ -348,7 +376,7 @@ def affine_transform(xs):
     """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
     out = _ex(xs[0])
     for w, v in zip(xs[1::2], xs[2::2]):
-        out = out + _mul(w, v)
+        out = apply(_ADD, _align(out, _mul(w, v)))
     return out
 
 
@@ -369,9 +397,18 @@ def bmin(a, b):
 
 # --- elementwise functions ----------------------------------------------------------------------
 
-def tanh(x): return F.tanh(_ex(x))                  # noqa: E704
-def logistic(x): return F.sigmoid(_ex(x))           # noqa: E704
-def rectify(x): return F.relu(_ex(x))               # noqa: E704
+def _unary(name, op):
+    """An elementwise function of one expression: the op applied directly (these are a
+    third of the nodes of an LSTM written out by hand, so the call chain is kept short)."""
+    def f(x):
+        return apply(op, (x if x.__class__ is Expression else _ex(x),))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
+    return f
+
+
+tanh, logistic, rectify = (_unary(d, OPS[n]) for d, n in
+                           (("tanh", "tanh"), ("logistic", "sigmoid"), ("rectify", "relu")))
 def exp(x): return F.exp(_ex(x))                    # noqa: E704
 def log(x): return F.log(_ex(x))                    # noqa: E704
 def sqrt(x): return F.sqrt(_ex(x))                  # noqa: E704
@@ -386,12 +423,19 @@ def softsign(x): x = _ex(x); return x / (F.abs(x) + 1.0)  # noqa: E702,E704
 
 # --- reductions, softmax, picking --------------------------------------------------------------
 
+_sums = {}       # (first axis, rank) -> sum's attribute dict, one per layout (see _ranges)
+
+
 def sum_elems(x):
     x = _ex(x)
     off = _off(x)
-    if x.ndim == off:
+    nd = len(x._meta[0]) if x._value is None else x._value.ndim
+    if nd == off:
         return x
-    return F.sum(x, axis=tuple(range(off, x.ndim)))
+    attrs = _sums.get((off, nd))
+    if attrs is None:
+        attrs = _sums[(off, nd)] = {"axis": tuple(range(off, nd)), "keepdims": False}
+    return apply(_SUMOP, (x,), attrs)
 
 
 def mean_elems(x):
@@ -514,17 +558,30 @@ def pick_batch(x, indices, dim=0):
     return _batch(F.getitem(x, (ids,)))
 
 
+_ranges = {}     # (axis, start, end) -> getitem's attribute dict, one per range
+
+
 def pickrange(x, s, e, d=0):
     x = _ex(x)
-    axis = _axis(x, d, "pickrange")
-    n = x.shape[axis]
-    for name, v in (("start", s), ("end", e)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+    axis = _off(x) if d == 0 and d.__class__ is int else _axis(x, d, "pickrange")
+    shape = x._meta[0] if x._value is None else x._value.shape
+    if axis >= len(shape):
+        _axis(x, d, "pickrange")            # a scalar: the error that says so
+    n = shape[axis]
+    if s.__class__ is not int or e.__class__ is not int:
+        for name, v in (("start", s), ("end", e)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise ArgumentError(f"pickrange: {name} must be an integer, got {v!r}")
+        s, e = int(s), int(e)
     if not 0 <= s < e <= n:
         raise BoundsError(f"pickrange: range [{s}, {e}) does not fit dimension {d} of size {n} "
                           f"(dims {_dims(x)}): need 0 <= start < end <= {n}")
-    return F.getitem(x, (slice(None),) * axis + (slice(int(s), int(e)),))
+    # the same attribute dict for every use of a range: the batching signature is memoized
+    # on the dict's identity (rules.attrs_key), so a fresh one would be keyed anew per node
+    attrs = _ranges.get((axis, s, e))
+    if attrs is None:
+        attrs = _ranges[(axis, s, e)] = {"index": (slice(None),) * axis + (slice(s, e),)}
+    return apply(_GETITEM, (x,), attrs)
 
 
 def select_rows(x, rows):
@@ -552,17 +609,26 @@ def _target(v):
     return t
 
 
+def _column_as_vector(x, dims, fn, want):
+    """DyNet's Dim {n, 1} is the vector {n} (a classifier `W * reshape(x, (n, 1))` gives
+    scores of dims (10, 1)): such an x as a vector, anything else refused."""
+    if len(dims) != 2 or dims[1] != 1:
+        raise ShapeError(f"{fn}: expected {want}, got dims {tuple(dims)}")
+    return reshape(x, dims[:1], x.shape[0] if _off(x) else 1), tuple(dims[:1])
+
+
 def pickneglogsoftmax(x, v):
     """-log(softmax(x)[v]), one fused op computed from the log-sum-exp."""
     if isinstance(v, (list, tuple, np.ndarray)):
         return pickneglogsoftmax_batch(x, v)
     x = _ex(x)
     if x.__class__ is BatchedExpression:
-        return pickneglogsoftmax_batch(x, [v] * x.shape[0])
+        raise ArgumentValueError(f"pickneglogsoftmax: one class ({v!r}) for a batch of "
+                                 f"{x.shape[0]}: pass a list of {x.shape[0]} classes (as DyNet)")
     v0 = x._value                      # x.shape without the property call: this is per word
     shape = x._meta[0] if v0 is None else v0.shape
     if len(shape) != 1:
-        raise ShapeError(f"pickneglogsoftmax: expected a vector of scores, got dims {shape}")
+        x, shape = _column_as_vector(x, shape, "pickneglogsoftmax", "a vector of scores")
     # the label is only an attribute to the loss's shape rule: out of range, it would fail
     # first in value(), inside NumPy; a negative one would pick from the end
     if v.__class__ is not int or not 0 <= v < shape[0]:
@@ -574,7 +640,7 @@ def pickneglogsoftmax_batch(x, vs):
     x = _ex(x)
     dims = _dims(x)
     if len(dims) != 1:
-        raise ShapeError(f"pickneglogsoftmax_batch: expected vectors of scores, got dims {dims}")
+        x, dims = _column_as_vector(x, dims, "pickneglogsoftmax_batch", "vectors of scores")
     ids = _ids(vs, dims[0], "pickneglogsoftmax_batch", "class", f"{dims[0]} classes")
     if x.__class__ is BatchedExpression and len(ids) != x.shape[0]:
         raise ShapeError(f"pickneglogsoftmax_batch: {len(ids)} classes for a batch of "

@@ -185,6 +185,9 @@ def sparsemax(x):
     elements >= x_i."""
     x = _ex(x)
     dims = _dims(x)
+    if len(dims) == 2 and dims[1] == 1 and x.__class__ is not BatchedExpression:
+        # DyNet's Dim {n, 1} is the vector {n}; the result keeps x's dims
+        return F.reshape(sparsemax(F.reshape(x, dims[:1])), dims)
     if len(dims) != 1 or x.__class__ is BatchedExpression:
         raise ShapeError(f"sparsemax: DyNet's takes one vector, got dims {dims}"
                          + (" in a batch" if _off(x) else ""))
@@ -550,7 +553,8 @@ def conv2d(x, f, stride, is_valid=True):
     st = _stride(stride, "conv2d")
     fd = _dims(f)
     xd = _dims(x)
-    if len(fd) != 4 or _off(f) or len(xd) != 3 or xd[2] != fd[2]:
+    # an (H, W) input is DyNet's (H, W, 1): its Dim drops trailing 1s (MNIST images as they come)
+    if len(fd) != 4 or _off(f) or len(xd) not in (2, 3) or (xd[2:] or (1,))[0] != fd[2]:
         raise ShapeError(f"conv2d: expected x (H, W, C_in) and filters (kH, kW, C_in, C_out), got "
                          f"dims {xd} and {fd}")
     if is_valid and (xd[0] < fd[0] or xd[1] < fd[1]):

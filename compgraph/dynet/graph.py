@@ -13,15 +13,27 @@ class is the flag, so dialect functions know where DyNet's dimensions start.
 """
 import numpy as np
 
+from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
-from ..executors.autobatch import BatchingGraph
-from ..tensor import Tensor, _make
+from ..executors.autobatch import BatchingGraph, _infer
+from ..executors.rules import attrs_key
+from ..ops.namespace import array_namespace
+from ..tensor import Tensor, _make, _next_id, check_finite
+
+
+_NP = array_namespace(np)
+_metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
 
 
 class Expression(Tensor):
     __slots__ = ()
     batched = False
+
+    def __bool__(self):
+        # DyNet's Expression defines no truth value, so any expression is true (attention.py
+        # caches with `w1dt = w1dt or w1 * input_mat`)
+        return True
 
 
 class BatchedExpression(Expression):
@@ -62,6 +74,8 @@ class ComputationGraph(BatchingGraph):
         # there, or mixed into this one, it would compute silently with nodes nobody evaluates
         # (apply records into the graph of the first operand that has one, so a stale first
         # operand makes `self` stale too: one comparison per operand covers both cases)
+        if not self.immediate_compute and self is _Current.cg:
+            return self._record_fast(op, args, attrs)
         cur = _Current.cg
         for a in args:
             g = a._graph
@@ -73,6 +87,103 @@ class ComputationGraph(BatchingGraph):
             if self.check_validity and node.dtype.kind == "f" and not np.isfinite(node._value).all():
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
+
+    def _record_fast(self, op, args, attrs):
+        """BatchingGraph.record with the stale check, the node's creation and its adoption
+        in one pass: building a DyNet graph is this function, run once per node, so it is
+        written out (see BatchingGraph.record for the reasoning).  The op's shape rule (and
+        with it DyNet's build-time checks) runs once per key -- op, input shapes and dtypes,
+        attributes -- and is remembered.  What it does not cover (an eager result used as
+        an operand, a key not seen yet when batching) goes the general way."""
+        batching = self.autobatch
+        shared, depth = self.shared_ids, self._depth
+        rule = op.batch
+        stack_all = rule is None or rule.stack_all
+        key = [op]
+        d = 0
+        rg = batched = False
+        for a in args:
+            g = a._graph
+            v = a._value
+            if g is None:
+                if a.op is not None:                # an eager result: lifted (rare)
+                    return BatchingGraph.record(self, op, args, attrs)
+            elif g is not self:
+                raise _stale(op.name)
+            if a.__class__ is BatchedExpression:
+                batched = True
+            if v is not None:
+                shape, dtype = v.shape, v.dtype
+            else:
+                shape, dtype = a._meta
+                if batching:
+                    da = depth.get(a, 0)
+                    if da > d:
+                        d = da
+            if a.requires_grad:
+                rg = True
+                if batching and not stack_all and (g is None or a._id in shared):
+                    shape = a._id
+            elif batching and not stack_all and g is not None and a._id in shared:
+                shape = a._id
+            key.append(shape)
+            key.append(dtype)
+        ak = attrs_key(attrs) if attrs else ()
+        key.append(ak)
+        key = tuple(key)
+        if batching:
+            hit = self._recorded.get(key) if ak is not None else None
+            if hit is None:
+                return BatchingGraph.record(self, op, args, attrs)   # new key: signature made there
+            meta, sid = hit
+        else:
+            meta = _metas.get(key) if ak is not None else None
+            if meta is None:
+                meta = _infer(op, [a.shape for a in args], [a.dtype for a in args], attrs)
+                if ak is not None:
+                    if len(_metas) > 50000:
+                        _metas.clear()
+                    _metas[key] = meta
+            sid = None
+        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        if not batching:
+            return t
+        d += 1
+        depth[t] = d
+        if sid is not None:
+            self._sigof[t] = sid
+            self._sig_depth[sid] += d
+            self._sig_count[sid] += 1
+        return t
+
+    def compute(self, node):
+        """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
+        input of a DyNet node has its value by then (the nodes before it ran first, and
+        operands from other graphs are refused when recorded), and DyNet computes on NumPy
+        arrays only, so the namespace is NumPy's without asking."""
+        vals = [x._value for x in node.inputs]
+        for v in vals:
+            if v.__class__ is not np.ndarray:
+                return super().compute(node)          # the general way, with its messages
+        attrs = node.attrs
+        out = node.op.fwd(_NP, *vals, **attrs) if attrs else node.op.fwd(_NP, *vals)
+        node._value = out if out.__class__ is np.ndarray else np.asarray(out)
+        if state.ANOMALY:
+            check_finite(node.op, node._value, "forward")
 
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
@@ -94,6 +205,19 @@ class ComputationGraph(BatchingGraph):
         node = self.leaf(lp._value[ids], update, batched)
         self._lookups.append((node, lp, ids, update))
         return node
+
+    def _release(self):
+        """Forget the nodes of a graph that renew_cg() replaced.  Every node points at its
+        graph (the stale checks compare that with the current one), so a graph that kept its
+        nodes would be a reference cycle of tens of thousands of objects, left to Python's
+        cyclic collector -- whose full collections then cost more than the graph's arithmetic.
+        Dropped, the nodes go by reference counting as soon as the user lets go of them."""
+        self.nodes = []
+        self._params = {}
+        self._lookups = []
+        self._last_grads = {}
+        self._checkpoints = []
+        self.release_batches()
 
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
     def checkpoint(self):
@@ -118,7 +242,7 @@ class ComputationGraph(BatchingGraph):
         if self is not _Current.cg:
             raise _stale("backward()")
         shape = root.shape
-        if len(shape) and int(np.prod(shape)) != 1:
+        if shape.count(1) != len(shape):
             # DyNet refuses too (exec.cc): seeding with ones would silently sum the elements
             if root.__class__ is BatchedExpression:
                 what = f"a batch of {shape[0]} with dims {tuple(shape[1:]) or (1,)} each"
@@ -260,5 +384,7 @@ def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
     """Drop the current graph and start a new one; autobatching=None follows config()."""
     if autobatching is None:
         autobatching = bool(_Current.config["autobatch"])
+    if _Current.cg is not None:
+        _Current.cg._release()
     _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
     return _Current.cg

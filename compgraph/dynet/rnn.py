@@ -206,6 +206,10 @@ class _RNNBuilder:
     def _add_input(self, state, x):
         self._check(state, "add_input")
         x = E._ex(x)
+        dims, batch = x.dim()
+        if len(dims) == 2 and dims[1] == 1:
+            # DyNet's Dim {n, 1} is the column {n}: a context made by matrix * column feeds a builder
+            x = E.reshape(x, (dims[0],), batch)
         if self._masks is None and self._uses_masks():
             self._masks = self._draw_masks(x.dim()[1])
         hs, cs = [], []

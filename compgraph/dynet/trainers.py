@@ -5,6 +5,7 @@ As in DyNet: gradients are clipped to a global norm of 5 unless set_clip_thresho
 that got gradients (set_sparse_updates(False) updates them whole).
 """
 import math
+import sys
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class Trainer:
         self.sparse_updates = True
         self.updates = 0
         self.clips = 0
+        self._since_status = [0, 0]          # clips, updates since the last status()
         self._state = {}
 
     # DyNet's knobs
@@ -74,7 +76,12 @@ class Trainer:
             self.learning_rate = learning_rate
 
     def status(self):
-        print(f"[lr={self.learning_rate:g} clips={self.clips} updates={self.updates}]")
+        """As DyNet: to stderr, no newline (programs print the loss after it), and the counts
+        are those since the last status()."""
+        clips, updates = self._since_status
+        sys.stderr.write(f"[lr={self.learning_rate:g} clips={clips} updates={updates}] ")
+        sys.stderr.flush()
+        self._since_status = [0, 0]
 
     def update_epoch(self, r=1.0):
         """Deprecated in DyNet (learning-rate decay by epoch); kept as a no-op."""
@@ -102,7 +109,9 @@ class Trainer:
             if norm > self.clip_threshold:
                 scale = self.clip_threshold / norm
                 self.clips += 1
+                self._since_status[0] += 1
         self.updates += 1
+        self._since_status[1] += 1
         for p, value, g, rows in pieces:
             if scale != 1.0:
                 g = g * np.float32(scale)

@@ -362,6 +362,15 @@ class BatchingGraph(Graph):
         self._batches = []
         self._stats = {}
 
+    def release_batches(self):
+        """Drop the per-node bookkeeping (the graph is done with)."""
+        self._batches = []
+        self._depth = {}
+        self._sigof = {}
+        self._recorded = {}
+        self._lifted = {}
+        self.shared_ids = set()
+
     def _count(self, op, nodes, batches):
         s = self._stats.get(op.name)
         if s is None:
@@ -508,14 +517,23 @@ class BatchingGraph(Graph):
         self.evaluate(root)
         seed = np.ones(root.shape, root.dtype) if gradient is None else np.asarray(gradient, root.dtype)
         grads = {root: seed}
-        if not self.autobatch:
+        if not self.autobatch and (keep_all or root._graph is not self):
             out = backprop(reachable([root]), grads, retain_graph=True, keep_all=keep_all)
             if keep_all:
                 out.update(grads)         # with keep_all, grads holds every node's gradient
             return out
         ns = _NP
         get, pop = grads.get, grads.pop
-        for b in reversed(self._batches):
+        if not self.autobatch:
+            # the graph's own list is in creation order: a reverse walk over it is the sweep,
+            # with no reachability search, sort or per-node bookkeeping of the general one
+            for node in reversed(self.nodes[:root._index + 1]):
+                if node.op is None:
+                    continue
+                g = pop(node, None)
+                if g is not None:
+                    _node_vjp(ns, node, g, grads)
+        for b in reversed(self._batches if self.autobatch else []):
             nodes = b.nodes
             if b.args is None:
                 node = nodes[0]
@@ -594,13 +612,29 @@ def _node_vjp(ns, node, g, grads):
     """One node's VJPs, as the core sweep does them."""
     ins = node.inputs
     vals = [x._value for x in ins]
-    vjps = node.op.vjps_for(len(ins))
+    op = node.op
+    if op.vjp_all is not None:
+        gs = op.vjp_all(ns, g, node._value, *vals, **node.attrs)
+    else:
+        vjps = op.vjps_for(len(ins))
+    ans, attrs = node._value, node.attrs
     for i, x in enumerate(ins):
         if x.requires_grad:
-            gx = vjps[i](ns, g, node._value, *vals, **node.attrs)
-            if gx.shape != x.shape:
-                gx = unbroadcast(ns, gx, x.shape)
-            _accumulate(grads, x, gx)
+            if op.vjp_all is not None:
+                gx = gs[i]
+                if gx is None:
+                    continue
+            elif attrs:
+                gx = vjps[i](ns, g, ans, *vals, **attrs)
+            else:
+                gx = vjps[i](ns, g, ans, *vals)
+            if gx.__class__ is not np.ndarray:
+                gx = np.asarray(gx)          # NumPy returns scalars for 0-d results
+            shape = vals[i].shape
+            if gx.shape != shape:
+                gx = unbroadcast(ns, gx, shape)
+            prev = grads.get(x)
+            grads[x] = gx if prev is None else prev + gx
 
 
 def _batch_vjp(ns, b, gs, grads):

@@ -14,5 +14,5 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoder, TransformerEncoderLayer)
 from . import modules, parameter  # noqa: F401,E402  (torch.nn.modules.linear, ... paths)
 from .more_layers import (CELU, SELU, AvgPool3d, Conv3d, ConvTranspose1d,  # noqa: F401,E402
-                          ConvTranspose2d, Hardsigmoid, Hardswish, Hardtanh, MaxUnpool2d, ReLU6,
-                          Softmin, Softsign, Upsample)
+                          ConvTranspose2d, Hardsigmoid, Hardswish, Hardtanh, MaxUnpool2d, PReLU,
+                          ReLU6, Softmin, Softsign, Upsample)

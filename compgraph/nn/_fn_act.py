@@ -1,10 +1,10 @@
 """The activations of torch.nn.functional that PyTorch does not also have as torch.X:
 hardtanh, relu6, hardsigmoid, hardswish (op-table entries, whose gradient is 0 at the
-corners, as PyTorch's), softsign and softmin (compositions)."""
+corners, as PyTorch's), softsign, softmin and prelu (compositions)."""
 import warnings
 
 from .. import functional as CF
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ShapeError
 from ..ops import OPS
 from ..tensor import apply
 
@@ -50,3 +50,18 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim)
     return CF.softmax(-input, dim)
+
+
+def prelu(input, weight):
+    """x where x > 0, weight * x elsewhere, with one weight per channel (dim 1) or a single
+    shared one; a composition, so at 0 the input gradient is the
+    weight's and the weight's gradient is 0, as PyTorch's."""
+    x, w = CF._lift(input, None), CF._lift(weight, None)
+    if w.numel() == 1:
+        w = w.reshape(())
+    else:   # channels on dim 1; an input of under 2 dims has a single channel
+        if w.ndim != 1 or x.ndim < 2 or x.shape[1] != w.numel():
+            raise ShapeError(f"prelu: weight of shape {tuple(w.shape)} does not fit input of shape "
+                             f"{tuple(x.shape)}: it needs 1 element or one per channel (dim 1)")
+        w = w.reshape((-1,) + (1,) * (x.ndim - 2))
+    return CF.where(x > 0, x, w * x)

@@ -6,7 +6,7 @@ unbatched inputs) into the fixed attributes of the ops in compgraph/ops/conv.py.
 import math
 
 from .. import functional as CF
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, ShapeError
 from ..ops import OPS
 from ..tensor import apply
 
@@ -78,8 +78,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ph, pw = _pair(padding, "padding")
     dilation = _pair(dilation, "dilation")
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-        raise ArgumentError(f"max_pool2d: padding {(ph, pw)} should be at most half of the "
-                            f"kernel size {kernel}")
+        raise ArgumentValueError(f"max_pool2d: padding {(ph, pw)} should be at most half of the "
+                                 f"kernel size {kernel}")
     x, added = _batched(input, "max_pool2d")
     h, w = x.shape[2], x.shape[3]
     pads = []
@@ -108,8 +108,8 @@ def pad(input, pad, mode="constant", value=0.0):
                             f"'circular', got {mode!r}")
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ArgumentError(f"pad: needs an even number of amounts, at most 2 per dimension "
-                            f"({input.ndim} dims), got {pad}")
+        raise ArgumentValueError(f"pad: needs an even number of amounts, at most 2 per dimension "
+                                 f"({input.ndim} dims), got {pad}")
     if mode != "constant":
         from ._fn_resample import pad_indexed
         return pad_indexed(input, pad, mode)

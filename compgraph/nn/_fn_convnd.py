@@ -10,7 +10,7 @@ over the kernel's depth of 2-D convolutions of depth slices; the 3-D average poo
 import numpy as np
 
 from .. import functional as CF
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, ShapeError
 from ..ops import OPS
 from ..tensor import _make, apply
 from . import _fn_conv, _fn_more
@@ -167,8 +167,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         raise ArgumentError(f"avg_pool3d: kernel_size and stride must be positive and padding "
                             f"non-negative (kernel_size={kernel}, stride={stride}, padding={padding})")
     if any(p > kk // 2 for p, kk in zip(padding, kernel)):
-        raise ArgumentError(f"avg_pool3d: pad should be at most half of effective kernel size, "
-                            f"but got pad={padding} and kernel_size={kernel}")
+        raise ArgumentValueError(f"avg_pool3d: pad should be at most half of effective kernel size, "
+                                 f"but got pad={padding} and kernel_size={kernel}")
     if divisor_override is not None and divisor_override == 0:
         raise ArgumentError("avg_pool3d: divisor_override must not be 0")
     x, added = _batched3d(input, "avg_pool3d")

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .. import functional as CF
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, ShapeError
 from ..tensor import _make
 from . import _fn_conv
 from ._fn_loss import _check_reduction
@@ -89,8 +89,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                             f"non-negative (kernel_size={kernel}, stride={stride}, "
                             f"padding={(ph, pw)})")
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-        raise ArgumentError(f"avg_pool2d: padding {(ph, pw)} should be at most half of the "
-                            f"kernel size {kernel}")
+        raise ArgumentValueError(f"avg_pool2d: padding {(ph, pw)} should be at most half of the "
+                                 f"kernel size {kernel}")
     if divisor_override is not None and divisor_override == 0:
         raise ArgumentError("avg_pool2d: divisor_override must not be 0")
     x, added = _fn_conv._batched(input, "avg_pool2d")

@@ -14,6 +14,7 @@ from ._fn_loss import (binary_cross_entropy_with_logits, cross_entropy, l1_loss,
 from ._fn_more import (adaptive_avg_pool2d, avg_pool2d, conv1d, cosine_similarity,  # noqa: F401
                        dropout2d, huber_loss, kl_div, logsigmoid, mish, normalize, silu,
                        smooth_l1_loss)
-from ._fn_act import hardsigmoid, hardswish, hardtanh, relu6, softmin, softsign  # noqa: F401,E402
+from ._fn_act import (hardsigmoid, hardswish, hardtanh, prelu, relu6, softmin,  # noqa: F401,E402
+                      softsign)
 from ._fn_convnd import avg_pool3d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: F401,E402
 from ._fn_resample import interpolate, max_unpool2d, upsample  # noqa: F401,E402

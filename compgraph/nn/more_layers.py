@@ -1,5 +1,5 @@
 """More of torch.nn's modules: the activations CELU, SELU, Hardtanh, ReLU6, Hardsigmoid,
-Hardswish, Softsign, Softmin; ConvTranspose1d/2d, Conv3d, AvgPool3d, MaxUnpool2d and
+Hardswish, Softsign, Softmin, PReLU; ConvTranspose1d/2d, Conv3d, AvgPool3d, MaxUnpool2d and
 Upsample.  Each is its function in compgraph.nn.functional plus PyTorch's arguments,
 parameters, initialisation and repr."""
 import math
@@ -95,6 +95,25 @@ class Softmin(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """prelu with num_parameters learnable slopes (1 shared, or one per channel), all init."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = _empty(num_parameters, dtype=dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return _fn_act.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 # --- convolutions --------------------------------------------------------------------------------

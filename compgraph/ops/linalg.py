@@ -182,9 +182,23 @@ def _outer_rows(xp, g, x):
     return g2.T @ x2
 
 
+def _rows(xp, a):
+    """a as one (rows, features) matrix: one BLAS call instead of NumPy's loop of small
+    matmuls over the leading dims (free for a contiguous a)."""
+    return xp.reshape(a, (-1, a.shape[-1]))
+
+
+def _linear_vjp_x(xp, g, ans, x, w, b):
+    if g.ndim <= 2:
+        return xp.matmul(g, w)
+    return xp.reshape(_rows(xp, g) @ w, x.shape)
+
+
 def _linear_vjp_b(xp, g, ans, x, w, b):
     # the rows of a batch all added the same bias: sum them here, in one reduction
-    return xp.sum(g, axis=0) if g.ndim == 2 and b.ndim == 1 else g
+    if b.ndim != 1 or g.ndim < 2:
+        return g
+    return xp.sum(g if g.ndim == 2 else _rows(xp, g), axis=0)
 
 
 def _linear_vjp_w(xp, g, ans, x, w, b):
@@ -199,7 +213,7 @@ def _linear_fwd(xp, x, w, b):
         # transposed result is a free view
         out = (w @ x.T).T
     else:
-        out = xp.matmul(x, w.T)
+        out = xp.reshape(_rows(xp, x) @ w.T, x.shape[:-1] + (w.shape[0],))
     if out.dtype == b.dtype:
         out += b            # out is fresh: add in place, one allocation fewer
         return out
@@ -207,7 +221,7 @@ def _linear_fwd(xp, x, w, b):
 
 
 defop("linear", _linear_fwd,
-      lambda xp, g, ans, x, w, b: xp.matmul(g, w),
+      _linear_vjp_x,
       _linear_vjp_w,
       _linear_vjp_b,
       shape=_linear_shape)

@@ -3,8 +3,9 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DimError
 from .promote import floating, wide_integers
+from . import fast
 from .table import defop, fmt, normalize_axis, reduce_shape
 
 
@@ -61,7 +62,8 @@ def extreme_shape(name):
     def rule(shape, axis=None, keepdims=False, **attrs):
         for i in normalize_axis(name, axis, len(shape)):
             if shape[i] == 0:
-                raise ShapeError(f"{name}: dim {i} of a tensor of shape {fmt(shape)} is empty, so "
+                # DimError: PyTorch raises IndexError here (RuntimeError without a dim)
+                raise DimError(f"{name}: dim {i} of a tensor of shape {fmt(shape)} is empty, so "
                                  "it has no extreme to take; give a dim whose size is not 0")
         return base(shape, axis, keepdims, **attrs)
     return rule
@@ -134,6 +136,8 @@ def _softmax(xp, a, axis=-1):
     if 0 in a.shape:                  # an empty softmax is empty (max has no identity)
         normalize_axis("softmax", axis, a.ndim)
         return a * 1
+    if getattr(xp, "is_numpy", False) and a.dtype.kind == "f" and a.ndim:   # 0-d: no out=
+        return fast.softmax(a, axis)
     e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
@@ -142,6 +146,8 @@ def _log_softmax(xp, a, axis=-1):
     if 0 in a.shape:
         normalize_axis("log_softmax", axis, a.ndim)
         return a * 1
+    if getattr(xp, "is_numpy", False) and a.dtype.kind == "f" and a.ndim:
+        return fast.log_softmax(a, axis)
     shifted = a - xp.max(a, axis=axis, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
@@ -153,12 +159,20 @@ def _along_shape(name):
     return rule
 
 
-defop("softmax", _softmax,
-      lambda xp, g, ans, a, axis=-1: ans * (g - xp.sum(g * ans, axis=axis, keepdims=True)),
-      shape=_along_shape("softmax"))
-defop("log_softmax", _log_softmax,
-      lambda xp, g, ans, a, axis=-1: g - xp.exp(ans) * xp.sum(g, axis=axis, keepdims=True),
-      shape=_along_shape("log_softmax"))
+def _softmax_vjp(xp, g, ans, a, axis=-1):
+    if getattr(xp, "is_numpy", False) and g.dtype == ans.dtype and g.ndim:
+        return fast.softmax_vjp(g, ans, axis)
+    return ans * (g - xp.sum(g * ans, axis=axis, keepdims=True))
+
+
+def _log_softmax_vjp(xp, g, ans, a, axis=-1):
+    if getattr(xp, "is_numpy", False) and g.dtype == ans.dtype and g.ndim:
+        return fast.log_softmax_vjp(g, ans, axis)
+    return g - xp.exp(ans) * xp.sum(g, axis=axis, keepdims=True)
+
+
+defop("softmax", _softmax, _softmax_vjp, shape=_along_shape("softmax"))
+defop("log_softmax", _log_softmax, _log_softmax_vjp, shape=_along_shape("log_softmax"))
 
 _int64 = lambda *dtypes, **attrs: np.dtype(np.int64)  # noqa: E731
 defop("argmax", lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis, keepdims=keepdims),

@@ -57,17 +57,28 @@ class Adam(Optimizer):
                 state["step"] += 1
                 t = state["step"]
                 m, s = state["exp_avg"], state["exp_avg_sq"]
-                m += (1 - beta1) * (g - m)
+                # in place through one scratch array: the same arithmetic as
+                # m += (1 - beta1) * (g - m); s = beta2 s + (1 - beta2) g^2;
+                # v -= step_size * (m / denom), with one fresh array instead of seven
+                # (out= needs arrays: 0-d operands would give NumPy scalars)
+                scratch = np.empty_like(m)
+                np.subtract(g, m, out=scratch)
+                scratch *= 1 - beta1
+                m += scratch
                 s *= beta2
-                s += (1 - beta2) * (g * g)
+                np.multiply(g, g, out=scratch)
+                scratch *= 1 - beta2
+                s += scratch
                 if amsgrad:
                     np.maximum(state["max_exp_avg_sq"], s, out=state["max_exp_avg_sq"])
                     s = state["max_exp_avg_sq"]
                 step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(s)
+                denom = np.sqrt(s, out=scratch)
                 denom /= math.sqrt(1 - beta2 ** t)
                 denom += eps
-                v -= step_size * (m / denom)
+                np.divide(m, denom, out=denom)
+                denom *= step_size
+                v -= denom
         return loss
 
 

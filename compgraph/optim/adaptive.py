@@ -175,12 +175,23 @@ class Adadelta(Optimizer):
             lr, rho, eps = group["lr"], group["rho"], group["eps"]
             for v, g, state in _updates(self, group, ("square_avg", "acc_delta")):
                 sq, acc = state["square_avg"], state["acc_delta"]
+                # the same arithmetic in place through one scratch array (two fresh
+                # arrays per parameter instead of eight; out= needs arrays, not the
+                # scalars that 0-d operands give)
+                scratch = np.multiply(g, g, out=np.empty_like(sq))
+                scratch *= 1 - rho
                 sq *= rho
-                sq += (1 - rho) * (g * g)
-                delta = np.sqrt(acc + eps)
-                delta /= np.sqrt(sq + eps)
+                sq += scratch
+                delta = np.add(acc, eps, out=np.empty_like(acc))
+                np.sqrt(delta, out=delta)
+                np.add(sq, eps, out=scratch)
+                np.sqrt(scratch, out=scratch)
+                delta /= scratch
                 delta *= g
                 acc *= rho
-                acc += (1 - rho) * (delta * delta)
-                v -= lr * delta
+                np.multiply(delta, delta, out=scratch)
+                scratch *= 1 - rho
+                acc += scratch
+                delta *= lr
+                v -= delta
         return loss

@@ -31,7 +31,7 @@ def test_unknown_dtype_and_integer_requires_grad_are_clear_errors():
 def test_repr_matches_pytorch_style():
     assert repr(cg.tensor([-0.036, -0.0059])) == "tensor([-0.0360, -0.0059])"
     assert repr(cg.tensor([1.0, 2.0], requires_grad=True)) == "tensor([1., 2.], requires_grad=True)"
-    assert "dtype=float64" in repr(cg.tensor([1.0], dtype=cg.float64))
+    assert "dtype=torch.float64" in repr(cg.tensor([1.0], dtype=cg.float64))
     assert "grad_fn=<mul>" in repr(cg.tensor([1.0], requires_grad=True) * 2)
 
 

@@ -60,12 +60,12 @@ def reduction(domain="real", dtypes=FLOATS, dim_kw="dim", keepdim=True, tuple_di
               needs_dim=False, extra=None, nonempty=False, **kw):
     """f(x), f(x, dim), f(x, dim, keepdim=) with int or tuple dims, 0-d and empty inputs."""
     def gen(d):
-        # needs_dim: not 0-d (dim=0/-1 of a 0-d tensor: PARITY_GAPS.md)
+        # needs_dim: not 0-d (dim=0/-1 of a 0-d tensor: docs/pytorch-parity-gaps.md)
         x = d.tensor(d.shape(min_dims=1 if needs_dim else 0, min_side=1 if nonempty else 0),
                      dtypes, domain)
         k = dict(extra(d)) if extra else {}
         form = d.int(1 if needs_dim else 0, 3)
-        if form == 0 or x.ndim == 0:      # dim=0/-1 of a 0-d tensor: PARITY_GAPS.md
+        if form == 0 or x.ndim == 0:      # dim=0/-1 of a 0-d tensor: docs/pytorch-parity-gaps.md
             return (x,), k
         if form == 3 and tuple_dims and x.ndim >= 2:
             dims = tuple(sorted({d.dim(x.ndim, False) % x.ndim for _ in range(2)}))

@@ -3,7 +3,7 @@
 A key is a bare name (`exp`: used for torch.exp, Tensor.exp and F.exp wherever the name is
 public) or a surface-qualified one (`Tensor.view`, `F.gelu`, `nn.Linear`) where the call or
 the inputs differ.  Adding a name is one line: `"new_op": unary("pos"),`.  Names whose
-behaviour is known to differ from PyTorch are listed in PARITY_GAPS.md, not here.
+behaviour is known to differ from PyTorch are listed in docs/pytorch-parity-gaps.md, not here.
 """
 import numpy as np
 
@@ -78,7 +78,7 @@ def _like():
 
 def _size(d):
     """Sizes as PyTorch takes them: f(2, 3) or f((2, 3)); f() is refused by PyTorch and
-    (today) accepted by compgraph (PARITY_GAPS.md), so () comes as a tuple."""
+    (today) accepted by compgraph (docs/pytorch-parity-gaps.md), so () comes as a tuple."""
     s = d.shape(max_dims=3)
     return s if s and d.bool() else (s,)
 
@@ -89,7 +89,7 @@ def _conv2d_args(d):
         groups, cout = 2, 2
     stride = d.choice([1, 2, (2, 1), (1, 2)])
     # a kernel (or input) of width 1 with stride (s > 1, 1) has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): kept to stride 1 until that lands (PARITY_GAPS.md)
+    # (issue 12, 1.1, pt-semantics): kept to stride 1 until that lands (docs/pytorch-parity-gaps.md)
     lo = 1 if stride == 1 else 2
     kh, kw = d.int(lo, 3), d.int(lo, 3)
     h, w = d.int(kh, 6), d.int(kw, 6)
@@ -111,7 +111,7 @@ def _conv1d_args(d):
 
 def _pool_args(d, dilation=True):
     # avg_pool2d (dilation=False) with a kernel of width 1 has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): PARITY_GAPS.md
+    # (issue 12, 1.1, pt-semantics): docs/pytorch-parity-gaps.md
     k = d.choice([1, 2, 3, (2, 1), (1, 2)] if dilation else [2, 3, (1, 2)])
     x = d.array((d.int(1, 2), d.int(1, 2), d.int(3, 6), d.int(3, 6)), "float64", "distinct")
     kw = {"stride": d.choice([None, 1, 2, (2, 1)]), "padding": d.choice([0, 1]),
@@ -128,7 +128,7 @@ def _classes(d):
 
 def _loss_pair(domain_x="real", domain_y="real", reduction=True):
     def gen(d):
-        s = d.shape(max_dims=3, min_side=1)      # empty + mean: PARITY_GAPS.md
+        s = d.shape(max_dims=3, min_side=1)      # empty + mean: docs/pytorch-parity-gaps.md
         k = {"reduction": d.choice(["mean", "sum", "none"])} if reduction and d.bool() else {}
         return (d.array(s, "float64", domain_x, edge=False),
                 d.array(s, "float64", domain_y, edge=False)), k
@@ -189,7 +189,7 @@ ELEMENTWISE = {
     "clamp_max": generic(lambda d: ((_x(d), 0.3), {})),
     "add": binary(dtypes=NUMERIC), "sub": binary(dtypes=NUMERIC), "subtract": binary(dtypes=NUMERIC),
     "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away"), "divide": binary(b="away"),
-    "true_divide": binary(b="away"), "pow": binary("pos", edge=False),   # pow's gradients at 0: PARITY_GAPS.md
+    "true_divide": binary(b="away"), "pow": binary("pos", edge=False),   # pow's gradients at 0: docs/pytorch-parity-gaps.md
     "maximum": binary(scalar=False, dtypes=NUMERIC), "minimum": binary(scalar=False, dtypes=NUMERIC),
     "floor_divide": nondiff(binary(dtypes=INTS, b="away")),
     "remainder": nondiff(binary(dtypes=INTS, b="away")),
@@ -206,7 +206,7 @@ ELEMENTWISE = {
 }
 
 REDUCTIONS = {
-    # mean over an empty dim: backward divides by zero (issue 12, section 2): PARITY_GAPS.md
+    # mean over an empty dim: backward divides by zero (issue 12, section 2): docs/pytorch-parity-gaps.md
     "sum": reduction(dtypes=ALL), "mean": reduction(nonempty=True), "prod": reduction("away", tuple_dims=False),
     "logsumexp": reduction(needs_dim=True),
     "var": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
@@ -244,7 +244,7 @@ LINALG = {
 SHAPE = {
     "reshape": generic(lambda d: (lambda x: ((x, _shape_arg(d, x)), {}))(_x(d, ALL))),
     "flatten": generic(lambda d: (lambda x: ((x,), {"start_dim": d.dim(x.ndim, False)}))(_x(d))),
-    # squeeze(x, dim) of a 0-d x: PARITY_GAPS.md
+    # squeeze(x, dim) of a 0-d x: docs/pytorch-parity-gaps.md
     "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() or not x.ndim else (x, d.dim(x.ndim)), {}))(
         d.tensor(d.shape(max_side=2), ALL))),
     "unsqueeze": generic(lambda d: (lambda x: ((x, d.int(-x.ndim - 1, x.ndim)), {}))(_x(d, ALL))),
@@ -331,7 +331,7 @@ NN_FUNCTIONAL = {
     "F.max_pool2d": generic(lambda d: _pool_args(d)),
     "F.avg_pool2d": generic(lambda d: (lambda a, k: (a, {**k, "count_include_pad": d.bool()}))(
         *_pool_args(d, dilation=False))),
-    # no inf inputs: compgraph averages by a matrix product, inf * 0 = NaN (PARITY_GAPS.md)
+    # no inf inputs: compgraph averages by a matrix product, inf * 0 = NaN (docs/pytorch-parity-gaps.md)
     "F.adaptive_avg_pool2d": generic(lambda d: ((d.array((1, 2, d.int(1, 6), d.int(1, 6)), edge=False),
                                                  d.choice([1, 2, (2, 3), 3])), {})),
     "F.pad": generic(lambda d: ((_x(d, min_dims=1), d.choice([(1, 1), (0, 2), (1, 0, 2, 1)])),
@@ -521,3 +521,6 @@ CASES.update(STATE)
 
 from .module_methods import METHOD_CASES  # noqa: E402  (nn.Module's methods)
 CASES.update(METHOD_CASES)
+
+from .case_table_wide import WIDE  # noqa: E402  (the surface merged from pt-ops, pt-nn, pt-data)
+CASES.update(WIDE)

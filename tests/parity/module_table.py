@@ -38,7 +38,7 @@ def _plain(ctor_args=lambda d: ((), {}), shape=None, domain="real", **kw):
 
 def _loss(domain_x="real", domain_y="real", target=None):
     def build(d):
-        s = d.shape(min_dims=1, max_dims=3, min_side=1)      # empty + mean: PARITY_GAPS.md
+        s = d.shape(min_dims=1, max_dims=3, min_side=1)      # empty + mean: docs/pytorch-parity-gaps.md
         k = {"reduction": d.choice(["mean", "sum", "none"])}
         y = target(d, s) if target else _f(d, s, domain_y)
         return (lambda name: lambda nn: getattr(nn, name)(**k)), [_f(d, s, domain_x), y]
@@ -193,3 +193,85 @@ def check_module(name, spec, d):
     after = cm.state_dict()
     for k, v in tm.state_dict().items():
         oracle.compare_values(f"state {k} after the call", after[k], v)
+
+
+# --- the modules merged from pt-ops and pt-nn ---------------------------------------------
+
+def _conv_nd(name, n, transpose=False):
+    def build(d):
+        cin, cout, k = d.int(1, 2), d.int(1, 3), d.int(1, 3)
+        kw = {"stride": d.choice([1, 2]), "padding": d.choice([0, 1]) if k > 1 else 0,
+              "bias": d.bool()}
+        lo = 1 if transpose else k
+        spatial = tuple(d.int(lo, 4 if n == 3 else 6) for _ in range(n))
+        return (lambda _: lambda nn: getattr(nn, name)(cin, cout, k, **kw)), [
+            _f(d, (d.int(1, 2), cin) + spatial)]
+    return ModCase(build)
+
+
+def _unpool(d):
+    def make(nn):
+        class PoolUnpool(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pool, self.unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+
+            def forward(self, x):
+                return self.unpool(*self.pool(x))
+        return PoolUnpool()
+    return (lambda _: make), [d.array((1, 2, d.int(2, 6), d.int(2, 6)), F32, "distinct")]
+
+
+def _attention(d):
+    e, heads = d.choice([(4, 1), (4, 2), (6, 3)])
+    k = {"batch_first": d.bool(), "bias": d.bool()}
+    x = _f(d, (d.int(1, 3), d.int(1, 3), e))
+    return (lambda _: lambda nn: nn.MultiheadAttention(e, heads, dropout=0.0, **k)), [x, x, x]
+
+
+def _transformer(kind):
+    def build(d):
+        e, heads, ff = 4, 2, 6
+        k = {"dropout": 0.0, "batch_first": True, "norm_first": d.bool()}
+        src, tgt = _f(d, (d.int(1, 2), d.int(1, 3), e)), _f(d, (d.int(1, 2), d.int(1, 3), e))
+        def make(nn):
+            if kind == "enc_layer":
+                return nn.TransformerEncoderLayer(e, heads, ff, **k)
+            if kind == "dec_layer":
+                return nn.TransformerDecoderLayer(e, heads, ff, **k)
+            if kind == "enc":
+                return nn.TransformerEncoder(nn.TransformerEncoderLayer(e, heads, ff, **k), 2,
+                                             enable_nested_tensor=False)
+            if kind == "dec":
+                return nn.TransformerDecoder(nn.TransformerDecoderLayer(e, heads, ff, **k), 2)
+            return nn.Transformer(e, heads, 1, 1, ff, **k)
+        inputs = [src] if kind in ("enc_layer", "enc") else [tgt, src] if kind in ("dec_layer", "dec") else [src, tgt]
+        if kind in ("dec_layer", "dec") and src.shape[0] != tgt.shape[0]:
+            inputs = [tgt, _f(d, (tgt.shape[0], src.shape[1], e))]
+        if kind == "full" and src.shape[0] != tgt.shape[0]:
+            inputs = [src, _f(d, (src.shape[0], tgt.shape[1], e))]
+        return (lambda _: make), inputs
+    return ModCase(build, grad_tol=(1e-3, 1e-4), examples=4)
+
+
+MODULES.update({
+    "nn.Conv3d": _conv_nd("Conv3d", 3), "nn.ConvTranspose1d": _conv_nd("ConvTranspose1d", 1, True),
+    "nn.ConvTranspose2d": _conv_nd("ConvTranspose2d", 2, True),
+    "nn.AvgPool3d": ModCase(lambda d: (lambda k: ((lambda _: lambda nn: nn.AvgPool3d(k)),
+                                                  [_f(d, (1, 2, d.int(2, 4), d.int(2, 4), d.int(2, 4)))]))(
+        d.choice([1, 2, (1, 2, 2)]))),
+    "nn.MaxUnpool2d": ModCase(_unpool),
+    "nn.Upsample": _plain(lambda d: ((), {"scale_factor": 2, "mode": d.choice(["nearest", "bilinear"])}),
+                          shape=lambda d: (1, 2, d.int(1, 3), d.int(1, 3))),
+    "nn.CELU": _plain(lambda d: ((d.choice([1.0, 0.5]),), {})), "nn.SELU": _plain(),
+    "nn.Hardtanh": _plain(lambda d: ((d.choice([-1.0, -0.5]), d.choice([1.0, 2.0])), {})),
+    "nn.Hardsigmoid": _plain(), "nn.Hardswish": _plain(), "nn.ReLU6": _plain(),
+    "nn.Softsign": _plain(),
+    "nn.PReLU": _plain(lambda d: ((), {"num_parameters": 1, "init": d.choice([0.25, 0.1])})),
+    "nn.Softmin": _plain(lambda d: ((), {"dim": -1}), shape=lambda d: d.shape(min_dims=1)),
+    "nn.MultiheadAttention": ModCase(_attention, grad_tol=(1e-3, 1e-4)),
+    "nn.TransformerEncoderLayer": _transformer("enc_layer"),
+    "nn.TransformerDecoderLayer": _transformer("dec_layer"),
+    "nn.TransformerEncoder": _transformer("enc"), "nn.TransformerDecoder": _transformer("dec"),
+    "nn.Transformer": _transformer("full"),
+})

@@ -32,6 +32,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if norm_type == math.inf:
         norms = [np.max(np.abs(g._value)) if g._value.size else 0.0 for g in grads]
         total = float(max(norms))
+    elif norm_type == 2:
+        # one float64 copy and a BLAS dot per gradient, not abs, power and sum passes
+        total = math.sqrt(sum(float(np.dot(v, v)) for v in
+                              (g._value.astype(np.float64).ravel() for g in grads)))
     else:
         total = float(sum(np.sum(np.abs(g._value.astype(np.float64)) ** norm_type)
                           for g in grads) ** (1.0 / norm_type))

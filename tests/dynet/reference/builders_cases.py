@@ -347,6 +347,23 @@ def free_lstm_batched(dy, tmp):
 
 # --- softmax builders ----------------------------------------------------------------------------
 
+@case("LSTMBuilder/column_inputs", covers=["VanillaLSTMBuilder", "Expression"])
+def column_inputs(dy, tmp):
+    # DyNet's Dim {n, 1} is the vector {n}: attention.py feeds `input_mat * softmax(column)`
+    # (dims (n, 1)) to an LSTM, and caches with `w1dt = w1dt or ...` (any Expression is true)
+    pc = dy.ParameterCollection()
+    b = dy.VanillaLSTMBuilder(1, 3, 4, pc)
+    fill(pc, seed=31)
+    dy.renew_cg()
+    M = dy.inputTensor(data((3, 2), 4))
+    col = dy.transpose(dy.softmax(dy.transpose(dy.inputTensor(data((1, 2), 5)))))
+    xs = [dy.inputTensor(data((3, 1), 6)), M * dy.transpose(col),
+          dy.reshape(dy.inputTensor(data((3, 2), 8), batched=True), (3, 1), batch_size=2)]
+    out = {"truth": float(bool(dy.scalarInput(0)) and bool(M)), "dim1": str(xs[1].dim())}
+    _run(dy, b, pc, xs, out)
+    return out
+
+
 @case("StandardSoftmaxBuilder/all", covers=["SoftmaxBuilder"])
 def standard_softmax(dy, tmp):
     out = {}

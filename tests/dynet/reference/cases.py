@@ -436,6 +436,11 @@ def _(dy, c):
             "b": dy.log_softmax(_batch(c)), "r": dy.pick(dy.log_softmax(_P(c, 5, "r", 2), [0, 2, 3]), 2)}
 
 
+@case("sparsemax/column")
+def _(dy, c):
+    return dy.sparsemax(_P(c, (5, 1), "y", 2, -2, 2))
+
+
 @case("sparsemax/vector")
 def _(dy, c):
     return {"a": dy.sparsemax(dy.inputVector([0.5, 0.1, 0.9, -1.0]) + _P(c, 4) * 0.3),
@@ -596,6 +601,20 @@ def _(dy, c):
     return {"v": dy.pickneglogsoftmax(_P(c, 5), 3), "b": dy.pickneglogsoftmax_batch(_batch(c), [0, 2, 1, 2])}
 
 
+@case("pickneglogsoftmax/column_scores", covers=("pickneglogsoftmax_batch", "pick", "pick_batch", "softmax"))
+def _(dy, c):
+    # scores of dims (n, 1), as `W * reshape(x, (k, 1))` gives (mnist_dynet_minibatch.py)
+    x, xb = _P(c, (4, 1)), dy.reshape(_batch(c, 4, B=3), (4, 1))
+    return {"v": dy.pickneglogsoftmax(x, 2), "b": dy.pickneglogsoftmax_batch(xb, [0, 3, 1]),
+            "p": dy.pick(x, 1), "pb": dy.pick_batch(xb, [2, 0, 3]),
+            "s": dy.softmax(x)}
+
+
+@case("pickneglogsoftmax/one_class_for_a_batch_raises", grad=False)
+def _(dy, c):
+    return dy.pickneglogsoftmax(_batch(c, 4, B=3), 2)
+
+
 @case("hinge/and_batch", covers=("hinge_batch",))
 def _(dy, c):
     return {"h": dy.hinge(_P(c, 5), 2), "m": dy.hinge(_P(c, 5, "y", 1), 0, 0.5),
@@ -670,6 +689,15 @@ def _(dy, c):
 def _(dy, c):
     x = dy.reshape(_batch(c, 4 * 4 * 2, B=2), (4, 4, 2))
     return dy.conv2d(x, _P(c, (2, 2, 2, 3), "f", 1), [1, 1])
+
+
+@case("conv2d/hw_input")
+def _(dy, c):
+    # an (H, W) image is (H, W, 1) to DyNet (mnist_dynet_minibatch.py feeds 28x28 images)
+    xb = dy.reshape(_batch(c, 4 * 5, B=2), (4, 5))
+    f = _P(c, (3, 2, 1, 3), "f", 1)
+    return {"v": dy.conv2d(_P(c, (5, 6)), f, [1, 1]), "b": dy.conv2d_bias(xb, f, _P(c, 3, "b", 2), [1, 2]),
+            "s": dy.conv2d(xb, f, [2, 1], is_valid=False)}
 
 
 @case("maxpooling2d/valid_and_same")
