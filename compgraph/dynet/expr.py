@@ -256,7 +256,10 @@ def parameter(*ps, update=True):
 
 
 def const_parameter(*ps):
-    return parameter(*ps, update=False)
+    """DyNet's: nobackprop of the parameter's (trainable) node in the graph -- the same node
+    dy.parameter gives, and with it the value it had when first computed."""
+    nodes = [apply(OPS["stop_gradient"], (p.expr(True),)) for p in ps]
+    return nodes[0] if len(nodes) == 1 else nodes
 
 
 def _table(lp):
@@ -808,13 +811,19 @@ def block_dropout(x, p):
 
 # --- Expression's own methods ---------------------------------------------------------------------
 
-def _npvalue(self, recalculate=False):
+def _forward(self, recalculate=False, what="forward()"):
+    """Compute the expression (and every node before it); returns None, as DyNet's."""
     if self._graph is not _Current.cg:
-        raise _stale("value()")
+        raise _stale(what)
     if recalculate:
         self._graph.invalidate()
-    if self._value is None:
-        self._graph.evaluate(self)
+    # a leaf has its value already, but DyNet's forward reaches it (and every node before
+    # it) all the same: a parameter changed afterwards leaves the value asked for as it was
+    self._graph.evaluate(self)
+
+
+def _npvalue(self, recalculate=False):
+    _forward(self, recalculate, "value()")
     # a copy, as DyNet's: a parameter's node (or a slice of it) holds the parameter's own
     # array, which set_value, zero and trainers change in place
     return _layout(self, self._value).copy()
@@ -942,7 +951,7 @@ Expression.vec_value = _vec_value
 Expression.dim = _dim
 Expression.set = _set
 Expression.__getitem__ = _getitem
-Expression.forward = lambda self, recalculate=False: _value(self, recalculate)
+Expression.forward = _forward
 Expression.backward = lambda self, full=False: self._graph.dy_backward(self, full)
 Expression.gradient = lambda self: self._graph.gradient_of(self)
 Expression.tensor_value = _npvalue

@@ -55,6 +55,7 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._backward_root = -1   # index of the node the last backward started from
         self._checkpoints = []
+        self._kept = 0             # nodes cg_revert() left computed (see hold)
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -202,7 +203,10 @@ class ComputationGraph(BatchingGraph):
         return node
 
     def lookup_node(self, lp, ids, update=True, batched=False):
-        node = self.leaf(lp._value[ids], update, batched)
+        # a row picked by an int is a view of the table: copied, so that a trainer's
+        # in-place row update leaves the value a forward computed as it was (see hold)
+        row = lp._value[ids]
+        node = self.leaf(row.copy() if ids.__class__ is int else row, update, batched)
         self._lookups.append((node, lp, ids, update))
         return node
 
@@ -219,6 +223,41 @@ class ComputationGraph(BatchingGraph):
         self._checkpoints = []
         self.release_batches()
 
+    # --- parameters that change while the graph is alive ------------------------------------------
+    # DyNet copies a parameter (or a table's rows) into its node when a forward first reaches
+    # the node, and reads it again only when the graph is invalidated (recalculate=True, an
+    # input's set()).  So after trainer.update() or set_value() in the same graph, expressions
+    # a forward has reached -- and Parameters.expr(), the same node for the whole graph --
+    # keep the old values, and backward() uses them; nodes no forward has reached yet read
+    # the new ones.  Here a parameter's node holds the parameter's own array: hold() gives
+    # the reached ones a copy before an in-place change, reread() points the others at the
+    # current values after it (trainers rebind a changed parameter to a new array instead).
+    def hold(self, params):
+        """Before the arrays of params change in place."""
+        reached = max(self._frontier, self._kept)
+        for (p, _), node in self._params.items():
+            if node._index < reached and p in params and node._value is p._value:
+                node._value = p._value.copy()
+
+    def reread(self, params=None):
+        """After params (all when None) changed: the nodes not reached yet read them."""
+        reached = max(self._frontier, self._kept)
+        for (p, _), node in self._params.items():
+            if node._index >= reached and (params is None or p in params):
+                node._value = p._value
+        for node, lp, ids, _ in reversed(self._lookups):
+            if node._index < reached:
+                break                                # the list is in creation order
+            if params is None or lp in params:
+                row = lp._value[ids]
+                node._value = row.copy() if ids.__class__ is int else row
+
+    def invalidate(self):
+        """DyNet's invalidate: every node is computed again, from the current parameters."""
+        super().invalidate()
+        self._kept = 0
+        self.reread()
+
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
     def checkpoint(self):
         self._checkpoints.append((len(self.nodes), dict(self._params), len(self._lookups),
@@ -229,12 +268,16 @@ class ComputationGraph(BatchingGraph):
         if not self._checkpoints:
             raise GraphError("cg_revert(): no cg_checkpoint() to revert to in this graph")
         n, self._params, lookups, self._backward_root = self._checkpoints.pop()
+        kept = min(max(self._frontier, self._kept), n)
         for node in self.nodes[n:]:
             node._graph = _REVERTED
         del self.nodes[n:]
         del self._lookups[lookups:]
         self._last_grads = {}
-        self.invalidate()           # the batches planned so far may hold dropped nodes
+        # the batches planned so far may hold dropped nodes: planned again, the kept nodes
+        # computed again from the values they had (DyNet keeps them, parameters included)
+        BatchingGraph.invalidate(self)
+        self._kept = kept
 
     # --- backward -----------------------------------------------------------------------------
     def dy_backward(self, root, full=False):

@@ -194,6 +194,22 @@ def _method(name):
     return method
 
 
+def _writes(method):
+    """A method that changes the parameter's array in place: the current graph's nodes
+    that a forward has reached keep the values they computed, the others read the new
+    ones (DyNet copies a parameter into its node when the node is computed; graph.hold)."""
+    def write(self, *args, **kw):
+        g = _Current.cg
+        if g is not None:
+            g.hold((self,))
+        out = method(self, *args, **kw)
+        if g is not None:
+            g.reread((self,))
+        return out
+    write.__name__, write.__doc__ = method.__name__, method.__doc__
+    return write
+
+
 class _AsExpression:
     """DyNet's Parameters and LookupParameters are Expressions: in arithmetic, value(),
     forward() and the rest they stand for their node in the current graph (updated)."""
@@ -234,11 +250,18 @@ class _AsExpression:
         as in DyNet)."""
         self._updated = bool(b)
 
+    @_writes
     def zero(self):
         self._value[...] = 0
 
+    @_writes
     def scale(self, s):
         self._value *= _F32(s)
+
+    @_writes
+    def _assign(self, arr):
+        """The whole array from arr (of its shape), in place."""
+        self._value[...] = arr
 
     def scale_gradient(self, s):
         self._grad *= _F32(s)
@@ -283,13 +306,15 @@ class Parameters(_AsExpression):
     def __getitem__(self, index):
         return self._node()[index]
 
+    @_writes
     def set_value(self, arr):
         arr = np.asarray(arr, dtype=_F32)
         if arr.shape != self._value.shape:
             raise ShapeError(f"set_value: shape {arr.shape} for the parameter {self._name} of "
                              f"shape {self._value.shape}")
-        self._value[...] = arr          # in place: graphs holding this array see the change
+        self._value[...] = arr
 
+    @_writes
     def clip_inplace(self, left, right):
         np.clip(self._value, left, right, out=self._value)
 
@@ -343,6 +368,7 @@ class LookupParameters(_AsExpression):
     def shape(self):
         return self._value.shape
 
+    @_writes
     def init_from_array(self, arr):
         """Set the first len(arr) rows (as DyNet: a table may get fewer rows than it has)."""
         arr = np.asarray(arr, dtype=_F32)
@@ -353,6 +379,7 @@ class LookupParameters(_AsExpression):
                              f"shape {rows[1:]})")
         self._value[:arr.shape[0]] = arr
 
+    @_writes
     def init_row(self, i, row):
         """Row i from an array of the row's shape, or a flat list in DyNet's (column-major)
         order."""

@@ -465,7 +465,7 @@ class SparseLSTMBuilder(VanillaLSTMBuilder):
         at = 0
         for _, _, w, m in weights:
             n = m._value.size
-            m._value[...] = keep[at:at + n].reshape(m._value.shape, order="F")
+            m._assign(keep[at:at + n].reshape(m._value.shape, order="F"))
             at += n
 
     def _fused(self, l):

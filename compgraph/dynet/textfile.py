@@ -138,7 +138,7 @@ def _fits(p, e):
 def _assign(pairs):
     for p, e in pairs:
         lookup = _is_lookup(p)
-        p._value[...] = _unflat(p._value.shape, lookup, e.values)
+        p._assign(_unflat(p._value.shape, lookup, e.values))
         p._zero_grad()
         if e.grads is not None:
             p._grad[...] = _unflat(p._value.shape, lookup, e.grads)

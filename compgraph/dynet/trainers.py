@@ -10,7 +10,10 @@ import sys
 import numpy as np
 
 from ..errors import ArgumentError, ArgumentValueError
+from .graph import _Current
 from .params import ParameterCollection
+
+_F32 = np.float32
 
 
 def _number(trainer, name, v, lo=None, hi=None, lo_open=False, hi_open=False):
@@ -103,23 +106,34 @@ class Trainer:
 
     def update(self):
         pieces = self._pieces()
-        scale = 1.0
+        scale = _F32(1.0)
         if self.clipping_enabled:
-            norm = float(np.sqrt(sum(float(np.vdot(g, g)) for _, _, g, _ in pieces)))
+            # DyNet's norm is over every parameter's gradient, a frozen one's (set_updated
+            # (False)) too -- which update() never clears, so it keeps accumulating
+            norm = float(np.sqrt(sum(float(np.vdot(p._grad, p._grad)) for p in self.model._all())))
+            if not math.isfinite(norm):
+                raise ArgumentValueError(f"{type(self).__name__}.update(): the gradient norm "
+                                         f"is {norm} (DyNet: magnitude of gradient is bad)")
             if norm > self.clip_threshold:
-                scale = self.clip_threshold / norm
+                scale = _F32(self.clip_threshold) / _F32(norm)
                 self.clips += 1
                 self._since_status[0] += 1
         self.updates += 1
         self._since_status[1] += 1
+        # a parameter changed in place would change the nodes of the current graph that hold
+        # its array: dense updates make a new array instead, and for a table's rows (changed
+        # in place) the graph first copies what it computed (graph.hold / reread)
+        cg = _Current.cg
+        if cg is not None:
+            cg.hold({p for p, _, _, rows in pieces if rows is not None})
         for p, value, g, rows in pieces:
-            if scale != 1.0:
-                g = g * np.float32(scale)
             if rows is None:
-                self._update(p, value, g, None)
+                p._value = self._update(p, value, g, None, scale)
             else:
-                value[rows] = self._update(p, value[rows], g, rows)
-        for p in self.model._all():
+                value[rows] = self._update(p, value[rows], g, rows, scale)
+        if cg is not None:
+            cg.reread({p for p, _, _, _ in pieces})
+        for p, *_ in pieces:
             p._zero_grad()
 
     def _slot(self, p, name, rows):
@@ -130,18 +144,27 @@ class Trainer:
             s = self._state[key] = np.zeros_like(p._value)
         return s
 
-    def _update(self, p, value, g, rows):
-        """Return the new value (for rows: of those rows); may update `value` in place."""
+    def _update(self, p, value, g, rows, scale):
+        """The new value (for rows: of those rows) as a new array, `value` left as it is.
+        scale is the clipping factor (float32); each rule applies it where DyNet's does, in
+        DyNet's order of float32 operations (training.cc), so that the roundings agree."""
         raise NotImplementedError
+
+
+def _lr_t(t):
+    """DyNet's Adam bias correction, folded into the rate in float32 (as training.cc: eps
+    is then added to sqrt(v), not to the corrected sqrt(v_hat))."""
+    lr, b1, b2 = (_F32(x) for x in (t.learning_rate, t.beta_1, t.beta_2))
+    n = _F32(t.updates)
+    return lr * np.sqrt(_F32(1) - b2 ** n) / (_F32(1) - b1 ** n)
 
 
 class SimpleSGDTrainer(Trainer):
     def __init__(self, m, learning_rate=0.1):
         super().__init__(m, learning_rate)
 
-    def _update(self, p, value, g, rows):
-        value -= np.float32(self.learning_rate) * g
-        return value
+    def _update(self, p, value, g, rows, scale):
+        return value - g * (_F32(self.learning_rate) * scale)
 
 
 class MomentumSGDTrainer(Trainer):
@@ -149,13 +172,12 @@ class MomentumSGDTrainer(Trainer):
         super().__init__(m, learning_rate)
         self.mom = _number(self, "mom", mom, 0, 1, hi_open=True)
 
-    def _update(self, p, value, g, rows):
+    def _update(self, p, value, g, rows, scale):
         v = self._slot(p, "v", rows)
         sel = slice(None) if rows is None else rows
-        vel = np.float32(self.mom) * v[sel] - np.float32(self.learning_rate) * g
+        vel = v[sel] * _F32(self.mom) - g * (_F32(self.learning_rate) * scale)
         v[sel] = vel
-        value += vel
-        return value
+        return value + vel
 
 
 class AdagradTrainer(Trainer):
@@ -163,13 +185,13 @@ class AdagradTrainer(Trainer):
         super().__init__(m, learning_rate)
         self.eps = _number(self, "eps", eps, 0)
 
-    def _update(self, p, value, g, rows):
+    def _update(self, p, value, g, rows, scale):
         acc = self._slot(p, "g2", rows)
         sel = slice(None) if rows is None else rows
+        g = g * scale
         a = acc[sel] + g * g
         acc[sel] = a
-        value -= np.float32(self.learning_rate) * g / np.sqrt(a + np.float32(self.eps))
-        return value
+        return value + g / np.sqrt(a + _F32(self.eps)) * -_F32(self.learning_rate)
 
 
 class CyclicalSGDTrainer(Trainer):
@@ -194,9 +216,8 @@ class CyclicalSGDTrainer(Trainer):
             (self.e_max - self.e_min) * (1 - x) * self.gamma ** self.it if 1 - x > 0 else 0.0)
         self.it += 1
 
-    def _update(self, p, value, g, rows):
-        value -= np.float32(self.learning_rate) * g
-        return value
+    def _update(self, p, value, g, rows, scale):
+        return value - g * (_F32(self.learning_rate) * scale)
 
 
 class AdadeltaTrainer(Trainer):
@@ -208,15 +229,15 @@ class AdadeltaTrainer(Trainer):
         self.eps = _number(self, "eps", eps, 0)
         self.rho = _number(self, "rho", rho, 0, 1)
 
-    def _update(self, p, value, g, rows):
+    def _update(self, p, value, g, rows, scale):
         hg, hd = self._slot(p, "g2", rows), self._slot(p, "d2", rows)
         sel = slice(None) if rows is None else rows
-        rho, eps = np.float32(self.rho), np.float32(self.eps)
-        g2 = hg[sel] * rho + g * g * (1 - rho)
+        rho, eps = _F32(self.rho), _F32(self.eps)
+        g = g * scale
+        g2 = hg[sel] * rho + g * g * (_F32(1) - rho)
         step = -g * np.sqrt(hd[sel] + eps) / np.sqrt(g2 + eps)
-        hg[sel], hd[sel] = g2, hd[sel] * rho + step * step * (1 - rho)
-        value += step
-        return value
+        hg[sel], hd[sel] = g2, hd[sel] * rho + step * step * (_F32(1) - rho)
+        return value + step
 
 
 class RMSPropTrainer(Trainer):
@@ -225,14 +246,14 @@ class RMSPropTrainer(Trainer):
         self.eps = _number(self, "eps", eps, 0)
         self.rho = _number(self, "rho", rho, 0, 1)
 
-    def _update(self, p, value, g, rows):
+    def _update(self, p, value, g, rows, scale):
         h = self._slot(p, "g2", rows)
         sel = slice(None) if rows is None else rows
-        rho = np.float32(self.rho)
-        g2 = h[sel] * rho + g * g * (1 - rho)
+        rho = _F32(self.rho)
+        g = g * scale
+        g2 = h[sel] * rho + g * g * (_F32(1) - rho)
         h[sel] = g2
-        value -= np.float32(self.learning_rate) * g / np.sqrt(g2 + np.float32(self.eps))
-        return value
+        return value + _F32(self.learning_rate) * (-g / np.sqrt(g2 + _F32(self.eps)))
 
 
 class AdamTrainer(Trainer):
@@ -242,34 +263,27 @@ class AdamTrainer(Trainer):
         self.beta_2 = _number(self, "beta_2", beta_2, 0, 1, hi_open=True)
         self.eps = _number(self, "eps", eps, 0)
 
-    def _moments(self, p, g, rows):
+    def _moments(self, p, g, rows, scale):
         m, v = self._slot(p, "m", rows), self._slot(p, "v", rows)
         sel = slice(None) if rows is None else rows
-        b1, b2 = np.float32(self.beta_1), np.float32(self.beta_2)
-        mt = b1 * m[sel] + (1 - b1) * g
-        vt = b2 * v[sel] + (1 - b2) * g * g
+        b1, b2 = _F32(self.beta_1), _F32(self.beta_2)
+        g = g * scale
+        mt = m[sel] * b1 + g * (_F32(1) - b1)
+        vt = v[sel] * b2 + g * g * (_F32(1) - b2)
         m[sel], v[sel] = mt, vt
         return mt, vt, sel
 
-    def _rate(self):
-        """DyNet's bias correction, folded into the rate (eps is added to sqrt(v), not to
-        the corrected sqrt(v_hat))."""
-        t = self.updates
-        return np.float32(self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t))
-
-    def _update(self, p, value, g, rows):
-        mt, vt, _ = self._moments(p, g, rows)
-        value -= mt / (np.sqrt(vt) + np.float32(self.eps)) * self._rate()
-        return value
+    def _update(self, p, value, g, rows, scale):
+        mt, vt, _ = self._moments(p, g, rows, scale)
+        return value - mt / (np.sqrt(vt) + _F32(self.eps)) * _lr_t(self)
 
 
 class AmsgradTrainer(AdamTrainer):
     """Adam with the running maximum of v in the denominator (Reddi et al. 2018)."""
 
-    def _update(self, p, value, g, rows):
-        mt, vt, sel = self._moments(p, g, rows)
+    def _update(self, p, value, g, rows, scale):
+        mt, vt, sel = self._moments(p, g, rows, scale)
         vmax = self._slot(p, "vmax", rows)
         vm = np.maximum(vmax[sel], vt)
         vmax[sel] = vm
-        value -= mt / (np.sqrt(vm) + np.float32(self.eps)) * self._rate()
-        return value
+        return value - mt / (np.sqrt(vm) + _F32(self.eps)) * _lr_t(self)

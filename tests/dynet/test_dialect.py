@@ -26,7 +26,8 @@ def test_lecture_example_runs_as_written():
     x = concatenate([vthe, vblack, vdog])
     output = softmax(W2*(tanh(W1*x)+b1)+b2)
     loss = -log(pick(output, 5))
-    loss_value = loss.forward()
+    assert loss.forward() is None          # DyNet's forward() computes and returns nothing
+    loss_value = loss.value()
     loss.backward()
 
     # the same computation in NumPy
