@@ -16,6 +16,7 @@ sys.path.insert(0, str(REF))
 
 import cases  # noqa: E402
 import trainer_cases  # noqa: E402, F401  (fills cases.CASES)
+import state_cases  # noqa: E402, F401  (fills cases.CASES)
 from harness import RAISES, run  # noqa: E402
 
 META = json.loads((REF / "expressions.json").read_text())["cases"]

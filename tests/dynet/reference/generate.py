@@ -21,6 +21,7 @@ import dynet as dy  # noqa: E402
 from harness import RAISES, run  # noqa: E402
 import cases  # noqa: E402, F401  (fills CASES)
 import trainer_cases  # noqa: E402, F401  (fills CASES)
+import state_cases  # noqa: E402, F401  (fills CASES)
 
 
 def main(out="expressions"):
