@@ -197,3 +197,6 @@ def _command_line(argv):
 
 
 _command_line(sys.argv)
+
+from . import checks as _checks  # noqa: E402  (after every name is defined: it wraps some)
+_checks.install(globals())

@@ -5,6 +5,8 @@ matrix-vector product; a scalar is shape () and reports DyNet's dim ((1,), 1).  
 expressions carry the batch as the leading axis (see graph.py); `_off(x)` is where
 DyNet's own dimensions start.
 """
+import sys
+
 import numpy as np
 
 from .. import functional as F
@@ -34,6 +36,14 @@ def _ex(x, like=None):
     if expr is not None:
         # a Parameters used as an expression is trainable, as in DyNet (p.expr() alone is not)
         return expr(True)
+    if like is None:
+        # a function's operand (not an operator's number): DyNet's are typed Expression and
+        # refuse a list, an array or a number; the message names the function called (the
+        # caller's frame, looked up on this error path only)
+        fn = sys._getframe(1).f_code.co_name.lstrip("_") or "expression function"
+        raise ArgumentError(f"{fn}: expected an Expression (or Parameters), got "
+                            f"{type(x).__name__} {x!r:.60}; make an input with "
+                            f"dy.inputTensor / dy.inputVector / dy.scalarInput first")
     return as_tensor(x, like)
 
 
@@ -493,6 +503,9 @@ def mean_batches(x):
 
 def esum(xs):
     """The sum of a list of expressions: one stack and one sum (two nodes, not n)."""
+    if xs.__class__ is not list and not isinstance(xs, (list, tuple)):
+        raise ArgumentError(f"esum: expected a list of expressions, got {type(xs).__name__} "
+                            f"{xs!r:.60}")
     xs = [_ex(x) for x in xs]
     if not xs:
         raise ArgumentError("esum: expected a non-empty list of expressions")
@@ -513,7 +526,10 @@ def average(xs):
 
 def logsumexp(xs):
     """log(sum(exp(x))) over a list of scalar expressions."""
-    return F.logsumexp(F.stack([_ex(x) for x in xs], axis=0), axis=0)
+    xs = [_ex(x) for x in xs]
+    if any(x.__class__ is BatchedExpression for x in xs):
+        xs = _one_batch(xs)
+    return F.logsumexp(F.stack(xs, axis=0), axis=0)
 
 
 def softmax(x, d=0):
@@ -533,9 +549,11 @@ def log_softmax(x, restrict=None):
 
 
 def pick(x, index, dim=0):
-    """Element `index` of x along dim (a list of indices picks one per batch element)."""
+    """Element `index` of x along dim (pick_batch takes a list, one per batch element)."""
     if isinstance(index, (list, tuple, np.ndarray)):
-        return pick_batch(x, index, dim)
+        # DyNet's index is an unsigned int: a list raises there (pick_batch takes one)
+        raise ArgumentError(f"pick: the index must be an integer, got a list {index!r:.60}; "
+                            f"pick_batch takes one index per batch element")
     x = _ex(x)
     axis = _axis(x, dim, "pick") if dim else _off(x)
     shape = x.shape
@@ -623,7 +641,9 @@ def _column_as_vector(x, dims, fn, want):
 def pickneglogsoftmax(x, v):
     """-log(softmax(x)[v]), one fused op computed from the log-sum-exp."""
     if isinstance(v, (list, tuple, np.ndarray)):
-        return pickneglogsoftmax_batch(x, v)
+        raise ArgumentError(f"pickneglogsoftmax: the class must be an integer, got a list "
+                            f"{v!r:.60}; pickneglogsoftmax_batch takes one class per batch "
+                            f"element (as DyNet)")
     x = _ex(x)
     if x.__class__ is BatchedExpression:
         raise ArgumentValueError(f"pickneglogsoftmax: one class ({v!r}) for a batch of "
@@ -682,17 +702,24 @@ def l1_distance(a, b):
 def hinge(x, index, m=1.0):
     """DyNet's multiclass hinge: sum over j != index of max(0, m - x[index] + x[j])."""
     x = _ex(x)
-    margins = F.relu(x - pick(x, index) + m)
+    picked = pick_batch(x, index) if isinstance(index, list) else pick(x, index)   # hinge_batch
+    margins = F.relu(x - picked + m)
     return sum_elems(margins) - m        # the j == index term is exactly m
 
 
 # --- shapes -----------------------------------------------------------------------------------
 
 def concatenate(xs, d=0):
+    if xs.__class__ is not list and not isinstance(xs, (list, tuple)):
+        raise ArgumentError(f"concatenate: expected a list of expressions, got "
+                            f"{type(xs).__name__} {xs!r:.60}")
+    if not xs:
+        raise ArgumentError("concatenate: expected a non-empty list of expressions")
     xs = [_ex(x) for x in xs]
-    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
-        # a negative d would count from the end, and on a batch reach the batch axis
-        raise ShapeError(f"concatenate: d must be a dimension 0, 1, ..., got {d!r}")
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or not 0 <= d < 7:
+        # a negative d would count from the end, and on a batch reach the batch axis; DyNet's
+        # dims have at most 7 dimensions
+        raise ShapeError(f"concatenate: d must be a dimension 0, 1, ..., 6, got {d!r}")
     if len(xs) == 1:
         return xs[0]
     # a missing trailing dimension is 1, as in elementwise ops: (n,1) and (n,) concatenate
@@ -700,16 +727,23 @@ def concatenate(xs, d=0):
     xs = [x if x.ndim - _off(x) == nd else F.reshape(x, x.shape + (1,) * (nd - x.ndim + _off(x)))
           for x in xs]
     if any(x.__class__ is BatchedExpression for x in xs):
-        B = next(x.shape[0] for x in xs if x.__class__ is BatchedExpression)
-        xs = [x if x.__class__ is BatchedExpression else _batch(F.broadcast_to(x, (B,) + x.shape))
-              for x in xs]
-        return F.cat(xs, axis=d + 1)
+        return F.cat(_one_batch(xs), axis=d + 1)
     return F.cat(xs, axis=d)
+
+
+def _one_batch(xs):
+    """The unbatched ones of a list of expressions broadcast to the batch of the batched
+    ones (DyNet's concatenations and logsumexp take such a mix)."""
+    B = next(x.shape[0] for x in xs if x.__class__ is BatchedExpression)
+    return [x if x.__class__ is BatchedExpression else _batch(F.broadcast_to(x, (B,) + x.shape))
+            for x in xs]
 
 
 def concatenate_cols(xs):
     xs = [_ex(x) for x in xs]
     if len(_dims(xs[0])) == 1:
+        if any(x.__class__ is BatchedExpression for x in xs):
+            xs = _one_batch(xs)
         return F.stack(xs, axis=-1)
     return concatenate(xs, d=1)
 
@@ -798,7 +832,7 @@ def dropout_dim(x, d, p):
 
 def noise(x, stddev):
     x = _ex(x)
-    return x + as_tensor(generator().normal(0.0, stddev, x.shape).astype(x.dtype))
+    return apply(_ADD, (x, as_tensor(generator().normal(0.0, stddev, x.shape).astype(x.dtype))))
 
 
 def block_dropout(x, p):

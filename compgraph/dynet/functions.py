@@ -374,6 +374,8 @@ def fold_rows(x, nrows=2):
     if off:
         raise ShapeError("fold_rows: DyNet 2.1.2 folds one matrix (given a batch, it returns a "
                          "single element); fold each element, or reshape the batch away first")
+    if len(dims) == 1:                    # a vector is a one-column matrix
+        x, dims = F.reshape(x, x.shape + (1,)), dims + (1,)
     if len(dims) != 2 or dims[0] % nrows:
         raise ShapeError(f"fold_rows: expected a matrix whose rows divide by {nrows}, got dims {dims}")
     return F.sum(F.reshape(x, x.shape[:off] + (dims[0] // nrows, nrows, dims[1])), axis=off + 1)

@@ -89,7 +89,9 @@ def test_batched_pickneglogsoftmax_checks_every_class():
     dy.renew_cg()
     x = dy.inputTensor(np.ones((3, 2)), batched=True)
     with pytest.raises(BoundsError, match=r"class -1 \(entry 1\) is out of range for 3 classes"):
-        dy.pickneglogsoftmax(x, [0, -1])
+        dy.pickneglogsoftmax_batch(x, [0, -1])
+    with pytest.raises(ArgumentError, match="pickneglogsoftmax: the class must be an integer, got a list"):
+        dy.pickneglogsoftmax(x, [0, 1])          # DyNet: TypeError (the _batch form takes lists)
     with pytest.raises(ArgumentError, match="must be integers, got float64"):
         dy.pickneglogsoftmax_batch(x, [0.5, 1.0])
     with pytest.raises(ShapeError, match="3 classes for a batch of 2"):
@@ -106,7 +108,9 @@ def test_pick_refuses_negative_and_out_of_range_indices():
         dy.pick(_vec(), 1.0)
     x = dy.inputTensor(np.ones((3, 2)), batched=True)
     with pytest.raises(BoundsError, match=r"pick_batch: index -1 \(entry 1\) is out of range"):
-        dy.pick(x, [0, -1])
+        dy.pick_batch(x, [0, -1])
+    with pytest.raises(ArgumentError, match="pick: the index must be an integer, got a list"):
+        dy.pick(x, [0, 1])                       # DyNet: TypeError (pick_batch takes lists)
     with pytest.raises(BoundsError, match=r"pick_batch: index 5 \(entry 1\)"):
         dy.pick_batch(x, [0, 5])
 
@@ -282,6 +286,6 @@ def test_select_rows_and_cols_refuse_negative_and_float_indices():
 def test_concatenate_refuses_a_negative_dimension():
     dy.renew_cg()
     xs = [dy.inputTensor(np.ones((3, 2)), batched=True) for _ in range(2)]
-    with pytest.raises(ShapeError, match="concatenate: d must be a dimension 0, 1, ..., got -1"):
+    with pytest.raises(ShapeError, match="concatenate: d must be a dimension 0, 1, ..., 6, got -1"):
         dy.concatenate(xs, d=-1)              # would have joined the batches
     assert dy.concatenate(xs).dim() == ((6,), 2)
