@@ -858,9 +858,10 @@ def _forward(self, recalculate=False, what="forward()"):
 
 def _npvalue(self, recalculate=False):
     _forward(self, recalculate, "value()")
-    # a copy, as DyNet's: a parameter's node (or a slice of it) holds the parameter's own
-    # array, which set_value, zero and trainers change in place
-    return _layout(self, self._value).copy()
+    # a float64 copy, as DyNet's (its npvalue converts the float32 tensor): a parameter's
+    # node holds the parameter's own array, and a program's NumPy arithmetic on the value
+    # (np.exp, sampling) runs in float64 there
+    return _layout(self, self._value).astype(np.float64)
 
 
 def _layout(node, v):

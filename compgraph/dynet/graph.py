@@ -376,7 +376,7 @@ _REVERTED = _Dropped()
 def _dims_like(node, g):
     """A gradient laid out as npvalue() lays out the value (expr._layout)."""
     from .expr import _layout
-    return _layout(node, g)
+    return _layout(node, g).astype(np.float64)      # float64, as DyNet's
 
 
 def _stale(what):

@@ -266,11 +266,12 @@ class _AsExpression:
     def scale_gradient(self, s):
         self._grad *= _F32(s)
 
+    # float64 copies, as DyNet's (its arrays convert the float32 storage)
     def as_array(self):
-        return self._value.copy()
+        return self._value.astype(np.float64)
 
     def grad_as_array(self):
-        return self._grad.copy()
+        return self._grad.astype(np.float64)
 
     def _has_grad(self):
         return bool(self._grad.any())
@@ -400,16 +401,16 @@ class LookupParameters(_AsExpression):
         return _expr._ids(ids, self._value.shape[0], fn, "row id", _expr._table(self))
 
     def row_as_array(self, i):
-        return self._value[self._row(i, "row_as_array")].copy()
+        return self._value[self._row(i, "row_as_array")].astype(np.float64)
 
     def rows_as_array(self, ids):
-        return self._value[self._rows(ids, "rows_as_array")].copy()
+        return self._value[self._rows(ids, "rows_as_array")].astype(np.float64)
 
     def row_grad_as_array(self, i):
-        return self._grad[self._row(i, "row_grad_as_array")].copy()
+        return self._grad[self._row(i, "row_grad_as_array")].astype(np.float64)
 
     def rows_grad_as_array(self, ids):
-        return self._grad[self._rows(ids, "rows_grad_as_array")].copy()
+        return self._grad[self._rows(ids, "rows_grad_as_array")].astype(np.float64)
 
     def scalar_value(self, recalculate=False):
         raise ArgumentError("scalar_value not applicable for LookupParameters (as in DyNet)")

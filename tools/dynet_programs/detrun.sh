@@ -18,4 +18,6 @@ case $name in
  treelstm) cd $B/treelstm && rm -rf saved_models && $P main.py --batch_size 4 --wembed_size 8 --dropout_rate 0;;
  dqn) cd $B/reinforcement-learning && echo | $P main_dqn.py;;
  ddpg) cd $B/reinforcement-learning && echo | $P main_ddpg.py --n_epoch 2 --rollout_per_epoch 3 --train_per_epoch 3 --batch_size 8;;
+ minibatch) cd $B/batching && $P minibatch.py;;
+ vae) cd $B/variational-autoencoder/basic-image-recon && mkdir -p results && mkdir -p data && ln -sf $D/*ubyte data/ && $P vae.py --epochs 1 --batch-size 16;;
 esac

@@ -193,3 +193,17 @@ def _(dy, c):
             t.update()
             out[f"W{k}_{s}"], out[f"q{k}_{s}"], out[f"E{k}_{s}"] = W.as_array(), q.as_array(), E.as_array()
     return out
+
+
+@case("Expression/npvalue_is_float64", covers=("npvalue",), grad=False)
+def _(dy, c):
+    """DyNet hands values and parameters out as float64 arrays (a program's NumPy arithmetic
+    on them, and their printing, follow)."""
+    p, q, W, E = _model(c)
+    y = dy.tanh(W * p)
+    y.value()
+    dy.sum_elems(y).backward()
+    arrays = (y.npvalue(), W.npvalue(), W.as_array(), W.grad_as_array(), E.as_array(),
+              E.grad_as_array(), E.row_as_array(1), E.rows_as_array([0, 1]), p.grad_as_array())
+    return {"float64": np.array([a.dtype == np.float64 for a in arrays], dtype=float),
+            "scalar_is_float": np.array([isinstance(dy.sum_elems(y).value(), float)], dtype=float)}
