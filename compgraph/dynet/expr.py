@@ -676,9 +676,11 @@ def pickneglogsoftmax_batch(x, vs):
 
 
 def binary_log_loss(x, y):
-    """-sum(y log x + (1 - y) log(1 - x))."""
+    """-sum(y log x + (1 - y) log(1 - x)), with DyNet's care at x, y = 0 and 1 (ops/loss.py)."""
     x, y = _ex(x), _ex(y)
-    return -sum_elems(cmult(y, log(x)) + cmult(1.0 - y, log(1.0 - x)))
+    if x.shape != y.shape and np.prod(x.shape) == np.prod(y.shape):   # () next to (1,)
+        y = F.reshape(y, x.shape)
+    return sum_elems(apply(OPS["dynet_binary_log_loss"], (x, y)))
 
 
 def squared_distance(a, b):

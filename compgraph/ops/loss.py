@@ -114,3 +114,46 @@ def _bce_shape(p, t):
 
 
 defop("binary_cross_entropy", _bce_fwd, _bce_vjp_p, _bce_vjp_t, shape=_bce_shape)
+
+
+# DyNet's BinaryLogLoss, elementwise (its functors.h): the exact 0 and 1 that float32 sigmoid
+# outputs reach cost -log(FLT_MIN) instead of inf, a target of exactly 1 or 0 drops the other
+# term (no 0 * log 0), and the gradient is kept finite there -- a VAE's reconstruction loss
+# on binarized pixels goes through all of these.
+_FLT_MIN = float(np.finfo(np.float32).tiny)
+_LOG_MIN = float(np.log(np.float32(_FLT_MIN)))
+
+
+def _dy_bll_fwd(xp, x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = xp.log(xp.maximum(x, _FLT_MIN))
+        l1x = xp.where(x == 1, _LOG_MIN, xp.log1p(-xp.minimum(x, 1)))
+        edge = (x == 0) | (x == 1)
+        both = xp.where(edge, -_LOG_MIN, -(y * lx + (1 - y) * l1x))
+        return xp.where(y == 1, -lx, xp.where(y == 0, -l1x, both)).astype(x.dtype)
+
+
+def _dy_bll_vjp_x(xp, g, ans, x, y):
+    one = np.asarray(0.9999999, x.dtype)      # DyNet's stand-in for 1 (in float32)
+    xc = xp.where(x == 0, np.asarray(_FLT_MIN, x.dtype), xp.where(x == 1, one, x))
+    d = xp.where(y == 1, -y / xc, xp.where(y == 0, (1 - y) / (1 - xc), (1 - y) / (1 - xc) - y / xc))
+    return g * xp.where(x == y, 0, d)
+
+
+def _dy_bll_vjp_y(xp, g, ans, x, y):
+    # the true derivative (DyNet 2.1.2 applies its x-gradient with the arguments swapped)
+    return g * (xp.where(x == 1, _LOG_MIN, xp.log1p(-xp.minimum(x, 1 - 1e-7))) - xp.log(xp.maximum(x, _FLT_MIN)))
+
+
+def _same_shape(name):
+    def rule(x, y):
+        if tuple(x) != tuple(y):
+            raise ShapeError(f"{name}: x of shape {fmt(x)} and y of shape {fmt(y)} must have "
+                             f"the same shape")
+        return x
+    return rule
+
+
+defop("dynet_binary_log_loss", _dy_bll_fwd, _dy_bll_vjp_x, _dy_bll_vjp_y,
+      shape=_same_shape("dynet_binary_log_loss"),
+      doc="DyNet's elementwise binary log loss of probabilities x and targets y")

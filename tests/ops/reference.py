@@ -130,6 +130,7 @@ REF = {
     "copy": np.copy, "astype": lambda a, dtype: a.astype(dtype), "to_device": lambda a, device: a,
     "cross_entropy": _xent,
     "binary_cross_entropy": lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)),
+    "dynet_binary_log_loss": lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)),
     "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
     "bitwise_not": np.invert,
     "floor_divide": lambda a, b: np.floor(a / b),

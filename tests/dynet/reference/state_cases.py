@@ -207,3 +207,12 @@ def _(dy, c):
               E.grad_as_array(), E.row_as_array(1), E.rows_as_array([0, 1]), p.grad_as_array())
     return {"float64": np.array([a.dtype == np.float64 for a in arrays], dtype=float),
             "scalar_is_float": np.array([isinstance(dy.sum_elems(y).value(), float)], dtype=float)}
+
+
+@case("binary_log_loss/saturated_probabilities")
+def _(dy, c):
+    """x of exactly 0 and 1 (a float32 sigmoid saturates there): DyNet's loss is finite, its
+    gradient too (a VAE's reconstruction loss on binarized pixels)."""
+    x = c.param("x", np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1.0, 0.2]))
+    y = dy.inputVector([1.0, 0.0, 0.0, 1.0, 0.3, 0.3, 1.0])
+    return dy.binary_log_loss(x, y)
