@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..errors import ArgumentError, ArgumentValueError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, DeviceError, ShapeError
 from ..random import generator
 from . import expr as _expr
 from . import textfile
@@ -447,6 +447,14 @@ class LookupParameters(_AsExpression):
 
 # --- the collection -----------------------------------------------------------------------------
 
+def _device(device, fn):
+    """DyNet's device names: "CPU" (or "", the default) is the only one without a GPU."""
+    if device not in ("", "CPU"):
+        raise DeviceError(f"{fn}: invalid device name {device!r}: compgraph.dynet computes on "
+                          f"the CPU only (device='CPU' or none; DyNet without GPUs refuses "
+                          f"{device!r} too)")
+
+
 def _valid_name(name, what, fn):
     if not isinstance(name, str):
         raise ArgumentError(f"{fn}: the name must be a string, got {type(name).__name__}")
@@ -489,6 +497,7 @@ class ParameterCollection:
         return p
 
     def add_parameters(self, dim, init=None, name="", device="", scale=1.0, mean=0.0, std=1.0):
+        _device(device, "add_parameters")
         if isinstance(init, np.ndarray):
             return self.parameters_from_numpy(init, name=name, device=device)
         shape = _dims(dim, "add_parameters")
@@ -499,6 +508,7 @@ class ParameterCollection:
 
     def add_lookup_parameters(self, dim, init=None, name="", device="", scale=1.0, mean=0.0,
                               std=1.0):
+        _device(device, "add_lookup_parameters")
         if isinstance(init, np.ndarray):
             return self.lookup_parameters_from_numpy(init, name=name, device=device)
         if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
@@ -516,6 +526,7 @@ class ParameterCollection:
         return self._add(LookupParameters(value, self._unique(name, self._name_cntr), self))
 
     def parameters_from_numpy(self, array, name="", device=""):
+        _device(device, "parameters_from_numpy")
         array = np.asarray(array)
         if array.ndim == 0 or array.size == 0:
             raise ShapeError(f"parameters_from_numpy: need an array with dims, got shape {array.shape}")
@@ -525,6 +536,7 @@ class ParameterCollection:
 
     def lookup_parameters_from_numpy(self, array, name="", device=""):
         """A table from an array of shape (rows, *row dims)."""
+        _device(device, "lookup_parameters_from_numpy")
         array = np.asarray(array)
         if array.ndim < 2 or array.size == 0:
             raise ShapeError(f"lookup_parameters_from_numpy: need an array (rows, row dims...), "

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from ..errors import ArgumentError, ArgumentValueError
+from ..errors import ArgumentError, ArgumentValueError, GraphError
 from .graph import _Current
 from .params import ParameterCollection
 
@@ -112,8 +112,9 @@ class Trainer:
             # (False)) too -- which update() never clears, so it keeps accumulating
             norm = float(np.sqrt(sum(float(np.vdot(p._grad, p._grad)) for p in self.model._all())))
             if not math.isfinite(norm):
-                raise ArgumentValueError(f"{type(self).__name__}.update(): the gradient norm "
-                                         f"is {norm} (DyNet: magnitude of gradient is bad)")
+                raise GraphError(f"{type(self).__name__}.update(): the gradient norm is {norm} "
+                                 f"(DyNet raises too: magnitude of gradient is bad); "
+                                 f"set_clip_threshold(0) skips the check")
             if norm > self.clip_threshold:
                 scale = _F32(self.clip_threshold) / _F32(norm)
                 self.clips += 1

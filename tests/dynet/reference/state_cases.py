@@ -216,3 +216,16 @@ def _(dy, c):
     x = c.param("x", np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1.0, 0.2]))
     y = dy.inputVector([1.0, 0.0, 0.0, 1.0, 0.3, 0.3, 1.0])
     return dy.binary_log_loss(x, y)
+
+
+@case("ParameterCollection/device_names", covers=("add_parameters",), grad=False)
+def _(dy, c):
+    """Which device names add_parameters takes on a machine without GPUs (1: accepted)."""
+    ok = []
+    for d in ("CPU", "", "cpu", "CPU:0", "GPU:0", "GPU:1"):
+        try:
+            c.m.add_parameters(2, device=d)
+            ok.append(1.0)
+        except RuntimeError:
+            ok.append(0.0)
+    return {"accepted": np.array(ok)}
