@@ -2,7 +2,9 @@
 import re, sys
 NUM = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+")
 def norm(line):
-    return NUM.sub("#", line), [float(x) for x in NUM.findall(line)]
+    # NumPy pads printed arrays to the widest number: the padding is not compared
+    text = re.sub(r"\s+", " ", re.sub(r"\s+\]", "]", re.sub(r"\[\s+", "[", NUM.sub("#", line))))
+    return text.strip(), [float(x) for x in NUM.findall(line)]
 a = [l for l in open(sys.argv[1]).read().splitlines() if l.strip()]
 b = [l for l in open(sys.argv[2]).read().splitlines() if l.strip()]
 # DyNet's status() goes to std::cerr unbuffered: where it lands among stdout lines is a pipe artefact
