@@ -71,8 +71,10 @@ def _recurrent(cell):
 def _conv(n):
     def build(d):
         cin, cout, k = d.int(1, 2), d.int(1, 3), d.int(1, 3)
-        kw = {"stride": d.choice([1, 2]), "padding": d.choice([0, 1]), "bias": d.bool()}
-        spatial = tuple(d.int(k, 6) for _ in range(n))
+        kw = {"stride": d.choice([1, 2]), "padding": d.choice([0, 1]), "bias": d.bool(),
+              "padding_mode": d.choice(["zeros", "reflect", "replicate", "circular"])}
+        # reflect needs the padding below the input's size; torch refuses it otherwise
+        spatial = tuple(d.int(max(k, 2), 6) for _ in range(n))
         return (lambda name: lambda nn: getattr(nn, name)(cin, cout, k, **kw)), [
             _f(d, (d.int(1, 2), cin) + spatial)]
     return ModCase(build)
