@@ -100,7 +100,8 @@ def _batchnorm(extra_dims):
 
 def _embedding(d):
     n, dim = d.int(1, 5), d.int(1, 3)
-    k = {"padding_idx": d.choice([None, 0])}
+    k = {"padding_idx": d.choice([None, 0]), "max_norm": d.choice([None, 0.5, 1.0]),
+         "norm_type": d.choice([1.0, 2.0, 3.0])}
     return (lambda name: lambda nn: nn.Embedding(n, dim, **k)), [
         d.array((d.int(1, 3), d.int(1, 3)), "int64", f"int:0:{n}")]
 
