@@ -57,12 +57,14 @@ def _classification(log):
     return ModCase(build)
 
 
-def _recurrent(cell):
+def _recurrent(cell, proj=False):
     def build(d):
         i, h = d.int(1, 3), d.int(1, 3)
         k = {"bias": d.bool()}
         if not cell:
             k.update(num_layers=d.int(1, 2), batch_first=d.bool(), bidirectional=d.bool())
+        if proj:                              # LSTM's projection of h: 0 (none) .. hidden - 1
+            k["proj_size"] = d.int(0, h - 1)
         shape = (d.int(1, 3), i) if cell else (d.int(1, 3), d.int(1, 3), i)
         return (lambda name: lambda nn: getattr(nn, name)(i, h, **k)), [_f(d, shape)]
     return ModCase(build, grad_tol=(1e-3, 1e-4))
@@ -162,7 +164,7 @@ MODULES = {
     "nn.BCELoss": _loss("unit", "unit"), "nn.BCEWithLogitsLoss": _loss("real", "unit"),
     "nn.KLDivLoss": _loss("real", "unit"),
     "nn.CrossEntropyLoss": _classification(False), "nn.NLLLoss": _classification(True),
-    "nn.RNN": _recurrent(False), "nn.GRU": _recurrent(False), "nn.LSTM": _recurrent(False),
+    "nn.RNN": _recurrent(False), "nn.GRU": _recurrent(False), "nn.LSTM": _recurrent(False, proj=True),
     "nn.RNNCell": _recurrent(True), "nn.GRUCell": _recurrent(True), "nn.LSTMCell": _recurrent(True),
     "nn.Sequential": ModCase(_sequential), "nn.ModuleList": ModCase(_module_list),
     "nn.ModuleDict": ModCase(_module_dict), "nn.Module": ModCase(_module_list),
