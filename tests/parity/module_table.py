@@ -266,7 +266,7 @@ MODULES.update({
                                                   [_f(d, (1, 2, d.int(2, 4), d.int(2, 4), d.int(2, 4)))]))(
         d.choice([1, 2, (1, 2, 2)]))),
     "nn.MaxUnpool2d": ModCase(_unpool),
-    "nn.Upsample": _plain(lambda d: ((), {"scale_factor": 2, "mode": d.choice(["nearest", "bilinear"])}),
+    "nn.Upsample": _plain(lambda d: ((), {"scale_factor": 2, "mode": d.choice(["nearest", "bilinear", "bicubic"])}),
                           shape=lambda d: (1, 2, d.int(1, 3), d.int(1, 3))),
     "nn.CELU": _plain(lambda d: ((d.choice([1.0, 0.5]),), {})), "nn.SELU": _plain(),
     "nn.Hardtanh": _plain(lambda d: ((d.choice([-1.0, -0.5]), d.choice([1.0, 2.0])), {})),
