@@ -8,8 +8,8 @@ Tensor.register_hook hooks on them:
   - an input copy's gradient is what the module sends back to that input: once every
     input copy that requires grad has its gradient, hook(module, grad_input, grad_output)
     runs (it may return a replacement grad_input).
-grad_input has one entry per positional argument (None for non-tensors and for tensors
-that need no gradient); grad_output one per output tensor (the output itself, or the
+grad_input has one entry per positional argument (None for non-tensors; zeros for a
+tensor that needs no gradient, as PyTorch); grad_output one per output tensor (the output itself, or the
 tensors at the top level of a tuple output), None for an output the loss does not use.
 If no input requires grad, the hooks run as soon as grad_output is known, with
 grad_input all None.
@@ -19,6 +19,8 @@ applied only for a module with one input that requires grad, and one from a pre-
 only for a module with one output tensor; otherwise returning a value is refused with a
 clear error (inspecting the gradients works in every case).
 """
+import warnings
+
 from .. import functional as CF
 from .. import state
 from ..errors import UnsupportedError
@@ -47,6 +49,10 @@ def wrap_inputs(module, args):
             c.register_hook(call.input_hook(i))
             call.waiting.add(i)
             new[i] = c
+    if call.waiting:                  # as PyTorch: the other tensor inputs report zeros
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and not a.requires_grad:
+                call.grad_input[i] = CF.zeros_like(a)
     return tuple(new), call
 
 
@@ -113,6 +119,10 @@ class _Call:
             if self.single_out:
                 self._run_pre_hooks()
                 if not self.waiting:          # no input needs a gradient: fire now
+                    if _hooks(self.module, "_backward_hooks"):
+                        warnings.warn("Full backward hook is firing when gradients are computed "
+                                      "with respect to module outputs since no inputs require "
+                                      "gradients", UserWarning, stacklevel=2)
                     self._run_full_hooks()
                 return self.grad_output[0] if self._replaced_out else None
             return None
