@@ -17,7 +17,8 @@ on compgraph it hands back the recorded values instead of drawing:
     and applied as PyTorch's dropout does, input * mask / (1 - p)), also attention's
     (torch's F.scaled_dot_product_attention, as nn.MultiheadAttention calls it, is run
     as its formula so that its dropout mask is drawn in Python);
-  - torch.multinomial's samples.
+  - torch.multinomial's samples and torch.randperm's permutations (minGPT's adder splits
+    its data with randperm and its own Generator).
 Each kind is its own queue; a replayed draw of another shape than the recorded one stops
 the run with an error (the two libraries made different random calls).  Dropout inside
 C++ kernels (nn.LSTM's between layers) cannot be seen: run such programs with dropout 0.
@@ -86,6 +87,19 @@ def _wrap_init(tape, owner, name, lib, fill):
     setattr(owner, name, wrapped)
 
 
+_DRAWS = ("multinomial", "randperm")      # torch.<name> calls whose results are replayed
+
+
+def _record_draw(tape, torch, name):
+    orig = getattr(torch, name)
+
+    def wrapped(*a, **k):
+        out = orig(*a, **k)
+        tape.put(name, _numpy(out))
+        return out
+    setattr(torch, name, wrapped)
+
+
 def _wrap_sampler(tape, cls):
     orig = cls.__iter__
 
@@ -131,13 +145,8 @@ def setup_torch(tape):
             w = w.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else w + attn_mask
         return dropout(torch.softmax(w, -1), dropout_p) @ v
     F.scaled_dot_product_attention = attention
-    orig_multinomial = torch.multinomial
-
-    def multinomial(*a, **k):
-        out = orig_multinomial(*a, **k)
-        tape.put("multinomial", _numpy(out))
-        return out
-    torch.multinomial = multinomial
+    for name in _DRAWS:
+        _record_draw(tape, torch, name)
 
 
 def setup_compgraph(tape):
@@ -163,9 +172,8 @@ def setup_compgraph(tape):
         return input.copy_(out) if inplace else out
     CF.dropout = F.dropout = dropout
 
-    def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
-        return cg.tensor(tape.take("multinomial"))
-    cg.multinomial = multinomial
+    for name in _DRAWS:
+        setattr(cg, name, lambda *a, _name=name, **k: cg.tensor(tape.take(_name)))
 
 
 def main():
