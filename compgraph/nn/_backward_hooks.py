@@ -11,8 +11,10 @@ Tensor.register_hook hooks on them:
 grad_input has one entry per positional argument (None for non-tensors; zeros for a
 tensor that needs no gradient, as PyTorch); grad_output one per output tensor (the output itself, or the
 tensors at the top level of a tuple output), None for an output the loss does not use.
-If no input requires grad, the hooks run as soon as grad_output is known, with
-grad_input all None.
+If no input requires grad, the hooks of a module with one output tensor run as soon as
+grad_output is known, with grad_input all None (a module with a tuple output and no input
+that needs a gradient runs no backward hooks: compgraph cannot tell when all its output
+gradients are in).
 
 Each tensor's gradient passes its hook separately, so a replacement from a full hook is
 applied only for a module with one input that requires grad, and one from a pre-hook
@@ -84,7 +86,8 @@ class _Call:
         self.waiting = set()            # inputs whose gradient has not arrived yet
         self.grad_input = [None] * n_args
         self.grad_output, self.n_out, self.single_out = [], 0, True
-        self.pre_done = False
+        self.pre_done = self._replaced_out = False
+        self._arrived = []              # inputs whose gradient has arrived, in sweep order
 
     def _run_pre_hooks(self):
         self.pre_done = True
@@ -139,15 +142,14 @@ class _Call:
                         f"grad_output of a module with several outputs is not supported")
             self.grad_input[i] = g
             self.waiting.discard(i)
-            self._pending = getattr(self, "_pending", {})
-            self._pending[i] = g
+            self._arrived.append(i)
             if self.waiting:
                 return None
             new = self._run_full_hooks()
-            changed = [j for j in self._pending if new[j] is not self.grad_input[j]]
+            changed = [j for j in self._arrived if new[j] is not self.grad_input[j]]
             if not changed:
                 return None
-            if changed != [i] or len(self._pending) > 1:
+            if len(self._arrived) > 1:     # the others' gradients have gone on already
                 raise UnsupportedError(
                     f"backward hook of {type(self.module).__name__}: replacing grad_input "
                     f"of a module with several inputs that require grad is not supported")
