@@ -1,5 +1,5 @@
 """Resampling for compgraph.nn.functional: interpolate (nearest, nearest-exact, linear,
-bilinear, trilinear, area), pad's reflect/replicate/circular modes, max_pool2d's indices
+bilinear, bicubic, trilinear, area), pad's reflect/replicate/circular modes, max_pool2d's indices
 and max_unpool2d.
 
 All are compositions: a nearest or padded sample is getitem with an index array along each
@@ -19,7 +19,8 @@ from ..ops.conv import _argmax
 from ..tensor import _make, apply, index_array
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_DIMS = {**_LINEAR, "bicubic": 2}          # the spatial dims each interpolating mode needs
 
 
 def _along(x, axis, index):
@@ -66,6 +67,30 @@ def _linear_matrix(n_in, n_out, scale, align_corners):
     return m
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, f):
+    """PyTorch's bicubic kernel along one axis (Keys' cubic convolution, A = -0.75): the four
+    taps floor(src)-1 .. floor(src)+2, clamped to the edge; the source coordinate is not
+    clamped at 0 as linear's is.  Coordinates and weights in f: float64 for float64
+    input, float32 otherwise, as PyTorch's."""
+    if align_corners:
+        s = f((n_in - 1) / (n_out - 1)) if n_out > 1 else f(0)
+        src = np.arange(n_out, dtype=f) * s
+    else:
+        s = f(1.0 / scale) if scale is not None and scale > 0 else f(n_in) / f(n_out)
+        src = s * (np.arange(n_out, dtype=f) + f(0.5)) - f(0.5)
+    i0 = np.floor(src)
+    t = src - i0
+    a = f(-0.75)
+    near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1               # |x| <= 1
+    far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a          # 1 < |x| < 2
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    for k, w in enumerate(weights):
+        np.add.at(m, (rows, np.clip(i0.astype(np.int64) - 1 + k, 0, n_in - 1)), w)
+    return m
+
+
 def _area_matrix(n_in, n_out):
     """Adaptive average pooling along one axis: windows floor(i n/o) .. ceil((i+1) n/o)."""
     m = np.zeros((n_out, n_in))
@@ -83,7 +108,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                             + (" (bicubic is not supported)" if mode == "bicubic" else ""))
     if antialias:
         raise ArgumentError("interpolate: antialias=True is not supported")
-    if align_corners is not None and mode not in _LINEAR:
+    if align_corners is not None and mode not in _DIMS:
         raise ArgumentError("align_corners option can only be set with the interpolating modes: "
                             "linear | bilinear | bicubic | trilinear")
     x = CF._lift(input, None)
@@ -91,9 +116,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if k < 1:
         raise ShapeError(f"interpolate: expected an input with a batch and a channel dim and "
                          f"1 to 3 spatial dims, got shape {tuple(x.shape)}")
-    if mode in _LINEAR and _LINEAR[mode] != k:
+    if mode in _DIMS and _DIMS[mode] != k:
         raise ShapeError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
-                         f"{_LINEAR[mode] + 2}D input")
+                         f"{_DIMS[mode] + 2}D input")
     if (size is None) == (scale_factor is None):
         raise ArgumentError("interpolate: only one of size or scale_factor should be defined")
     spatial = tuple(x.shape[2:])
@@ -125,6 +150,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             continue
         elif mode == "area":
             out = _apply_matrix(out, axis, _area_matrix(n_in, n_out))
+        elif mode == "bicubic":
+            out = _apply_matrix(out, axis, _cubic_matrix(n_in, n_out, sc, bool(align_corners),
+                                                            np.float64 if x.dtype == np.float64 else np.float32))
         else:
             out = _apply_matrix(out, axis, _linear_matrix(n_in, n_out, sc, bool(align_corners)))
     return out if out is not x else CF.clone(x)

@@ -8,6 +8,9 @@ from .layers import _empty
 from .module import Module
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
@@ -24,8 +27,9 @@ class _ConvNd(Module):
         if in_channels % groups or out_channels % groups:
             raise ArgumentError(f"{name}: in_channels ({in_channels}) and out_channels "
                                 f"({out_channels}) must be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ArgumentError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if padding_mode not in _PADDING_MODES:
+            raise ArgumentValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, "
+                                     f"got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = sizes(kernel_size, "kernel_size")
@@ -55,21 +59,42 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        if self.padding_mode != "zeros":       # as PyTorch: F.pad in that mode, then no padding
+            input = _fn_conv.pad(input, self._mode_pads(), mode=self.padding_mode)
+            return type(self)._conv(input, self.weight, self.bias, self.stride, 0,
+                                    self.dilation, self.groups)
         return type(self)._conv(input, self.weight, self.bias, self.stride, self.padding,
                                 self.dilation, self.groups)
+
+    def _mode_pads(self):
+        """F.pad's amounts (last dim first) for the padding: 'same' puts the odd one on the
+        right, as PyTorch."""
+        pads = []
+        for i in reversed(range(len(self.kernel_size))):
+            if self.padding == "valid":
+                left = right = 0
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                left, right = total // 2, total - total // 2
+            else:
+                left = right = self.padding[i]
+            pads += [left, right]
+        return tuple(pads)
 
     def extra_repr(self):
         n = len(self.kernel_size)
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding not in ((0,) * n, "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += f", padding={self.padding}" if isinstance(self.padding, str) else f", padding={self.padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 

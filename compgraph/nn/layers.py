@@ -64,11 +64,17 @@ class Embedding(Module):
     """A lookup table of num_embeddings rows of size embedding_dim, initialised N(0, 1);
     the row at padding_idx starts at zero and receives no gradient."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, _weight=None,
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
+        if scale_grad_by_freq or sparse:
+            raise ArgumentError("Embedding: scale_grad_by_freq=True and sparse=True are not "
+                                "supported (dense gradients only)")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ArgumentError(f"Embedding: padding_idx {padding_idx} is out of range for "
@@ -92,16 +98,22 @@ class Embedding(Module):
             self.weight._value[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         rows, cols = embeddings.shape
-        return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(rows, cols, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=embeddings,
+                   _freeze=freeze)
 
     def forward(self, input):
-        return _fn_layers.embedding(input, self.weight, self.padding_idx)
+        return _fn_layers.embedding(input, self.weight, self.padding_idx, self.max_norm,
+                                    self.norm_type)
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        s += f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        s += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        return s + (f", norm_type={self.norm_type}" if self.norm_type != 2 else "")
 
 
 class Dropout(Module):

@@ -15,6 +15,7 @@ from ..executors.replay import replayed
 from .. import backend
 from ..errors import ArgumentError, BoundsError, CompgraphError
 from ..tensor import Tensor, _init
+from . import _backward_hooks
 
 
 class StateDictError(CompgraphError, RuntimeError):
@@ -213,12 +214,15 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        backward = _backward_hooks.has_backward_hooks(self)
+        if backward:
+            args, call = _backward_hooks.wrap_inputs(self, args)
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self.__dict__.get("_forward_hooks", {}).values()):
             res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if res is not None:
                 out = res
-        return out
+        return _backward_hooks.wrap_outputs(call, out) if backward else out
 
     def _add_hook(self, registry, hook, prepend, with_kwargs):
         if not callable(hook):
@@ -237,7 +241,8 @@ class Module:
     def _remove_hook(self, registry, hook_id):
         d = self.__dict__
         d.get(registry, {}).pop(hook_id, None)
-        d["_has_hooks"] = bool(d.get("_forward_hooks")) or bool(d.get("_forward_pre_hooks"))
+        d["_has_hooks"] = any(d.get(r) for r in ("_forward_hooks", "_forward_pre_hooks",
+                                                  "_backward_hooks", "_backward_pre_hooks"))
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) runs before forward; returning a value (a tuple, or one value
@@ -252,6 +257,17 @@ class Module:
         if always_call:
             raise ArgumentError("register_forward_hook: always_call=True is not supported")
         return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients with respect to the
+        module's positional inputs are computed; returning a tuple replaces grad_input
+        (see compgraph/nn/_backward_hooks.py).  handle.remove() undoes it."""
+        return self._add_hook("_backward_hooks", hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradients with respect to the module's
+        outputs are computed; returning a tuple replaces grad_output."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend, False)
 
     # --- walking the tree --------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .. import functional as CF
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ArgumentValueError, ShapeError
 from ..ops import OPS
 
 _LSTM_CELL = OPS["lstm_cell"]
@@ -181,8 +181,14 @@ class _RNNBase(Module):
     _gates = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
+        if proj_size and not isinstance(self, LSTM):
+            raise ArgumentValueError(f"{type(self).__name__}: proj_size is only supported for "
+                                     f"LSTM, not RNN or GRU")
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
+            raise ArgumentValueError(f"LSTM: proj_size ({proj_size}) must be 0 or in 1.."
+                                     f"{hidden_size - 1} (below hidden_size)")
         if not 0 <= dropout <= 1:
             raise ArgumentError(f"dropout must be in [0, 1], got {dropout}")
         if num_layers < 1:
@@ -194,16 +200,20 @@ class _RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
+        self.proj_size = proj_size
         dirs = 2 if bidirectional else 1
         rows = self._gates * hidden_size
+        out_size = proj_size or hidden_size        # the size of h (LSTM projects it to proj_size)
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * dirs
+            layer_in = input_size if layer == 0 else out_size * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes = [("weight_ih" + sfx, (rows, layer_in)), ("weight_hh" + sfx, (rows, hidden_size))]
+                shapes = [("weight_ih" + sfx, (rows, layer_in)), ("weight_hh" + sfx, (rows, out_size))]
                 if bias:
                     shapes += [("bias_ih" + sfx, (rows,)), ("bias_hh" + sfx, (rows,))]
+                if proj_size:
+                    shapes.append(("weight_hr" + sfx, (proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name, _empty(*shape, dtype=dtype))
                     self._flat_weights_names.append(name)
@@ -221,7 +231,7 @@ class _RNNBase(Module):
 
     @property
     def all_weights(self):
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         ws = [getattr(self, n) for n in self._flat_weights_names]
         return [ws[i:i + per] for i in range(0, len(ws), per)]
 
@@ -234,6 +244,8 @@ class _RNNBase(Module):
 
     def forward(self, input, hx=None):
         if isinstance(input, PackedSequence):
+            if self.proj_size:
+                raise ArgumentError("LSTM: a PackedSequence input with proj_size is not supported")
             from ._packed import packed_forward
             return packed_forward(self, input, hx)
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
@@ -249,7 +261,7 @@ class _RNNBase(Module):
         vec = unbatched or batch == 1
         if vec and not unbatched:                                     # run a batch of one as vectors
             x = CF.reshape(x, (x.shape[0], x.shape[2]))
-            states = [[None if s is None else CF.reshape(s, (self.hidden_size,)) for s in ss]
+            states = [[None if s is None else CF.reshape(s, tuple(s.shape[-1:])) for s in ss]
                       for ss in states]
         out, finals = self._layers(x, states, vec)
         h_n = [CF.stack([f[k] for f in finals]) for k in range(self._n_states())]
@@ -269,8 +281,9 @@ class _RNNBase(Module):
         if len(hs) != self._n_states():
             raise ArgumentError(f"{type(self).__name__}: expected {self._n_states()} initial "
                                 f"state tensor(s), got {len(hs)}")
-        want = (n, self.hidden_size) if unbatched else (n, batch, self.hidden_size)
-        for h in hs:
+        for i, h in enumerate(hs):
+            size = self.proj_size if self.proj_size and i == 0 else self.hidden_size
+            want = (n, size) if unbatched else (n, batch, size)
             if tuple(h.shape) != want:
                 raise ShapeError(f"{type(self).__name__}: expected initial state of shape "
                                  f"{want}, got {tuple(h.shape)}")
@@ -310,6 +323,8 @@ class _RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -332,7 +347,7 @@ class RNN(_RNNBase):
             raise ArgumentError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.__dict__["nonlinearity"] = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+                         bidirectional, device=device, dtype=dtype)
 
     def _run_direction(self, xw, whh, bhh, state, order, vec):
         whh_t = None if vec else apply(_PERMUTE, (whh,), _SWAP)
@@ -361,6 +376,8 @@ class LSTM(_RNNBase):
         it, the recurrent weight's gradient as one product); returns the stacked outputs,
         already in time order, and the final [h, c]."""
         H = self.hidden_size
+        if self.proj_size:
+            return self._run_projected(xw, whh, state, order, vec)
         reverse = len(order) > 1 and order[0] > order[-1]
         flip = {"index": (slice(None, None, -1),)}
         xs = apply(_GETITEM, (xw,), flip) if reverse else xw
@@ -373,6 +390,29 @@ class LSTM(_RNNBase):
         if reverse:
             hs = apply(_GETITEM, (hs,), flip)
         return hs, [_cols(last, 0, H), _cols(last, H, 2 * H)]
+
+
+    def _run_projected(self, xw, whh, state, order, vec):
+        """With proj_size: step by step, h = W_hr (o * tanh(c)) of size proj_size fed back
+        through W_hh (4H, proj_size); a composition of lstm_cell, a slice and a product."""
+        H = self.hidden_size
+        whr = getattr(self, "weight_hr" + self._suffix(whh))
+        whh_t = None if vec else apply(_PERMUTE, (whh,), _SWAP)
+        h, c = _start(state[0], xw, whh), state[1]
+        hs = []
+        for t in order:
+            hw = None if h is None else self._hidden(whh, whh_t, h, vec)
+            out, c = _lstm_step(xw[t], hw, c, H)
+            h = linear(out, whr)
+            hs.append(h)
+        return hs, [h, c]
+
+    def _suffix(self, whh):
+        """The parameter-name suffix (_l1_reverse ...) of this direction's W_hh."""
+        for name in self._flat_weights_names:
+            if name.startswith("weight_hh") and getattr(self, name) is whh:
+                return name[len("weight_hh"):]
+        raise KeyError("weight_hh")
 
 
 class GRU(_RNNBase):

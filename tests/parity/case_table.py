@@ -338,7 +338,8 @@ NN_FUNCTIONAL = {
                                 {"value": d.choice([0.0, 1.5])})),
     "F.layer_norm": generic(_layer_norm),
     "F.batch_norm": generic(_batch_norm, check_args=False),
-    "F.embedding": generic(lambda d: (lambda w: ((d.array((d.int(0, 3), d.int(1, 3)), "int64", f"int:0:{w.shape[0]}"), w), {}))(
+    "F.embedding": generic(lambda d: (lambda w: ((d.array((d.int(0, 3), d.int(1, 3)), "int64", f"int:0:{w.shape[0]}"), w),
+                                                 {"max_norm": d.choice([None, 0.5, 1.0]), "norm_type": d.choice([1.0, 2.0])}))(
         d.array((d.int(1, 4), d.int(1, 3))))),
     "F.one_hot": values_only(lambda d: ((d.array((d.int(0, 4),), "int64", "int:0:3"),), {"num_classes": d.choice([-1, 3, 4])})),
     "F.normalize": generic(lambda d: ((_x(d, min_dims=1, domain="away"),), {"dim": -1, "p": d.choice([1.0, 2.0])})),

@@ -211,8 +211,8 @@ def _unpool_call(side, x, k):
 
 
 def _interpolate_args(d):
-    mode = d.choice(["nearest", "linear", "bilinear"])
-    n = 1 if mode == "linear" else 2 if mode == "bilinear" else d.int(1, 2)
+    mode = d.choice(["nearest", "linear", "bilinear", "bicubic"])
+    n = 1 if mode == "linear" else 2 if mode in ("bilinear", "bicubic") else d.int(1, 2)
     x = _f64(d, (1, d.int(1, 2)) + tuple(d.int(1, 4) for _ in range(n)))
     k = {"mode": mode}
     if d.bool():

@@ -47,6 +47,33 @@ def _with_hook(side, x, pre):
     return m(x)
 
 
+def _backward_hooked(side, x, pre, replace, input_grad=True):
+    """Full backward (pre-)hooks on the first Linear, the Tanh and the whole network: what
+    each hook sees, in the order they run, and the gradients after a replacement (a net
+    without net()'s BatchNorm, whose exact-zero gradients differ by rounding)."""
+    torch.manual_seed(0)
+    m = t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    if not side.is_torch:
+        m = cg.nn.Sequential(cg.nn.Linear(3, 4), cg.nn.Tanh(), cg.nn.Linear(4, 2))
+        m.load_state_dict({k: cg.tensor(v.detach().numpy().copy()) for k, v in t.state_dict().items()})
+    seen = []
+
+    def full(mod, grad_input, grad_output):
+        seen.append((type(mod).__name__, list(grad_input), list(grad_output)))
+        return tuple(None if g is None else g * 2 for g in grad_input) if replace else None
+
+    def before(mod, grad_output):
+        seen.append((type(mod).__name__, list(grad_output)))
+        return tuple(g * 3 for g in grad_output) if replace else None
+
+    for sub in (m[0], m[1], m):
+        (sub.register_full_backward_pre_hook(before) if pre else
+         sub.register_full_backward_hook(full))
+    x = x.detach().clone().requires_grad_(input_grad)
+    (m(x) ** 2).sum().backward()
+    return seen, x.grad, [p.grad for p in m.parameters()]
+
+
 def _zero_grad(side, x):
     m = net(side)
     m(x).sum().backward()
@@ -92,6 +119,11 @@ METHOD_CASES = {f"Module.{k}": v for k, v in {
     "register_parameter": _case(lambda side, x: _registered(side, x, "parameter"), grad=False),
     "register_forward_hook": _case(lambda side, x: _with_hook(side, x, pre=False)),
     "register_forward_pre_hook": _case(lambda side, x: _with_hook(side, x, pre=True)),
+    "register_full_backward_hook": _case(lambda side, x: [_backward_hooked(side, x, False, r, g)
+                                                          for r in (False, True) for g in (True, False)],
+                                         grad=False),
+    "register_full_backward_pre_hook": _case(lambda side, x: [_backward_hooked(side, x, True, r)
+                                                              for r in (False, True)], grad=False),
     "requires_grad_": _case(lambda side, x: [p.requires_grad for p in net(side).requires_grad_(False).parameters()],
                             grad=False),
     "zero_grad": _case(_zero_grad, grad=False),

@@ -57,12 +57,14 @@ def _classification(log):
     return ModCase(build)
 
 
-def _recurrent(cell):
+def _recurrent(cell, proj=False):
     def build(d):
         i, h = d.int(1, 3), d.int(1, 3)
         k = {"bias": d.bool()}
         if not cell:
             k.update(num_layers=d.int(1, 2), batch_first=d.bool(), bidirectional=d.bool())
+        if proj:                              # LSTM's projection of h: 0 (none) .. hidden - 1
+            k["proj_size"] = d.int(0, h - 1)
         shape = (d.int(1, 3), i) if cell else (d.int(1, 3), d.int(1, 3), i)
         return (lambda name: lambda nn: getattr(nn, name)(i, h, **k)), [_f(d, shape)]
     return ModCase(build, grad_tol=(1e-3, 1e-4))
@@ -71,8 +73,10 @@ def _recurrent(cell):
 def _conv(n):
     def build(d):
         cin, cout, k = d.int(1, 2), d.int(1, 3), d.int(1, 3)
-        kw = {"stride": d.choice([1, 2]), "padding": d.choice([0, 1]), "bias": d.bool()}
-        spatial = tuple(d.int(k, 6) for _ in range(n))
+        kw = {"stride": d.choice([1, 2]), "padding": d.choice([0, 1]), "bias": d.bool(),
+              "padding_mode": d.choice(["zeros", "reflect", "replicate", "circular"])}
+        # reflect needs the padding below the input's size; torch refuses it otherwise
+        spatial = tuple(d.int(max(k, 2), 6) for _ in range(n))
         return (lambda name: lambda nn: getattr(nn, name)(cin, cout, k, **kw)), [
             _f(d, (d.int(1, 2), cin) + spatial)]
     return ModCase(build)
@@ -98,7 +102,8 @@ def _batchnorm(extra_dims):
 
 def _embedding(d):
     n, dim = d.int(1, 5), d.int(1, 3)
-    k = {"padding_idx": d.choice([None, 0])}
+    k = {"padding_idx": d.choice([None, 0]), "max_norm": d.choice([None, 0.5, 1.0]),
+         "norm_type": d.choice([1.0, 2.0, 3.0])}
     return (lambda name: lambda nn: nn.Embedding(n, dim, **k)), [
         d.array((d.int(1, 3), d.int(1, 3)), "int64", f"int:0:{n}")]
 
@@ -159,7 +164,7 @@ MODULES = {
     "nn.BCELoss": _loss("unit", "unit"), "nn.BCEWithLogitsLoss": _loss("real", "unit"),
     "nn.KLDivLoss": _loss("real", "unit"),
     "nn.CrossEntropyLoss": _classification(False), "nn.NLLLoss": _classification(True),
-    "nn.RNN": _recurrent(False), "nn.GRU": _recurrent(False), "nn.LSTM": _recurrent(False),
+    "nn.RNN": _recurrent(False), "nn.GRU": _recurrent(False), "nn.LSTM": _recurrent(False, proj=True),
     "nn.RNNCell": _recurrent(True), "nn.GRUCell": _recurrent(True), "nn.LSTMCell": _recurrent(True),
     "nn.Sequential": ModCase(_sequential), "nn.ModuleList": ModCase(_module_list),
     "nn.ModuleDict": ModCase(_module_dict), "nn.Module": ModCase(_module_list),
@@ -261,7 +266,7 @@ MODULES.update({
                                                   [_f(d, (1, 2, d.int(2, 4), d.int(2, 4), d.int(2, 4)))]))(
         d.choice([1, 2, (1, 2, 2)]))),
     "nn.MaxUnpool2d": ModCase(_unpool),
-    "nn.Upsample": _plain(lambda d: ((), {"scale_factor": 2, "mode": d.choice(["nearest", "bilinear"])}),
+    "nn.Upsample": _plain(lambda d: ((), {"scale_factor": 2, "mode": d.choice(["nearest", "bilinear", "bicubic"])}),
                           shape=lambda d: (1, 2, d.int(1, 3), d.int(1, 3))),
     "nn.CELU": _plain(lambda d: ((d.choice([1.0, 0.5]),), {})), "nn.SELU": _plain(),
     "nn.Hardtanh": _plain(lambda d: ((d.choice([-1.0, -0.5]), d.choice([1.0, 2.0])), {})),
