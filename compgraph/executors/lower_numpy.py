@@ -403,18 +403,26 @@ class _Lowering:
             # a negative scale is absorbed for free: ans * (ans - 1) = -(ans * (1 - ans))
             flip = scale < 0
             one = self.one(t.dtype)                # 1 of the array's dtype: what NumPy
-            if op == "sigmoid":                    # makes of the 1 of `1 - ans`, cheaper
-                self.emit(f"np.subtract({ans}, {one}, out={dst})" if flip else
-                          f"np.subtract({one}, {ans}, out={dst})")
+            one_minus = (f"np.subtract({ans}, {one}, out={{}})" if flip else
+                         f"np.subtract({one}, {ans}, out={{}})")   # makes of `1 - ans`, cheaper
+            if op == "sigmoid" and name is not None:
+                # (g * ans) * (1 - ans): the table's order, so the rounding is eager's (a
+                # product of three rounds differently grouped the other way)
+                other = self.buf(x._value)
+                self.emit(f"np.multiply({name}, {ans}, out={dst})")
+                self.emit(one_minus.format(other))
+                self.emit(f"np.multiply({dst}, {other}, out={dst})")
+            elif op == "sigmoid":                  # g is a number: ans * (1 - ans)
+                self.emit(one_minus.format(dst))
                 self.emit(f"np.multiply({ans}, {dst}, out={dst})")
             else:                                  # g * (1 - ans * ans)
                 self.emit(f"np.multiply({ans}, {ans}, out={dst})")
                 self.emit(f"np.subtract({dst}, {one}, out={dst})" if flip else
                           f"np.subtract({one}, {dst}, out={dst})")
+                if name is not None:
+                    self.emit(f"np.multiply({name}, {dst}, out={dst})")
             if flip:
                 scale = -scale
-            if name is not None:
-                self.emit(f"np.multiply({name}, {dst}, out={dst})")
             return (dst, scale)
         if op == "sum" and t.attrs == {"axis": None, "keepdims": False}:
             if name is None:
