@@ -219,7 +219,7 @@ class _Lowering:
             else:
                 self.emit(f"{v} = {_BINARY[op]}({r[0]}, {r[1]}{o})")
         elif op == "sum" and t.attrs == {"axis": None, "keepdims": False}:
-            if ins[0].size == 1:          # the sum of one element is that element, as a scalar
+            if ins[0].numel() == 1:       # the sum of one element is that element, as a scalar
                 self.emit(f"{v} = {r[0]}[{(0,) * ins[0].ndim}]")
             else:
                 self.emit(f"{v} = np.sum({r[0]})")
