@@ -20,7 +20,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph", "impl_jax", "impl_models"]
+IMPL_MODULES = ["impl_pytorch", "impl_numpy", "impl_compgraph", "impl_jax", "impl_dynet",
+                "impl_models"]
 OPTIONAL_MODULES = {"impl_compgraph"}     # silently absent if the file is
 _KEEP_ALIVE = []                          # the threadpoolctl limiter
 
@@ -39,6 +40,10 @@ def parse_args(argv=None):
                         help="shrink every workload (smoke test)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the results as Markdown (for RESULTS.md)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="time with the wall clock (perf_counter) or this process's CPU "
+                             "time, which other jobs on a shared machine disturb far less "
+                             "(with one thread the two agree on an idle machine)")
     return parser.parse_args(argv)
 
 
@@ -47,6 +52,16 @@ def limit_threads_before_imports(threads):
     load; threadpoolctl, when available, enforces the same limit later."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+
+
+def use_clock(clock):
+    """--clock cpu: the implementations time themselves with time.perf_counter(), so that
+    name is pointed at time.process_time for the whole run (before they are imported), and
+    child processes (impl_dynet.py) are told through BENCH_CLOCK."""
+    import time
+    os.environ["BENCH_CLOCK"] = clock
+    if clock == "cpu":
+        time.perf_counter = time.process_time
 
 
 def setup_import_path():
@@ -135,6 +150,7 @@ def environment_lines(args):
                 ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE")}
     lines.append("OpenBLAS environment: " + ", ".join(
         f"{k}={v if v is not None else '(unset)'}" for k, v in blas_env.items()))
+    lines.append(f"clock: {args.clock} ({'process CPU time' if args.clock == 'cpu' else 'perf_counter'})")
     lines.append(f"threads requested: {args.threads}; repeats: {args.repeats}"
                  + ("; QUICK sizes" if args.quick else ""))
     lines.append(f"data: {workloads.data_source()}")
@@ -164,7 +180,7 @@ def run_all(selected, impl_filter, repeats, quick, log):
             log(f"{workload}: no implementations")
         for impl in impls:
             results[(workload, impl.name)] = {"rates": [], "checks": [], "units": None,
-                                              "error": None, "impl": impl}
+                                              "error": None, "impl": impl, "extra": {}}
         for repeat in range(repeats):
             for impl in impls:
                 record = results[(workload, impl.name)]
@@ -174,6 +190,9 @@ def run_all(selected, impl_filter, repeats, quick, log):
                     out = impl.fn(quick)
                     units, seconds = out[0], out[1]
                     check = out[2] if len(out) > 2 else None
+                    # a 4th element: {column: text} for the table (a compile time, say)
+                    for column, text in (out[3] if len(out) > 3 and out[3] else {}).items():
+                        record["extra"].setdefault(column, text)
                 except Exception as exc:
                     record["error"] = f"{type(exc).__name__}: {exc}"
                     log(f"{workload} / {impl.name}: FAILED: {record['error']}")
@@ -243,9 +262,20 @@ def noise_notes(results, limit=1.5):
     return notes
 
 
+def extra_columns(results):
+    """The extra columns some implementations report (first call, ...), in first-seen order."""
+    columns = []
+    for record in results.values():
+        for column in record.get("extra", {}):
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
 def table_rows(results, selected):
     import workloads
     from registry import impls_for, reference_for
+    extras = extra_columns(results)
     rows = []
     for workload in selected:
         unit = workloads.WORKLOADS[workload].unit if workload in workloads.WORKLOADS else "units"
@@ -259,7 +289,7 @@ def table_rows(results, selected):
                 continue
             if not record["rates"]:
                 rows.append([workload, impl.name, unit, "failed", "", "", "", "",
-                             record["error"] or ""])
+                             record["error"] or ""] + [""] * len(extras))
                 continue
             rates = record["rates"]
             median = statistics.median(rates)
@@ -268,7 +298,8 @@ def table_rows(results, selected):
             rows.append([workload, impl.name + (" (ref)" if impl.reference else ""),
                          unit, _fmt_rate(median), _fmt_rate(min(rates)), _fmt_rate(max(rates)),
                          ratio, _fmt_check(record["checks"][0]) + group,
-                         f"{record['units']} units x {len(rates)}"])
+                         f"{record['units']} units x {len(rates)}"]
+                        + [record["extra"].get(column, "") for column in extras])
     return rows
 
 
@@ -277,12 +308,12 @@ HEADER = ["workload", "implementation", "unit", "median/s", "min/s", "max/s",
 RIGHT = {3, 4, 5, 6}
 
 
-def format_plain(rows):
-    widths = [max(len(str(r[i])) for r in rows + [HEADER]) for i in range(len(HEADER))]
+def format_plain(rows, header=HEADER):
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     def line(cells):
         return "  ".join(str(c).rjust(w) if i in RIGHT else str(c).ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    out = [line(HEADER), line(["-" * w for w in widths])]
+    out = [line(header), line(["-" * w for w in widths])]
     previous = None
     for row in rows:
         if previous is not None and row[0] != previous:
@@ -292,9 +323,9 @@ def format_plain(rows):
     return "\n".join(out)
 
 
-def format_markdown(rows):
-    align = ["---:" if i in RIGHT else "---" for i in range(len(HEADER))]
-    out = ["| " + " | ".join(HEADER) + " |", "| " + " | ".join(align) + " |"]
+def format_markdown(rows, header=HEADER):
+    align = ["---:" if i in RIGHT else "---" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     for row in rows:
         out.append("| " + " | ".join(str(c) for c in row) + " |")
     return "\n".join(out)
@@ -303,6 +334,7 @@ def format_markdown(rows):
 def main(argv=None):
     args = parse_args(argv)
     limit_threads_before_imports(args.threads)
+    use_clock(args.clock)
     setup_import_path()
 
     def log(message):
@@ -328,6 +360,7 @@ def main(argv=None):
             print(f"skipped {name}: {reason}", flush=True)
     results = run_all(selected, impl_filter, args.repeats, args.quick, log)
     rows = table_rows(results, selected)
+    header = HEADER + extra_columns(results)
     warnings = consistency_warnings(results, selected)
     notes = noise_notes(results)
 
@@ -336,7 +369,7 @@ def main(argv=None):
         for name, reason in skipped.items():
             print(f"- skipped {name}: {reason}")
         print()
-        print(format_markdown(rows))
+        print(format_markdown(rows, header))
         print()
         print("Rates are medians over the repeats; `vs ref` is the median rate divided "
               "by the reference (PyTorch) implementation's; `check` is the final loss "
@@ -347,7 +380,7 @@ def main(argv=None):
             print(f"\nNote: {note}")
     else:
         print()
-        print(format_plain(rows))
+        print(format_plain(rows, header))
         for warning in warnings:
             print(f"WARNING: {warning}")
         if not warnings:

@@ -4,3 +4,5 @@ autobatch   BatchingGraph and the autobatch() scope: agenda-based automatic oper
             batching (DyNet's on-the-fly batching), forward and backward.  Import it as
             compgraph.executors.autobatch; compgraph exports autobatch() itself.
 """
+
+from . import static  # noqa: F401,E402  (registers the static-graph hook on Graph)

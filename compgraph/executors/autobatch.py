@@ -352,11 +352,15 @@ class BatchingGraph(Graph):
             return
         if self.autobatch:
             self._run_agenda(pending)
-        else:
+        elif not (self._reruns and self._static is not None and self._static(pending)):
+            # (static.py: a graph evaluated again runs its generated forward)
             for n in pending:
                 self.compute(n)
 
+    _reruns = False      # invalidate() was called: the same nodes may be evaluated again
+
     def invalidate(self):
+        self._reruns = True
         super().invalidate()
         self._frontier = 0
         self._batches = []
@@ -364,6 +368,7 @@ class BatchingGraph(Graph):
 
     def release_batches(self):
         """Drop the per-node bookkeeping (the graph is done with)."""
+        self.__dict__.pop("_static_plans", None)     # static.py's plans hold the nodes
         self._batches = []
         self._depth = {}
         self._sigof = {}

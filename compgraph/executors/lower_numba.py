@@ -475,6 +475,13 @@ class _Kernel:
             lines.append("    for p in others: p._grad = None")
         lines.append(f"    return {res}")
         exec(compile("\n".join(lines) + "\n", "<compgraph.compile numba>", "exec"), env)
+        # compile (or load from the disk cache) now, for the traced argument types, so the
+        # first replay is not the one that waits for Numba
+        values = {"a": lambda k: self.args[k]._value, "e": lambda k: self.externals[k]._value,
+                  "G": lambda k: G[k], "l": lambda k: float(groups[k]["lr"])}
+        numba = require_numba()
+        kernel.compile(tuple(numba.typeof(values[n[0]](int(n[2:] if n[0] == "l" else n[1:])))
+                             for n in ins))
         return env["fast"]
 
 

@@ -35,11 +35,13 @@ import numpy as np
 from ..autograd import array_namespace
 from ..tensor import Tensor, _make
 
-try:                                   # SciPy is optional: axpy does p -= lr * g in one pass
-    from scipy.linalg.blas import daxpy as _daxpy, saxpy as _saxpy
+try:                                   # SciPy is optional: axpy does p -= lr * g in one pass,
+    from scipy.linalg.blas import daxpy as _daxpy, saxpy as _saxpy   # ger p -= lr * outer(g, x)
+    from scipy.linalg.blas import dger as _dger, sger as _sger
     _AXPY = {np.dtype(np.float32): _saxpy, np.dtype(np.float64): _daxpy}
+    _GER = {np.dtype(np.float32): _sger, np.dtype(np.float64): _dger}
 except ImportError:                    # pragma: no cover - SciPy is installed for the tests
-    _AXPY = {}
+    _AXPY = _GER = {}
 
 try:
     from scipy.special import expit as _expit
@@ -75,8 +77,8 @@ def _small(line, shapes):
     if m and int(np.prod(shapes.get(m.group(5), (_SMALL,)))) < _SMALL:
         return f"{m.group(1)}{m.group(2)} = {m.group(5)} = {m.group(3)}({m.group(4)})"
     m = re.match(r"^(\s*)(\w+) = np\.sum\((\w+)\)$", line)
-    if m:
-        return f"{m.group(1)}{m.group(2)} = {m.group(3)}.sum()"
+    if m:          # x.sum() and np.sum(x) are Python wrappers around this one call
+        return f"{m.group(1)}{m.group(2)} = np.add.reduce({m.group(3)}, axis=None)"
     m = re.match(r"^(\s*)np\.copyto\((\w+), ([\w.]+)\)$", line)
     if m:
         return f"{m.group(1)}{m.group(2)}[...] = {m.group(3)}"
@@ -158,6 +160,8 @@ class _Lowering:
         self.n = 0
         self.shapes = {}                      # variable -> the shape of its array
         self.done = {}
+        self.picks = {}                       # cross_entropy's variable -> its index code
+        self.outers = {}                      # leaf slot -> (g, x): its gradient is outer(g, x)
         self.axpy = True
         self.const = folded_constants(externals, trace_mark)
         for k, e in enumerate(externals):
@@ -165,6 +169,11 @@ class _Lowering:
                 self.env[f"e{k}"] = e._value     # for an op that runs its table entry
 
     # --- helpers --------------------------------------------------------------------------
+    def one(self, dtype):
+        name = f"one_{np.dtype(dtype).name}"
+        self.env[name] = np.dtype(dtype).type(1)
+        return name
+
     def buf(self, like, dtype=None):
         name = f"B{self.n}"
         self.n += 1
@@ -197,7 +206,7 @@ class _Lowering:
             # the table's own arithmetic (so the values are the eager ones, bit for bit); a
             # fresh product is cheaper than matmul's out= on small results
             if ins[0].ndim == 1:
-                self.emit(f"{v} = {r[1]} @ {r[0]}")
+                self.emit(f"{v} = np.dot({r[1]}, {r[0]})")    # gemv, as @; a cheaper call
             else:                     # W @ X^T is BLAS's faster layout; the result's view
                 self.emit(f"{v} = ({r[1]} @ {r[0]}.T).T")
             self.emit(f"{v} += {r[2]}")
@@ -210,17 +219,34 @@ class _Lowering:
             else:
                 self.emit(f"{v} = {_BINARY[op]}({r[0]}, {r[1]}{o})")
         elif op == "sum" and t.attrs == {"axis": None, "keepdims": False}:
-            self.emit(f"{v} = np.sum({r[0]})")
+            if ins[0].numel() == 1:       # the sum of one element is that element, as a scalar
+                self.emit(f"{v} = {r[0]}[{(0,) * ins[0].ndim}]")
+            else:
+                self.emit(f"{v} = np.sum({r[0]})")
         elif op == "cross_entropy" and self.plain_xent(t):
             z, n, c = r[0], t.inputs[0].shape[0], t.inputs[0].shape[1]
+            # the picked logits: one example's by a scalar index (fancy indexing costs
+            # microseconds), a batch's by (rows, classes)
+            pick = f"0, {v}_k" if n == 1 else f"rows_{v}, {r[1]}"
+            self.picks[v] = pick
             self.env[f"rows_{v}"] = np.arange(n)
             # class indices outside [0, classes): NumPy would wrap the negative ones
-            self.emit(f"if {r[1]}.min() < 0 or {r[1]}.max() >= {c}: bad_target({r[1]}, {c})")
-            self.emit(f"{v}_sh = np.subtract({z}, {z}.max(axis=1, keepdims=True), "
+            if n == 1:
+                self.emit(f"{v}_k = {r[1]}[0]")
+                self.emit(f"if {v}_k < 0 or {v}_k >= {c}: bad_target({r[1]}, {c})")
+            else:
+                self.emit(f"if np.minimum.reduce({r[1]}, axis=None) < 0 or "
+                          f"np.maximum.reduce({r[1]}, axis=None) >= {c}: bad_target({r[1]}, {c})")
+            # one row: its max and sum are the same single reductions as a scalar
+            axis = "axis=None" if n == 1 else "axis=1, keepdims=True"
+            self.emit(f"{v}_sh = np.subtract({z}, np.maximum.reduce({z}, {axis}), "
                       f"out={self.buf(t.inputs[0]._value)})")
             self.emit(f"{v}_e = np.exp({v}_sh, out={self.buf(t.inputs[0]._value)})")
-            self.emit(f"{v}_s = {v}_e.sum(axis=1, keepdims=True)")
-            self.emit(f"{v} = np.mean(np.log({v}_s[:, 0]) - {v}_sh[rows_{v}, {r[1]}])")
+            self.emit(f"{v}_s = np.add.reduce({v}_e, {axis})")
+            # np.mean is np.add.reduce(x) / n (a Python wrapper around the two)
+            mean = f"np.log({v}_s) - {v}_sh[{pick}]" if n == 1 else \
+                f"np.add.reduce(np.log({v}_s[:, 0]) - {v}_sh[{pick}], axis=None) / {n}"
+            self.emit(f"{v} = {mean}")
         else:
             self.generic_forward(t)
 
@@ -278,6 +304,15 @@ class _Lowering:
         return (t.attrs.get("reduction", "mean") == "mean" and len(t.attrs) <= 1
                 and logits.ndim == 2 and target.dtype.kind in "iu"
                 and logits.dtype.kind == "f" and not target.requires_grad)
+
+    def keep_outer(self, target, w, g, x):
+        """The weight w's gradient is written whole by this outer product (target: its .grad
+        buffer): keep its two vectors, under names of their own, for SGD's update (ger)."""
+        if target is None or w._value.dtype not in _GER or not w._value.flags.c_contiguous:
+            return
+        j = self.leaf_slot[id(w)]
+        self.emit(f"og{j}, ox{j} = {g}, {x}")
+        self.outers[j] = (f"og{j}", f"ox{j}")
 
     def times(self, g, c, t):
         """g times the number c.  The product of the numbers is rounded to the gradient's
@@ -338,7 +373,8 @@ class _Lowering:
         same = all(np.shape(y._value) == t.shape or id(y) in self.const for y in ins)
         if op == "linear" and ins[0].ndim in (1, 2) and ins[2].ndim == 1 and name is not None:
             if i == 0:                         # the scale passes through the product
-                self.emit(f"{name}_x = {name} @ {r[1]}")
+                mm = "np.dot({}, {})" if x.ndim == 1 else "{} @ {}"     # (gemv: as @)
+                self.emit(f"{name}_x = " + mm.format(name, r[1]))
                 self.shapes[f"{name}_x"] = x.shape
                 return (f"{name}_x", scale)
             # the weight's and bias's gradients: the scale goes on the small g, once
@@ -348,32 +384,45 @@ class _Lowering:
             gs, dst = self.done[key], target or self.buf(x._value)
             if i == 1:
                 if ins[0].ndim == 1:               # an outer product: a broadcast multiply
-                    self.emit(f"np.multiply({gs}[:, None], {r[0]}[None, :], out={dst})")
+                    self.emit(f"np.multiply({gs}[:, None], {r[0]}, out={dst})")
+                    self.keep_outer(target, x, gs, r[0])
                 elif ins[0].shape[0] == 1:         # (BLAS gemm with k = 1 is ~4x slower)
                     self.emit(f"np.multiply({gs}.T, {r[0]}, out={dst})")
+                    self.keep_outer(target, x, f"{gs}[0]", f"{r[0]}[0]")
                 else:
                     self.emit(f"np.matmul({gs}.T, {r[0]}, out={dst})")
             elif ins[0].ndim == 1:
                 self.emit(f"np.copyto({dst}, {gs})")
+            elif ins[0].shape[0] == 1:             # the sum of one row is the row
+                self.emit(f"np.copyto({dst}, {gs}[0])")
             else:
-                self.emit(f"np.sum({gs}, axis=0, out={dst})")
+                self.emit(f"np.add.reduce({gs}, axis=0, out={dst})")
             return (dst, 1.0)
         if op in ("sigmoid", "tanh"):
             dst = self.buf(x._value)
             # a negative scale is absorbed for free: ans * (ans - 1) = -(ans * (1 - ans))
             flip = scale < 0
-            if op == "sigmoid":                    # g * ans * (1 - ans), as the table has it
-                self.emit(f"np.subtract({ans}, 1, out={dst})" if flip else
-                          f"np.subtract(1, {ans}, out={dst})")
+            one = self.one(t.dtype)                # 1 of the array's dtype: what NumPy
+            one_minus = (f"np.subtract({ans}, {one}, out={{}})" if flip else
+                         f"np.subtract({one}, {ans}, out={{}})")   # makes of `1 - ans`, cheaper
+            if op == "sigmoid" and name is not None:
+                # (g * ans) * (1 - ans): the table's order, so the rounding is eager's (a
+                # product of three rounds differently grouped the other way)
+                other = self.buf(x._value)
+                self.emit(f"np.multiply({name}, {ans}, out={dst})")
+                self.emit(one_minus.format(other))
+                self.emit(f"np.multiply({dst}, {other}, out={dst})")
+            elif op == "sigmoid":                  # g is a number: ans * (1 - ans)
+                self.emit(one_minus.format(dst))
                 self.emit(f"np.multiply({ans}, {dst}, out={dst})")
             else:                                  # g * (1 - ans * ans)
                 self.emit(f"np.multiply({ans}, {ans}, out={dst})")
-                self.emit(f"np.subtract({dst}, 1, out={dst})" if flip else
-                          f"np.subtract(1, {dst}, out={dst})")
+                self.emit(f"np.subtract({dst}, {one}, out={dst})" if flip else
+                          f"np.subtract({one}, {dst}, out={dst})")
+                if name is not None:
+                    self.emit(f"np.multiply({name}, {dst}, out={dst})")
             if flip:
                 scale = -scale
-            if name is not None:
-                self.emit(f"np.multiply({name}, {dst}, out={dst})")
             return (dst, scale)
         if op == "sum" and t.attrs == {"axis": None, "keepdims": False}:
             if name is None:
@@ -386,7 +435,7 @@ class _Lowering:
         if op == "cross_entropy" and i == 0 and self.plain_xent(t) and name is None:
             dst = self.buf(x._value)               # softmax - onehot, over the batch size
             self.emit(f"np.divide({ans}_e, {ans}_s, out={dst})")
-            self.emit(f"{dst}[rows_{ans}, {r[1]}] -= 1")
+            self.emit(f"{dst}[{self.picks[ans]}] -= 1")
             return self.times((dst, scale), 1.0 / x.shape[0], t)
         if op not in ("add", "sub", "mul", "pow") or not same:
             return None
@@ -453,7 +502,8 @@ class _Lowering:
         self.leaf_slot = {id(x): j for j, x in enumerate(leaves)}
         G = [np.empty_like(x._value) for x in leaves]
         GT = [_make(a) for a in G]
-        self.env.update(Gs=G, GTs=GT, renew=self._renew(G, GT))
+        flat = [a.reshape(-1) for a in G]     # for axpy: made once, not on every call
+        self.env.update(Gs=G, GTs=GT, Gflat=flat, renew=self._renew(G, GT, flat))
         for j, x in enumerate(leaves):
             self.env[f"P{j}"] = x
             if x.dtype.kind != "f":
@@ -461,32 +511,37 @@ class _Lowering:
         for k, e in enumerate(self.externals):
             self.env[f"E{k}"] = e
         self.leaves = leaves
-        # the guard: one comparison of everything a plan depends on
+        # the guard: one comparison of everything a plan depends on.  A parameter is
+        # checked by the identity of its array (the in-place updates hold views of it; the
+        # same array object has the same shape and dtype), the other tensors by shape and
+        # dtype; an argument that is not a Tensor fails the attribute reads (the try)
         key, parts = [], []
+        leaf_ids = {id(x) for x in leaves}
         for k, a in enumerate(self.args):
-            parts.append(f"a{k}.__class__, a{k}._value.shape, a{k}._value.dtype, a{k}.requires_grad")
-            key += [a.__class__, a._value.shape, a._value.dtype, a.requires_grad]
+            parts.append(f"a{k}._value.shape, a{k}._value.dtype, a{k}.requires_grad")
+            key += [a._value.shape, a._value.dtype, a.requires_grad]
         for k, e in enumerate(self.externals):
-            if id(e) not in self.const:
+            if id(e) not in self.const and id(e) not in leaf_ids:
                 parts.append(f"E{k}._value.shape, E{k}._value.dtype, E{k}.requires_grad")
                 key += [e._value.shape, e._value.dtype, e.requires_grad]
-        for j, x in enumerate(leaves):   # the arrays the in-place updates hold views of
-            parts.append(f"id(P{j}._value)")
-            key.append(id(x._value))
+        for j, x in enumerate(leaves):
+            parts.append(f"id(P{j}._value), P{j}.requires_grad")
+            key += [id(x._value), x.requires_grad]
         self.env["KEY"] = tuple(key)
         # body; a group switched to momentum (etc.) takes the general path
         for gi, group in enumerate(opt.param_groups):
             self.env[f"group{gi}"] = group
-        self.env["plain"] = _plain_sgd
-        self.emit("if not (" + " and ".join(f"plain(group{gi})" for gi in range(len(opt.param_groups)))
-                  + "): return None")
+        self.emit("if " + " or ".join(f"group{gi}['momentum'] or group{gi}['weight_decay'] or "
+                                      f"group{gi}['maximize']" for gi in range(len(opt.param_groups)))
+                  + ": return None")
         for k in range(len(self.args)):
             self.emit(f"a{k} = a{k}._value")
         for k, e in enumerate(self.externals):
             if id(e) not in self.const:
                 self.emit(f"e{k} = E{k}._value")
         for j in range(len(leaves)):            # a .grad someone else holds: a new buffer
-            self.emit(f"if rc(GTs[{j}]) > 3 or rc(Gs[{j}]) > 3: renew({j})")
+            # (Gs[j] is held by Gs, by GTs[j]._value, by Gflat[j] (a view) and by the call)
+            self.emit(f"if rc(GTs[{j}]) > 3 or rc(Gs[{j}]) > 4: renew({j})")
             self.emit(f"G{j} = Gs[{j}]")
         for t in self.nodes:
             self.forward(t)
@@ -510,15 +565,26 @@ class _Lowering:
                 j = self.leaf_slot[id(p)]
                 # the eager update, v -= lr * g, call for call: the same rounding (BLAS axpy
                 # would fuse it into one pass, but round differently)
+                # BLAS axpy: one pass, and on small arrays one call where NumPy needs two
+                # (it may round once, with FMA: within an ulp of eager's two roundings)
                 axpy = _AXPY.get(p._value.dtype) if self.axpy and p._value.flags.c_contiguous else None
-                if axpy is not None:
+                if j in self.outers and self.leaf_direct.get(j) and self.axpy:
+                    # W -= lr * outer(g, x) as BLAS ger: lr folded into g, one pass over W
+                    # that does not read the gradient buffer back (W.T: the Fortran-order
+                    # view ger updates in place)
+                    og, ox = self.outers[j]
+                    self.env[f"ger{j}"] = _GER[p._value.dtype]
+                    self.env[f"wt{j}"] = p._value.T
+                    self.emit(f"ger{j}(-lr, {ox}, {og}, a=wt{j}, overwrite_a=1)")
+                elif axpy is not None:
                     self.env[f"axpy{j}"] = axpy
                     self.env[f"flat{j}"] = p._value.reshape(-1)
-                    self.emit(f"axpy{j}(G{j}.reshape(-1), flat{j}, a=-lr)")
+                    self.emit(f"axpy{j}(Gflat[{j}], flat{j}, a=-lr)")
                 else:
                     tmp = self.buf(p._value)
+                    self.env[f"pv{j}"] = p._value     # the guard checked it is still P's
                     self.emit(f"np.multiply(G{j}, lr, out={tmp})")
-                    self.emit(f"np.subtract(P{j}._value, {tmp}, out=P{j}._value)")
+                    self.emit(f"np.subtract(pv{j}, {tmp}, out=pv{j})")
                 self.emit(f"P{j}._grad = GTs[{j}]")
         res = names[id(self.out)]
         # the result is the caller's: never a view of a buffer the next call overwrites
@@ -528,7 +594,11 @@ class _Lowering:
         head = ["def fast(*args):",
                 f"    if len(args) == {len(self.args)}:",
                 f"        {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "        pass",
-                f"        if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY: return None"]
+                "        try:",
+                f"            key = ({', '.join(parts)}{',' if len(parts) == 1 else ''})",
+                "        except AttributeError:",
+                "            return None",
+                "        if key != KEY: return None"]
         self.lines = [_small(line, self.shapes) for line in self.lines]
         self.source = "\n".join(head + self.lines) + "\n"
         code = compile(self.source, "<compgraph.compile numpy>", "exec")
@@ -536,10 +606,12 @@ class _Lowering:
         return self.env["fast"], self.source
 
     @staticmethod
-    def _renew(G, GT):
+    def _renew(G, GT, flat=None):
         def renew(j):
             G[j] = np.empty_like(G[j])
             GT[j] = _make(G[j])
+            if flat is not None:
+                flat[j] = G[j].reshape(-1)
         return renew
 
 

@@ -1,0 +1,138 @@
+"""Where a compiled step's replay time goes: ns per generated line, NumPy backend.
+
+    python benchmarks/profile_compiled.py [xor|mlp-single|mlp-batch ...] [--top 12]
+
+Builds the workload's compgraph-compiled step (impl_compgraph's model and loss), traces it
+on the first example, then times the lowered step function `fast` as a whole and each line
+of its generated source on its own: every line is run many times in a namespace holding the
+replay's variables (the guard's `return None` becomes `pass`), minus the cost of running an
+empty line the same way.  The lines' sum against the whole call shows what is left outside
+them (the call, argument unpacking).  Per-line times include the in-place updates' effect
+on the weights, which is harmless for a measurement.
+"""
+import argparse
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]
+
+
+def build(workload):
+    import numpy as np  # noqa: F401
+    import compgraph as torch
+    import compgraph.nn.functional as F
+    import impl_compgraph as C
+    import workloads as W
+    if workload == "xor":
+        model, lr = C.XorNet(W.xor_init()), W.XOR_LR
+        x, t = W.xor_data()
+        args = (torch.from_numpy(x[1]), torch.from_numpy(t[1]))
+        loss_fn = lambda y, t: 0.5 * ((t - y) ** 2).sum()      # noqa: E731
+    else:
+        model, lr = C.MLP(W.mlp_init()), W.MLP_SINGLE_LR
+        b = 1 if workload == "mlp-single" else W.MLP_BATCH_SIZE
+        x, y = W.mlp_single_data(True)
+        args = (torch.from_numpy(x[:b]), torch.from_numpy(y[:b]))
+        loss_fn = F.cross_entropy
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def train_step(x, t):
+        opt.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+    step = torch.compile(train_step)
+    step(*args)
+    plan, = step.plans.values()
+    return plan, args
+
+
+def _lines(source):
+    """The body's statements, guard included, one per line, as statements at module level;
+    `a0 = a0._value` binds a0_ instead (and later lines read a0_), so every line can run
+    again."""
+    out, renamed = [], []
+    for line in source.splitlines()[1:]:
+        s = line.strip()
+        if s.startswith("if len(args)") or s in ("try:", "except AttributeError:", "return None"):
+            continue
+        for name in renamed:
+            s = re.sub(rf"\b{name}\b", name + "_", s)
+        m = re.match(r"^(\w+) = \1\._value$", s)
+        if m:
+            s = f"{m.group(1)}_ = {m.group(1)}._value"
+            renamed.append(m.group(1))
+        s = s.replace("return None", "pass")
+        if s.startswith("return "):
+            s = "_result = " + s[len("return "):]
+        out.append(s)
+    return out
+
+
+def profile(workload, top, calls=3000):
+    plan, args = build(workload)
+    fast = plan.fast
+    ns = dict(fast.__globals__)
+    ns["args"] = args
+    lines = _lines(plan.fast_source)
+    codes = [compile(s, "<line>", "exec") for s in lines]
+    for c in codes:                       # one replay, to fill the namespace
+        exec(c, ns)
+    # the same work with a learning rate of 1e-20: the weights stay put (no overflow, no NaN;
+    # not 0, where BLAS axpy returns at once)
+    lrs = []
+    for k in range(len(ns)):
+        if f"group{k}" not in ns:
+            break
+        lrs.append((ns[f"group{k}"], ns[f"group{k}"]["lr"]))
+        ns[f"group{k}"]["lr"] = 1e-20
+    ns["lr"] = 1e-20
+    empty = compile("pass", "<line>", "exec")
+
+    def per_call(code, n):
+        t = time.process_time()
+        for _ in range(n):
+            exec(code, ns)
+        return (time.process_time() - t) / n
+
+    n = max(200, calls // 3)
+    base = min(per_call(empty, n) for _ in range(3))
+    costs = []
+    for s, c in zip(lines, codes):
+        costs.append((min(per_call(c, n) for _ in range(3)) - base, s))
+    whole = []
+    for _ in range(3):
+        t = time.process_time()
+        for _ in range(calls):
+            fast(*args)
+        whole.append((time.process_time() - t) / calls)
+    for group, lr in lrs:
+        group["lr"] = lr
+    total = sum(c for c, _ in costs)
+    print(f"\n## {workload}: fast() {min(whole) * 1e9:,.0f} ns per replay; its {len(lines)} "
+          f"lines {total * 1e9:,.0f} ns (the rest: the call and argument unpacking)\n")
+    print("| ns | line |\n| ---: | --- |")
+    for c, s in sorted(costs, reverse=True)[:top]:
+        print(f"| {c * 1e9:,.0f} | `{s[:110]}` |")
+    rest = sorted(costs, reverse=True)[top:]
+    if rest:
+        print(f"| {sum(c for c, _ in rest) * 1e9:,.0f} | the other {len(rest)} lines |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("workloads", nargs="*", default=["xor", "mlp-single", "mlp-batch"])
+    ap.add_argument("--top", type=int, default=12)
+    args = ap.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    for w in args.workloads:
+        profile(w, args.top)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    main()
