@@ -220,6 +220,36 @@ defop("conv2d", _conv2d,
       lambda xp, g, ans, x, w, **a: xp.conv2d_input_grad(g, w, x_shape=x.shape, **a),
       lambda xp, g, ans, x, w, **a: xp.conv2d_weight_grad(x, g, w_shape=w.shape, **a),
       shape=_conv_shape, check=True)
+
+
+# conv2d with its bias in the same node: the bias is added in place into the product's
+# fresh output, so the layer keeps one full-size array instead of two (the conv output
+# and the biased sum), and the bias gradient is one reduction over (N, Ho*Wo)
+def _conv2d_bias(xp, x, w, b, **attrs):
+    out = _conv2d(xp, x, w, **attrs)
+    out += xp.reshape(b, (-1, 1, 1))
+    return out
+
+
+def _conv2d_bias_vjp_b(xp, g, ans, x, w, b, **a):
+    if getattr(xp, "is_numpy", False):
+        return np.add.reduce(np.add.reduce(g.reshape(g.shape[0], g.shape[1], -1), axis=2), axis=0)
+    return xp.sum(g, axis=(0, 2, 3))
+
+
+def _conv_bias_shape(x, w, b, **attrs):
+    out = _conv_shape(x, w, **attrs)
+    if tuple(b) != (w[0],):
+        raise ShapeError(f"conv2d: bias {fmt(b)} does not fit weight {fmt(w)}: it must be "
+                         f"({w[0]},), one value per output channel")
+    return out
+
+
+defop("conv2d_bias", _conv2d_bias,
+      lambda xp, g, ans, x, w, b, **a: xp.conv2d_input_grad(g, w, x_shape=x.shape, **a),
+      lambda xp, g, ans, x, w, b, **a: xp.conv2d_weight_grad(x, g, w_shape=w.shape, **a),
+      _conv2d_bias_vjp_b,
+      shape=_conv_bias_shape, check=True)
 defop("conv2d_input_grad", _conv2d_input_grad,
       lambda xp, u, ans, g, w, x_shape, **a: xp.conv2d(u, w, **a),
       lambda xp, u, ans, g, w, x_shape, **a: xp.conv2d_weight_grad(u, g, w_shape=w.shape, **a),
