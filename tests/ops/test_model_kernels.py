@@ -73,3 +73,33 @@ def test_layer_norm_wrong_weight_shape_is_a_clear_error():
     x = cg.zeros(2, 3, 4)
     with pytest.raises(cg.ShapeError, match="layer_norm"):
         cg.nn.functional.layer_norm(x, (4,), cg.ones(3), cg.zeros(3))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 2, 1), (2, 1, 0)])
+def test_max_pool_saved_winners_match_torch(kernel, stride, padding):
+    rng = np.random.default_rng(4)
+    a = rng.integers(-3, 4, size=(2, 3, 9, 8)).astype(np.float32)   # many tied maxima
+    a[0, 0, 0, 0] = np.nan
+    g = rng.standard_normal((2, 3) + tuple(
+        (n + 2 * padding - kernel) // stride + 1 for n in (9, 8))).astype(np.float32)
+    x, tx = cg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    out = cg.nn.functional.max_pool2d(x, kernel, stride, padding)
+    tout = torch.nn.functional.max_pool2d(tx, kernel, stride, padding)
+    out.backward(cg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+    # overlapping windows add in another order: rounding only (a wrong winner is off by ~1)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_max_pool_winners_are_dropped_with_the_output():
+    from compgraph.ops import conv
+    import gc
+    before = len(conv._WINNERS)
+    x = cg.tensor(np.random.default_rng(5).standard_normal((1, 2, 4, 4)), requires_grad=True)
+    y = cg.nn.functional.max_pool2d(x, 2)
+    assert len(conv._WINNERS) == before + 1
+    y.sum().backward()
+    del y
+    gc.collect()
+    assert len(conv._WINNERS) == before
