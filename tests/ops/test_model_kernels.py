@@ -103,3 +103,28 @@ def test_max_pool_winners_are_dropped_with_the_output():
     del y
     gc.collect()
     assert len(conv._WINNERS) == before
+
+
+@pytest.mark.parametrize("ids_shape,vocab", [((16, 32), 65), ((35, 20), 10000), ((200,), 3)])
+def test_embedding_gradient_matches_torch(ids_shape, vocab):
+    rng = np.random.default_rng(6)
+    ids = rng.integers(0, vocab, size=ids_shape)
+    w = rng.standard_normal((vocab, 8)).astype(np.float32)
+    g = rng.standard_normal(ids_shape + (8,)).astype(np.float32)
+    emb, temb = cg.nn.Embedding(vocab, 8), torch.nn.Embedding(vocab, 8)
+    with cg.no_grad():
+        emb.weight.copy_(cg.tensor(w))
+    with torch.no_grad():
+        temb.weight.copy_(torch.tensor(w))
+    (emb(cg.tensor(ids)) * cg.tensor(g)).sum().backward()
+    (temb(torch.tensor(ids)) * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad.numpy(), temb.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_row_scatter_with_negative_and_repeated_indices():
+    x = cg.tensor(np.zeros((5, 3)), requires_grad=True)
+    idx = np.array([-1, 4, 0, -5, 2] * 20)
+    x[cg.tensor(idx)].sum().backward()
+    want = np.zeros((5, 3))
+    np.add.at(want, idx, 1.0)
+    np.testing.assert_array_equal(x.grad.numpy(), want)
