@@ -96,7 +96,16 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
     out = {}
     anomaly = state.ANOMALY
     hooked = _GRAD_HOOKS or None     # register_hook: one test per node, and only when used
-    for node in reversed(order):
+    # Without retain_graph the sweep drops its own reference to each node as it passes:
+    # a node no one else holds (an intermediate result the user dropped) is then freed
+    # with its value right after its VJPs ran, as PyTorch frees saved tensors, instead of
+    # every activation of the forward living until the sweep ends (the caller's `order`
+    # is its own list, made for this sweep)
+    free = not retain_graph and not keep_all
+    for k in range(len(order) - 1, -1, -1):
+        node = order[k]
+        if free:
+            order[k] = None
         g = grads.get(node) if keep_all else grads.pop(node, None)
         if g is None:
             continue

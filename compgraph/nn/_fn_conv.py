@@ -55,10 +55,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                             f"non-negative (stride={stride}, padding={pads}, dilation={dilation}, "
                             f"groups={groups})")
     x, added = _batched(input, "conv2d")
-    out = apply(OPS["conv2d"], (x, weight),
-                {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)})
-    if bias is not None:
-        out = out + CF.reshape(bias, (bias.shape[0], 1, 1))
+    attrs = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)}
+    if bias is not None and bias.ndim == 1 and bias.dtype == x.dtype == weight.dtype:
+        out = apply(OPS["conv2d_bias"], (x, weight, bias), attrs)   # one node, one array
+    else:
+        out = apply(OPS["conv2d"], (x, weight), attrs)
+        if bias is not None:
+            out = out + CF.reshape(bias, (bias.shape[0], 1, 1))
     return CF.squeeze(out, 0) if added else out
 
 

@@ -15,6 +15,7 @@ from ..tensor import Tensor, apply
 
 _MATMUL, _ADD, _PERMUTE, _RESHAPE = OPS["matmul"], OPS["add"], OPS["permute_dims"], OPS["reshape"]
 _LINEAR = OPS.get("linear")      # the fused x @ W.T + b, where the core has it
+_LAYER_NORM = OPS.get("layer_norm")   # one node: forward and gradients in few passes
 _SWAP = {"axes": (1, 0)}
 
 
@@ -61,6 +62,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if tuple(input.shape[input.ndim - k:]) != tuple(normalized_shape):
         raise ShapeError(f"layer_norm: input of shape {tuple(input.shape)} does not end in "
                          f"normalized_shape {tuple(normalized_shape)}")
+    if (weight is not None and bias is not None and _LAYER_NORM is not None
+            and input.dtype == weight.dtype == bias.dtype and input.dtype.kind == "f"):
+        return apply(_LAYER_NORM, (input, weight, bias), {"nd": k, "eps": float(eps)})
     axes = tuple(range(input.ndim - k, input.ndim))
     mu = CF.mean(input, axes, keepdim=True)
     var = CF.var(input, axes, keepdim=True, correction=0)

@@ -24,6 +24,8 @@ The VJPs are themselves ops, in closed pairs, so second derivatives exist too:
 Attributes, normalised by compgraph.nn.functional: stride=(sh, sw),
 padding=((top, bottom), (left, right)), dilation=(dh, dw), groups=int.
 """
+import weakref
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -220,6 +222,36 @@ defop("conv2d", _conv2d,
       lambda xp, g, ans, x, w, **a: xp.conv2d_input_grad(g, w, x_shape=x.shape, **a),
       lambda xp, g, ans, x, w, **a: xp.conv2d_weight_grad(x, g, w_shape=w.shape, **a),
       shape=_conv_shape, check=True)
+
+
+# conv2d with its bias in the same node: the bias is added in place into the product's
+# fresh output, so the layer keeps one full-size array instead of two (the conv output
+# and the biased sum), and the bias gradient is one reduction over (N, Ho*Wo)
+def _conv2d_bias(xp, x, w, b, **attrs):
+    out = _conv2d(xp, x, w, **attrs)
+    out += xp.reshape(b, (-1, 1, 1))
+    return out
+
+
+def _conv2d_bias_vjp_b(xp, g, ans, x, w, b, **a):
+    if getattr(xp, "is_numpy", False):
+        return np.add.reduce(np.add.reduce(g.reshape(g.shape[0], g.shape[1], -1), axis=2), axis=0)
+    return xp.sum(g, axis=(0, 2, 3))
+
+
+def _conv_bias_shape(x, w, b, **attrs):
+    out = _conv_shape(x, w, **attrs)
+    if tuple(b) != (w[0],):
+        raise ShapeError(f"conv2d: bias {fmt(b)} does not fit weight {fmt(w)}: it must be "
+                         f"({w[0]},), one value per output channel")
+    return out
+
+
+defop("conv2d_bias", _conv2d_bias,
+      lambda xp, g, ans, x, w, b, **a: xp.conv2d_input_grad(g, w, x_shape=x.shape, **a),
+      lambda xp, g, ans, x, w, b, **a: xp.conv2d_weight_grad(x, g, w_shape=w.shape, **a),
+      _conv2d_bias_vjp_b,
+      shape=_conv_bias_shape, check=True)
 defop("conv2d_input_grad", _conv2d_input_grad,
       lambda xp, u, ans, g, w, x_shape, **a: xp.conv2d(u, w, **a),
       lambda xp, u, ans, g, w, x_shape, **a: xp.conv2d_weight_grad(u, g, w_shape=w.shape, **a),
@@ -248,8 +280,12 @@ def _pool_slices(x, kernel, stride, padding, dilation):
 
 
 def _argmax(xp, x, kernel, stride, padding, dilation):
-    """Window-order index (i * kw + j) of each window's first maximum, shape (N, C, Ho, Wo);
-    a NaN counts as the maximum, as numpy.argmax has it."""
+    return _max_and_argmax(xp, x, kernel, stride, padding, dilation)[1]
+
+
+def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
+    """Each window's maximum and the window-order index (i * kw + j) of its first maximum,
+    both (N, C, Ho, Wo); a NaN counts as the maximum, as numpy.argmax has it."""
     xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
     slices = _pool_slices(x, kernel, stride, padding, dilation)
     itype = np.int8 if len(slices) < 128 else np.int32
@@ -273,10 +309,24 @@ def _argmax(xp, x, kernel, stride, padding, dilation):
             wins = (v > best) | ((v != v) & (best == best))
             idx = xp.where(wins, itype(k), idx)
             best = xp.where(wins, v, best)
-    return idx
+    return best, idx
+
+
+# The winners of the NumPy max-pool forwards whose outputs are alive: id(output) -> index
+# array (int8, an eighth of the output's size in float64 terms), dropped when the output
+# dies.  The VJP routes the gradient by them instead of recomputing every window's argmax
+# (which cost three times the forward); a VJP that finds none (another array module,
+# create_graph) recomputes them, as max_pool2d_scatter does.
+_WINNERS = {}
 
 
 def _max_pool2d(xp, x, kernel, stride, padding, dilation):
+    if getattr(xp, "is_numpy", False) and x.size:
+        best, idx = _max_and_argmax(xp, x, kernel, stride, padding, dilation)
+        key = id(best)
+        _WINNERS[key] = idx
+        weakref.finalize(best, _WINNERS.pop, key, None)
+        return best
     xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
     slices = _pool_slices(x, kernel, stride, padding, dilation)
     rs, cs = slices[0]
@@ -299,7 +349,20 @@ def _max_pool2d_gather(xp, u, x, kernel, stride, padding, dilation):
 
 def _max_pool2d_scatter(xp, g, x, kernel, stride, padding, dilation):
     idx = _argmax(xp, x, kernel, stride, padding, dilation)
-    n, c, h, w = x.shape
+    return _route(xp, g, idx, x.shape, kernel, stride, padding, dilation)
+
+
+def _max_pool2d_vjp(xp, g, ans, x, **attrs):
+    idx = _WINNERS.get(id(ans)) if ans.__class__ is np.ndarray else None
+    if idx is not None and idx.shape == ans.shape:
+        return _route(xp, g, idx, x.shape, **attrs)
+    return xp.max_pool2d_scatter(g, x, **attrs)
+
+
+def _route(xp, g, idx, x_shape, kernel, stride, padding, dilation):
+    """g (N, C, Ho, Wo) placed at each window's winner idx on the (N, C, H, W) input grid."""
+    n, c, h, w = x_shape
+    x = _Shape(x_shape)
     (pt, pb), (pl, pr) = padding
     full = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
     # windows overlap when the stride is below the kernel's extent: then offsets add up
@@ -328,9 +391,15 @@ def _zero_for_x(xp, g, ans, a, x, **attrs):
     return xp.zeros_like(x)
 
 
-defop("max_pool2d", _max_pool2d,
-      lambda xp, g, ans, x, **a: xp.max_pool2d_scatter(g, x, **a),
-      shape=_pool_shape, check=True)
+class _Shape:
+    """Stands in for an array where only its .shape is read (_pool_slices)."""
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+defop("max_pool2d", _max_pool2d, _max_pool2d_vjp, shape=_pool_shape, check=True)
 defop("max_pool2d_scatter", _max_pool2d_scatter,
       lambda xp, u, ans, g, x, **a: xp.max_pool2d_gather(u, x, **a),
       _zero_for_x,

@@ -5,8 +5,70 @@ a (700, 10000) log-softmax).  Callers use them only when ``xp`` is NumPy; under
 create_graph the generic formulas run, as ops."""
 import numpy as np
 
+# Large softmaxes over the last axis (a language model's (tokens, 10000) decoder output)
+# go through row blocks of about this many bytes: the temporaries of each block (its exp)
+# stay in the cache and are reused, so each element is read from and written to memory
+# once, not once per pass (measured 4x faster forward, 2x backward, on (700, 10000)).
+_BLOCK_BYTES = 1 << 20
+
+
+def _row_blocks(a, axis):
+    """(rows view of a, block rows) when a is a big C-contiguous array reduced over its
+    last axis; None otherwise (the whole-array kernels below are as good there)."""
+    if a.nbytes < 2 * _BLOCK_BYTES or not a.flags.c_contiguous or axis not in (-1, a.ndim - 1):
+        return None
+    n = a.shape[-1]
+    return a.reshape(-1, n), max(1, _BLOCK_BYTES // (n * a.itemsize))
+
+
+def _log_softmax_blocked(a2, rows):
+    out = np.empty_like(a2)
+    scratch = np.empty((min(rows, a2.shape[0]), a2.shape[1]), a2.dtype)
+    for i in range(0, a2.shape[0], rows):
+        ac, oc = a2[i:i + rows], out[i:i + rows]
+        sc = scratch[:ac.shape[0]]
+        np.subtract(ac, np.maximum.reduce(ac, axis=1, keepdims=True), out=oc)
+        np.exp(oc, out=sc)
+        s = np.add.reduce(sc, axis=1, keepdims=True)
+        oc -= np.log(s, out=s)
+    return out
+
+
+def _log_softmax_vjp_blocked(g2, ans2, rows):
+    out = np.empty_like(g2)
+    for i in range(0, g2.shape[0], rows):
+        gc, oc = g2[i:i + rows], out[i:i + rows]
+        np.exp(ans2[i:i + rows], out=oc)
+        oc *= np.add.reduce(gc, axis=1, keepdims=True)
+        np.subtract(gc, oc, out=oc)
+    return out
+
+
+def _softmax_blocked(a2, rows):
+    out = np.empty_like(a2)
+    for i in range(0, a2.shape[0], rows):
+        ac, oc = a2[i:i + rows], out[i:i + rows]
+        np.subtract(ac, np.maximum.reduce(ac, axis=1, keepdims=True), out=oc)
+        np.exp(oc, out=oc)
+        oc /= np.add.reduce(oc, axis=1, keepdims=True)
+    return out
+
+
+def _softmax_vjp_blocked(g2, ans2, rows):
+    out = np.empty_like(g2)
+    for i in range(0, g2.shape[0], rows):
+        gc, ac, oc = g2[i:i + rows], ans2[i:i + rows], out[i:i + rows]
+        np.multiply(gc, ac, out=oc)
+        s = np.add.reduce(oc, axis=1, keepdims=True)
+        np.subtract(gc, s, out=oc)
+        oc *= ac
+    return out
+
 
 def log_softmax(a, axis):
+    blocks = _row_blocks(a, axis)
+    if blocks is not None:
+        return _log_softmax_blocked(*blocks).reshape(a.shape)
     out = np.subtract(a, np.maximum.reduce(a, axis=axis, keepdims=True))
     e = np.exp(out)
     out -= np.log(np.add.reduce(e, axis=axis, keepdims=True))
@@ -15,12 +77,19 @@ def log_softmax(a, axis):
 
 def log_softmax_vjp(g, ans, axis):
     # g - exp(ans) * sum(g)
+    blocks = _row_blocks(g, axis)
+    if blocks is not None and ans.flags.c_contiguous:
+        return _log_softmax_vjp_blocked(blocks[0], ans.reshape(blocks[0].shape),
+                                        blocks[1]).reshape(g.shape)
     e = np.exp(ans)
     e *= np.add.reduce(g, axis=axis, keepdims=True)
     return np.subtract(g, e, out=e)
 
 
 def softmax(a, axis):
+    blocks = _row_blocks(a, axis)
+    if blocks is not None:
+        return _softmax_blocked(*blocks).reshape(a.shape)
     e = np.subtract(a, np.maximum.reduce(a, axis=axis, keepdims=True))
     np.exp(e, out=e)
     e /= np.add.reduce(e, axis=axis, keepdims=True)
@@ -29,6 +98,10 @@ def softmax(a, axis):
 
 def softmax_vjp(g, ans, axis):
     # ans * (g - sum(g * ans))
+    blocks = _row_blocks(g, axis)
+    if blocks is not None and ans.flags.c_contiguous:
+        return _softmax_vjp_blocked(blocks[0], ans.reshape(blocks[0].shape),
+                                    blocks[1]).reshape(g.shape)
     t = np.multiply(g, ans)
     s = np.add.reduce(t, axis=axis, keepdims=True)
     np.subtract(g, s, out=t)

@@ -37,8 +37,10 @@ class profile:
         array_namespace(np)
         self._saved = {}
         for op in OPS.values():
-            self._saved[op] = (op.fwd, op.vjps, op.vjp_n)
+            self._saved[op] = (op.fwd, op.vjps, op.vjp_n, op.vjp_all)
             op.fwd = self._timed(op.fwd, op.name, "forward")
+            if op.vjp_all is not None:   # all inputs' gradients in one call (lstm_layer)
+                op.vjp_all = self._timed_vjp(op.vjp_all, op.name, 2)
             op.vjps = tuple(self._timed_vjp(v, op.name, 2) if v is not None else None
                             for v in op.vjps)
             if op.vjp_n is not None:
@@ -48,8 +50,8 @@ class profile:
         return self
 
     def __exit__(self, *exc):
-        for op, (fwd, vjps, vjp_n) in self._saved.items():
-            op.fwd, op.vjps, op.vjp_n = fwd, vjps, vjp_n
+        for op, (fwd, vjps, vjp_n, vjp_all) in self._saved.items():
+            op.fwd, op.vjps, op.vjp_n, op.vjp_all = fwd, vjps, vjp_n, vjp_all
             if vjp_n is not None:
                 op._vjp_cache.clear()     # cached partials of the wrapper must go too
         self._saved = None

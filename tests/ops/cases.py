@@ -202,3 +202,7 @@ CASES.update(CONV_CASES)
 from tests.ops.more_cases import MORE_CASES, MORE_NONDIFF  # noqa: E402
 CASES.update(MORE_CASES)
 NONDIFF |= MORE_NONDIFF
+
+# the real-model kernels (compgraph/ops/norm.py)
+from tests.ops.model_cases import MODEL_CASES  # noqa: E402
+CASES.update(MODEL_CASES)

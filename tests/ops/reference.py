@@ -153,3 +153,6 @@ REF.update(CONV_REF)
 
 from tests.ops.more_cases import MORE_REF  # noqa: E402
 REF.update(MORE_REF)
+
+from tests.ops.model_cases import MODEL_REF  # noqa: E402
+REF.update(MODEL_REF)

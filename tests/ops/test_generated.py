@@ -13,6 +13,7 @@ from compgraph.ops import OPS
 from compgraph.tensor import _make, apply
 
 from .cases import CASES, NONDIFF, make_input
+from .model_cases import MODEL_SMOOTH
 from .more_cases import MORE_SMOOTH
 from .reference import REF
 
@@ -26,7 +27,7 @@ SMOOTH = {"add", "sub", "mul", "div", "pow", "exp", "log", "log1p", "sqrt", "sin
           "stack", "copy", "astype", "cross_entropy", "binary_cross_entropy", "prod", "where", "neg", "elu", "leaky_relu",
           "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
           "max_pool2d_scatter", "max_pool2d_gather", "pad_constant", "lstm_cell",
-          "cumsum", "tril", "triu", "flip", "remainder"} | MORE_SMOOTH
+          "cumsum", "tril", "triu", "flip", "remainder"} | MORE_SMOOTH | MODEL_SMOOTH
 
 
 def _inputs(name, i, dtype=np.float64):

@@ -80,6 +80,7 @@ OP_REACHED_BY = {
     "vanilla_lstm_gates": "nn.LSTM", "vanilla_lstm_h": "nn.LSTM", "to_device": "Tensor.cpu",
     "cross_entropy": "F.cross_entropy", "binary_cross_entropy": "F.binary_cross_entropy",
     "linear": "F.linear", "max_pool2d": "F.max_pool2d", "conv2d": "F.conv2d",
+    "conv2d_bias": "F.conv2d", "layer_norm": "F.layer_norm",
     "elu": "F.elu", "gelu": "F.gelu", "leaky_relu": "F.leaky_relu", "softplus": "F.softplus",
     "astype": "Tensor.to", "div_floor": "div", "div_trunc": "div",
     "hardtanh": "F.hardtanh", "hardsigmoid": "F.hardsigmoid", "hardswish": "F.hardswish",
