@@ -20,6 +20,7 @@ from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import Tensor, _make, _next_id, check_finite
+from . import gcpause
 
 
 _NP = array_namespace(np)
@@ -170,6 +171,14 @@ class ComputationGraph(BatchingGraph):
             self._sig_count[sid] += 1
         return t
 
+    def evaluate(self, target=None):
+        # the collector is off while the graph runs, and given back after (gcpause.py)
+        gcpause.hold()
+        try:
+            BatchingGraph.evaluate(self, target)
+        finally:
+            gcpause.release()
+
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
         input of a DyNet node has its value by then (the nodes before it ran first, and
@@ -253,6 +262,13 @@ class ComputationGraph(BatchingGraph):
             raise GraphError(f"backward: only a scalar expression can start backward, this one "
                              f"has {what}; reduce it first with {fix}")
         self._backward_root = root._index
+        gcpause.hold()
+        try:
+            self._backward_into_params(root, full)
+        finally:
+            gcpause.release()
+
+    def _backward_into_params(self, root, full):
         if full:
             grads = self._full_backward(root)
         elif root.requires_grad:
@@ -386,5 +402,7 @@ def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
         autobatching = bool(_Current.config["autobatch"])
     if _Current.cg is not None:
         _Current.cg._release()
+    gcpause.catch_up()
+    gcpause.hold()            # while the new graph is built (gcpause.py)
     _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
     return _Current.cg
