@@ -19,11 +19,12 @@ from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import attrs_key
 from ..ops.namespace import array_namespace
-from ..tensor import Tensor, _make, _next_id, check_finite
+from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause
 
 
 _NP = array_namespace(np)
+_F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
 
 
@@ -89,7 +90,7 @@ class ComputationGraph(BatchingGraph):
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
 
-    def _record_fast(self, op, args, attrs):
+    def _record_fast(self, op, args, attrs, promoted=True):
         """BatchingGraph.record with the stale check, the node's creation and its adoption
         in one pass: building a DyNet graph is this function, run once per node, so it is
         written out (see BatchingGraph.record for the reasoning).  The op's shape rule (and
@@ -108,6 +109,8 @@ class ComputationGraph(BatchingGraph):
             v = a._value
             if g is None:
                 if a.op is not None:                # an eager result: lifted (rare)
+                    if not promoted:
+                        return apply(op, args, attrs)
                     return BatchingGraph.record(self, op, args, attrs)
             elif g is not self:
                 raise _stale(op.name)
@@ -121,6 +124,8 @@ class ComputationGraph(BatchingGraph):
                     da = depth.get(a, 0)
                     if da > d:
                         d = da
+            if not promoted and dtype is not _F32 and op.promote is not None:
+                return apply(op, args, attrs)       # not all float32: apply promotes first
             if a.requires_grad:
                 rg = True
                 if batching and not stack_all and (g is None or a._id in shared):
@@ -170,14 +175,6 @@ class ComputationGraph(BatchingGraph):
             self._sig_depth[sid] += d
             self._sig_count[sid] += 1
         return t
-
-    def evaluate(self, target=None):
-        # the collector is off while the graph runs, and given back after (gcpause.py)
-        gcpause.hold()
-        try:
-            BatchingGraph.evaluate(self, target)
-        finally:
-            gcpause.release()
 
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
@@ -262,13 +259,6 @@ class ComputationGraph(BatchingGraph):
             raise GraphError(f"backward: only a scalar expression can start backward, this one "
                              f"has {what}; reduce it first with {fix}")
         self._backward_root = root._index
-        gcpause.hold()
-        try:
-            self._backward_into_params(root, full)
-        finally:
-            gcpause.release()
-
-    def _backward_into_params(self, root, full):
         if full:
             grads = self._full_backward(root)
         elif root.requires_grad:
@@ -331,6 +321,17 @@ class ComputationGraph(BatchingGraph):
                                  "kept only by backward(full=True)")
             return _dims_like(node, np.zeros(node.shape, node.dtype))
         return _dims_like(node, np.asarray(g))
+
+
+def record(op, args, attrs=_NOATTRS):
+    """apply() for the dialect's own functions: straight into the current graph's fast
+    path when the first operand is one of its nodes (a DyNet graph holds float32 nodes, for
+    which apply's type promotion has nothing to do: _record_fast checks that), else apply()
+    with its promotion, eager computation and stale-graph errors."""
+    g = args[0]._graph
+    if g is _Current.cg and g is not None and not g.immediate_compute:
+        return g._record_fast(op, args, attrs, False)
+    return apply(op, args, attrs)
 
 
 class _Dropped:
@@ -402,7 +403,7 @@ def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
         autobatching = bool(_Current.config["autobatch"])
     if _Current.cg is not None:
         _Current.cg._release()
-    gcpause.catch_up()
-    gcpause.hold()            # while the new graph is built (gcpause.py)
+    gcpause.catch_up()        # the collector runs here, not inside graphs (gcpause.py)
+    gcpause.hold()
     _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
     return _Current.cg
