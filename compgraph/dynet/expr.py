@@ -12,7 +12,7 @@ from ..errors import ArgumentError, ArgumentValueError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
 from ..tensor import Tensor, _make, apply, as_tensor
-from .graph import BatchedExpression, Expression, _Current, _stale, cg, record as _rec
+from .graph import BatchedExpression, Expression, _Current, _stale, cg, intern_meta, record as _rec
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
     OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem", "sum"))
@@ -606,6 +606,7 @@ def _target(v):
     t = _targets.get(v)
     if t is None:
         t = _targets[v] = _make(np.array(v, dtype=np.int64))
+        t._meta = intern_meta((), t._value.dtype)       # so that _record_fast keys it
     return t
 
 

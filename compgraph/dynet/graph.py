@@ -26,6 +26,31 @@ from . import gcpause
 _NP = array_namespace(np)
 _F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
+_plain_metas = {}      # _record_fast's key -> Meta of the result, across unbatched graphs
+_batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
+
+
+class Meta(tuple):
+    """A node's (shape, dtype), hashed by identity: the record key of a node is its op, its
+    attributes and its inputs' Metas, so a key is a few pointer hashes (a tuple of shape
+    tuples and dtypes rehashes every element, every node).  Metas are interned: one per
+    (shape, dtype) -- except a parameter's node, which is *shared* when batching (the same
+    W in every member, not stacked), and has a Meta of its own (one per Parameters
+    object), so that its identity, not its shape, is what the key holds."""
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+
+_interned = {}
+
+
+def intern_meta(shape, dtype):
+    m = _interned.get((shape, dtype))
+    if m is None:
+        if len(_interned) > 50000:
+            _interned.clear()
+        m = _interned[(shape, dtype)] = Meta((shape, dtype))
+    return m
 
 
 class Expression(Tensor):
@@ -57,6 +82,8 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._backward_root = -1   # index of the node the last backward started from
         self._checkpoints = []
+        self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
+        self._sig_keys = []        # signature id -> (signature, layout)
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -90,7 +117,7 @@ class ComputationGraph(BatchingGraph):
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
 
-    def _record_fast(self, op, args, attrs, promoted=True):
+    def _record_keyed(self, op, args, attrs, promoted=True):
         """BatchingGraph.record with the stale check, the node's creation and its adoption
         in one pass: building a DyNet graph is this function, run once per node, so it is
         written out (see BatchingGraph.record for the reasoning).  The op's shape rule (and
@@ -176,6 +203,129 @@ class ComputationGraph(BatchingGraph):
             self._sig_count[sid] += 1
         return t
 
+    def _record_fast(self, op, args, attrs, promoted=True):
+        """Record a node: the hot path of building a DyNet graph, run once per node.
+
+        The key is (op, attributes, the inputs' Metas): pointer hashes.  Its first
+        occurrence goes the general way (_record_keyed: the op's shape rule, which makes
+        DyNet's build-time checks, and the batching signature); after that, in this graph
+        and the next ones, a hit gives the result's Meta (and, when batching, its
+        signature's id) at once.  Anything unusual -- an input without a Meta (an eager
+        result, a constant made elsewhere), one from another graph, a dtype other than
+        float32 that apply would promote -- goes the general way too."""
+        rg = batched = False
+        key = [op, attrs_key(attrs) if attrs else ()]
+        for a in args:
+            m = a._meta
+            if a._graph is not self:
+                if a._graph is not None:
+                    raise _stale(op.name)
+                if m is None or a.op is not None or a.requires_grad:
+                    return self._record_keyed(op, args, attrs, promoted)
+            elif m is None:
+                return self._record_keyed(op, args, attrs, promoted)
+            if m[1] is not _F32 and not promoted and op.promote is not None:
+                return apply(op, args, attrs)       # not all float32: apply promotes first
+            key.append(m)
+            if a.requires_grad:
+                rg = True
+            if a.__class__ is BatchedExpression:
+                batched = True
+        if key[1] is None:                          # attributes that cannot be keyed
+            return self._record_keyed(op, args, attrs, promoted)
+        key = tuple(key)
+        if self.autobatch:
+            return self._record_batched(op, args, attrs, promoted, key, rg, batched)
+        meta = _plain_metas.get(key)
+        if meta is None:
+            t = self._record_keyed(op, args, attrs, promoted)
+            t._meta = meta = intern_meta(*t._meta)
+            if len(_plain_metas) > 50000:
+                _plain_metas.clear()
+            _plain_metas[key] = meta
+            return t
+        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        return t
+
+    def _record_batched(self, op, args, attrs, promoted, key, rg, batched):
+        """_record_fast's second half when batching: the node's depth (1 + its deepest
+        pending input's) and its signature's running depth total, for the agenda."""
+        hit = self._fast_hits.get(key)
+        if hit is None:
+            known = _batched_metas.get(key)
+            if known is None:
+                t = self._record_keyed(op, args, attrs, promoted)
+                t._meta = meta = intern_meta(*t._meta)
+                sid = self._sigof.get(t)
+                if len(_batched_metas) > 50000:
+                    _batched_metas.clear()
+                _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
+                self._fast_hits[key] = (meta, sid)
+                return t
+            meta, sig, rule = known
+            if rule is not op.batch:                    # the op's rule changed: learn anew
+                return self._record_keyed(op, args, attrs, promoted)
+            sid = None if sig is None else self._intern(*sig)
+            hit = self._fast_hits[key] = (meta, sid)
+        meta, sid = hit
+        depth = self._depth
+        d = 0
+        for a in args:
+            if a._value is None:
+                da = depth.get(a, 0)
+                if da > d:
+                    d = da
+        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        d += 1
+        depth[t] = d
+        if sid is not None:
+            self._sigof[t] = sid
+            self._sig_depth[sid] += d
+            self._sig_count[sid] += 1
+        return t
+
+    def _intern(self, sig, layout):
+        sid = BatchingGraph._intern(self, sig, layout)
+        if sid == len(self._sig_keys):
+            self._sig_keys.append((sig, layout))     # id -> what _batched_metas keeps
+        return sid
+
+    def _lift(self, t):
+        # a lifted node may be shared (one for every member): a Meta of its own, as a
+        # parameter's, keeps the record keys of its users apart from stacked ones
+        node = BatchingGraph._lift(self, t)
+        if node is not t and node._id in self.shared_ids and node._meta is _interned.get(node._meta):
+            node._meta = Meta(node._meta)
+        return node
+
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
         input of a DyNet node has its value by then (the nodes before it ran first, and
@@ -194,6 +344,7 @@ class ComputationGraph(BatchingGraph):
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
         node = _make(array, requires_grad, BatchedExpression if batched else Expression)
+        node._meta = intern_meta(array.shape, array.dtype)
         if batched:
             self._has_batched = True
         return self._adopt(node)
@@ -204,6 +355,7 @@ class ComputationGraph(BatchingGraph):
             node = self.leaf(p._value, update)
             if update:
                 self.shared_ids.add(node._id)
+                node._meta = _param_meta(p)
             self._params[(p, update)] = node
         return node
 
@@ -223,6 +375,7 @@ class ComputationGraph(BatchingGraph):
         self._lookups = []
         self._last_grads = {}
         self._checkpoints = []
+        self._fast_hits = {}
         self.release_batches()
 
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
@@ -332,6 +485,16 @@ def record(op, args, attrs=_NOATTRS):
     if g is _Current.cg and g is not None and not g.immediate_compute:
         return g._record_fast(op, args, attrs, False)
     return apply(op, args, attrs)
+
+
+def _param_meta(p):
+    """The Meta of a parameter's shared node: the same for this Parameters object in every
+    graph (so record keys recur across graphs), its own (so they never mix parameters)."""
+    v = p._value
+    m = getattr(p, "_cg_meta", None)
+    if m is None or m[0] != v.shape or m[1] != v.dtype:
+        m = p._cg_meta = Meta((v.shape, v.dtype))
+    return m
 
 
 class _Dropped:

@@ -253,7 +253,7 @@ class BatchingGraph(Graph):
                         for x in args]), attrs, True)
                 shape, dtype = v.shape, v.dtype
             else:
-                shape, dtype = a._meta
+                shape, dtype = a._meta[0], a._meta[1]
                 da = depth.get(a, 0)
                 if da > d:
                     d = da
