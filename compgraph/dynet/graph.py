@@ -17,7 +17,7 @@ from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph, _infer
-from ..executors.rules import attrs_key
+from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause
@@ -212,9 +212,19 @@ class ComputationGraph(BatchingGraph):
         and the next ones, a hit gives the result's Meta (and, when batching, its
         signature's id) at once.  Anything unusual -- an input without a Meta (an eager
         result, a constant made elsewhere), one from another graph, a dtype other than
-        float32 that apply would promote -- goes the general way too."""
+        float32 that apply would promote -- goes the general way too.  When batching, the
+        node's depth (1 + its deepest pending input's) is noted for the agenda."""
         rg = batched = False
-        key = [op, attrs_key(attrs) if attrs else ()]
+        if attrs:
+            ak = _attr_keys.get(id(attrs))           # rules.attrs_key's memo, read inline
+            ak = ak[1] if ak is not None and ak[0] is attrs else attrs_key(attrs)
+            if ak is None:                           # attributes that cannot be keyed
+                return self._record_keyed(op, args, attrs, promoted)
+        else:
+            ak = ()
+        key = [op, ak]
+        depth = self._depth
+        d = 0
         for a in args:
             m = a._meta
             if a._graph is not self:
@@ -231,64 +241,28 @@ class ComputationGraph(BatchingGraph):
                 rg = True
             if a.__class__ is BatchedExpression:
                 batched = True
-        if key[1] is None:                          # attributes that cannot be keyed
-            return self._record_keyed(op, args, attrs, promoted)
-        key = tuple(key)
-        if self.autobatch:
-            return self._record_batched(op, args, attrs, promoted, key, rg, batched)
-        meta = _plain_metas.get(key)
-        if meta is None:
-            t = self._record_keyed(op, args, attrs, promoted)
-            t._meta = meta = intern_meta(*t._meta)
-            if len(_plain_metas) > 50000:
-                _plain_metas.clear()
-            _plain_metas[key] = meta
-            return t
-        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
-        t._value = None
-        t._grad = None
-        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
-        t.op = op
-        t.inputs = args
-        t.attrs = attrs
-        t._id = _next_id()
-        t._meta = meta
-        t._retain = False
-        t.name = None
-        t._graph = self
-        nodes = self.nodes
-        t._index = len(nodes)
-        nodes.append(t)
-        return t
-
-    def _record_batched(self, op, args, attrs, promoted, key, rg, batched):
-        """_record_fast's second half when batching: the node's depth (1 + its deepest
-        pending input's) and its signature's running depth total, for the agenda."""
-        hit = self._fast_hits.get(key)
-        if hit is None:
-            known = _batched_metas.get(key)
-            if known is None:
-                t = self._record_keyed(op, args, attrs, promoted)
-                t._meta = meta = intern_meta(*t._meta)
-                sid = self._sigof.get(t)
-                if len(_batched_metas) > 50000:
-                    _batched_metas.clear()
-                _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
-                self._fast_hits[key] = (meta, sid)
-                return t
-            meta, sig, rule = known
-            if rule is not op.batch:                    # the op's rule changed: learn anew
-                return self._record_keyed(op, args, attrs, promoted)
-            sid = None if sig is None else self._intern(*sig)
-            hit = self._fast_hits[key] = (meta, sid)
-        meta, sid = hit
-        depth = self._depth
-        d = 0
-        for a in args:
             if a._value is None:
                 da = depth.get(a, 0)
                 if da > d:
                     d = da
+        key = tuple(key)
+        if self.autobatch:
+            hit = self._fast_hits.get(key)
+            if hit is None:
+                hit = self._miss_batched(op, args, attrs, promoted, key)
+                if hit.__class__ is not tuple:
+                    return hit                       # made the general way
+            meta, sid = hit
+        else:
+            meta = _plain_metas.get(key)
+            if meta is None:
+                t = self._record_keyed(op, args, attrs, promoted)
+                t._meta = meta = intern_meta(*t._meta)
+                if len(_plain_metas) > 50000:
+                    _plain_metas.clear()
+                _plain_metas[key] = meta
+                return t
+            sid = None
         t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
         t._value = None
         t._grad = None
@@ -304,12 +278,31 @@ class ComputationGraph(BatchingGraph):
         nodes = self.nodes
         t._index = len(nodes)
         nodes.append(t)
-        d += 1
-        depth[t] = d
         if sid is not None:
+            d += 1
+            depth[t] = d
             self._sigof[t] = sid
             self._sig_depth[sid] += d
             self._sig_count[sid] += 1
+        elif self.autobatch:
+            depth[t] = d + 1
+        return t
+
+    def _miss_batched(self, op, args, attrs, promoted, key):
+        """A key new to this graph: (Meta, signature id) from an earlier graph's, or the
+        node made the general way (which learns them for the next ones)."""
+        known = _batched_metas.get(key)
+        if known is not None and known[2] is op.batch:     # (the op's rule may be changed)
+            meta, sig, _ = known
+            hit = self._fast_hits[key] = (meta, None if sig is None else self._intern(*sig))
+            return hit
+        t = self._record_keyed(op, args, attrs, promoted)
+        t._meta = meta = intern_meta(*t._meta)
+        sid = self._sigof.get(t)
+        if len(_batched_metas) > 50000:
+            _batched_metas.clear()
+        _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
+        self._fast_hits[key] = (meta, sid)
         return t
 
     def _intern(self, sig, layout):
