@@ -11,7 +11,7 @@ from .. import functional as F
 from ..errors import ArgumentError, ArgumentValueError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
-from ..tensor import Tensor, _make, apply, as_tensor
+from ..tensor import _NOATTRS, Tensor, _make, apply, as_tensor
 from .graph import BatchedExpression, Expression, _Current, _stale, cg, intern_meta, record as _rec
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
@@ -401,7 +401,12 @@ def _unary(name, op):
     """An elementwise function of one expression: the op applied directly (these are a
     third of the nodes of an LSTM written out by hand, so the call chain is kept short)."""
     def f(x):
-        return _rec(op, (x if x.__class__ is Expression else _ex(x),))
+        if x.__class__ is not Expression and x.__class__ is not BatchedExpression:
+            x = _ex(x)
+        g = x._graph                  # graph.record, inline: a third of an LSTM's nodes
+        if g is _Current.cg and g is not None and not g.immediate_compute:
+            return g._record_fast(op, (x,), _NOATTRS, False)
+        return apply(op, (x,))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
     return f

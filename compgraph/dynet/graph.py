@@ -20,7 +20,7 @@ from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
-from . import gcpause
+from . import gcpause, lstm_fusion
 
 
 _NP = array_namespace(np)
@@ -304,6 +304,12 @@ class ComputationGraph(BatchingGraph):
         _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
         self._fast_hits[key] = (meta, sid)
         return t
+
+    def _fuse(self, pending):
+        # the LSTM step idiom as one batched kernel (lstm_fusion.py)
+        if len(pending) < 13:
+            return pending
+        return lstm_fusion.fuse(self, pending)
 
     def _intern(self, sig, layout):
         sid = BatchingGraph._intern(self, sig, layout)
