@@ -340,6 +340,10 @@ def _binary(op):
     def forward(self, other):
         if other.__class__ is not Expression:
             other = _ex(other, self)
+        elif self._meta is other._meta and self.__class__ is Expression:
+            g = self._graph        # equal dims (one interned Meta): nothing to align
+            if g is _Current.cg and g is not None and not g.immediate_compute:
+                return g._record_fast(op, (self, other), _NOATTRS, False)
         return _rec(op, _align(self, other))
 
     def reflected(self, other):
@@ -356,8 +360,12 @@ Expression.__neg__ = lambda self: _rec(_NEG, (self,))
 
 
 def cmult(a, b):
+    if a.__class__ is Expression and b.__class__ is Expression and a._meta is b._meta:
+        g = a._graph               # equal dims (one interned Meta): nothing to align
+        if g is _Current.cg and g is not None and not g.immediate_compute:
+            return g._record_fast(_MUL, (a, b), _NOATTRS, False)
     return _rec(_MUL, _align(a if a.__class__ is Expression else _ex(a),
-                              b if b.__class__ is Expression else _ex(b)))
+                             b if b.__class__ is Expression else _ex(b)))
 
 
 cwise_multiply = cmult
@@ -375,7 +383,20 @@ def colwise_add(x, bias):
 def affine_transform(xs):
     """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
     out = _ex(xs[0])
-    for w, v in zip(xs[1::2], xs[2::2]):
+    g = out._graph
+    fast = g is _Current.cg and g is not None and not g.immediate_compute and out._meta is not None \
+        and out.__class__ is Expression and len(out._meta[0]) == 1
+    for k in range(1, len(xs) - 1, 2):
+        w, v = xs[k], xs[k + 1]
+        if fast and w.__class__ is Expression and v.__class__ is Expression:
+            # the usual b + W x, vectors and matrices of this graph: _mul's and _align's
+            # checks written for that case (a one-element side would multiply elementwise)
+            mw, mv = w._meta, v._meta
+            if mw is not None and mv is not None and len(mw[0]) == 2 and len(mv[0]) == 1 \
+                    and mw[0].count(1) != 2 and mv[0][0] != 1:
+                out = g._record_fast(_ADD, (out, g._record_fast(_MATMUL, (w, v), _NOATTRS, False)),
+                                     _NOATTRS, False)
+                continue
         out = _rec(_ADD, _align(out, _mul(w, v)))
     return out
 
@@ -586,6 +607,9 @@ def pickrange(x, s, e, d=0):
     attrs = _ranges.get((axis, s, e))
     if attrs is None:
         attrs = _ranges[(axis, s, e)] = {"index": (slice(None),) * axis + (slice(s, e),)}
+    g = x._graph
+    if g is _Current.cg and g is not None and not g.immediate_compute:
+        return g._record_fast(_GETITEM, (x,), attrs, False)
     return _rec(_GETITEM, (x,), attrs)
 
 
