@@ -13,8 +13,8 @@ from .. import functional as F
 from ..errors import ArgumentError, ArgumentValueError, BoundsError, ShapeError
 from ..ops import OPS
 from ..random import generator
-from ..tensor import Tensor, _make, apply, as_tensor
-from .graph import BatchedExpression, Expression, _Current, _stale, cg
+from ..tensor import _NOATTRS, Tensor, _make, apply, as_tensor
+from .graph import BatchedExpression, Expression, _Current, _stale, cg, intern_meta, record as _rec
 
 _ADD, _SUB, _MUL, _DIV, _NEG, _MATMUL, _XENT, _GETITEM, _SUMOP = (
     OPS[n] for n in ("add", "sub", "mul", "div", "neg", "matmul", "cross_entropy", "getitem", "sum"))
@@ -316,20 +316,20 @@ def _mul(a, b):
         sa = a._meta[0] if va is None else va.shape
         sb = b._meta[0] if vb is None else vb.shape
         if sa.count(1) != len(sa) and sb.count(1) != len(sb):
-            return apply(_MATMUL, (a, b))
+            return _rec(_MATMUL, (a, b))
     number = not isinstance(a, Tensor) or not isinstance(b, Tensor)
     a, b = _ex(a, b if isinstance(b, Tensor) else None), _ex(b, a if isinstance(a, Tensor) else None)
     if _scalarish(a) or _scalarish(b):
         if number:                             # an expression times a number
-            return apply(_MUL, _align(a, b))
+            return _rec(_MUL, _align(a, b))
         return _one_element_product(a, b)
     ba, bb = a.__class__ is BatchedExpression, b.__class__ is BatchedExpression
     if not bb or b.ndim > 2:
-        return apply(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
+        return _rec(_MATMUL, (a, b))          # vector, matrix, or a batch of matrices
     if not ba:                                 # W times a batch of vectors: X W^T
-        return apply(_MATMUL, (b, F.transpose(a) if a.ndim == 2 else a))
+        return _rec(_MATMUL, (b, F.transpose(a) if a.ndim == 2 else a))
     col = F.reshape(b, b.shape + (1,))         # two batches: matrix times column, per element
-    out = apply(_MATMUL, (a, col))
+    out = _rec(_MATMUL, (a, col))
     return F.reshape(out, out.shape[:-1])
 
 
@@ -343,7 +343,7 @@ def _one_element_product(a, b):
         raise ShapeError(f"*: the matrix product of dims {tuple(da)} and {tuple(db)} is not "
                          f"defined: the first's columns ({cols}) must equal the second's rows "
                          f"({rows}); for an elementwise product use cmult")
-    out = apply(_MUL, _align(a, b))
+    out = _rec(_MUL, _align(a, b))
     if len(da) == 2 and len(db) == 1:          # a one-column matrix times a 1-vector: a vector
         out = F.reshape(out, out.shape[:-1])
     return out
@@ -353,10 +353,14 @@ def _binary(op):
     def forward(self, other):
         if other.__class__ is not Expression:
             other = _ex(other, self)
-        return apply(op, _align(self, other))
+        elif self._meta is other._meta and self.__class__ is Expression:
+            g = self._graph        # equal dims (one interned Meta): nothing to align
+            if g is _Current.cg and g is not None and not g.immediate_compute:
+                return g._record_fast(op, (self, other), _NOATTRS, False)
+        return _rec(op, _align(self, other))
 
     def reflected(self, other):
-        return apply(op, _align(_ex(other, self), self))
+        return _rec(op, _align(_ex(other, self), self))
     return forward, reflected
 
 
@@ -365,12 +369,16 @@ Expression.__sub__, Expression.__rsub__ = _binary(_SUB)
 Expression.__truediv__, Expression.__rtruediv__ = _binary(_DIV)
 Expression.__mul__ = lambda self, other: _mul(self, other)
 Expression.__rmul__ = lambda self, other: _mul(other, self)
-Expression.__neg__ = lambda self: apply(_NEG, (self,))
+Expression.__neg__ = lambda self: _rec(_NEG, (self,))
 
 
 def cmult(a, b):
-    return apply(_MUL, _align(a if a.__class__ is Expression else _ex(a),
-                              b if b.__class__ is Expression else _ex(b)))
+    if a.__class__ is Expression and b.__class__ is Expression and a._meta is b._meta:
+        g = a._graph               # equal dims (one interned Meta): nothing to align
+        if g is _Current.cg and g is not None and not g.immediate_compute:
+            return g._record_fast(_MUL, (a, b), _NOATTRS, False)
+    return _rec(_MUL, _align(a if a.__class__ is Expression else _ex(a),
+                             b if b.__class__ is Expression else _ex(b)))
 
 
 cwise_multiply = cmult
@@ -388,8 +396,21 @@ def colwise_add(x, bias):
 def affine_transform(xs):
     """xs[0] + xs[1]*xs[2] + xs[3]*xs[4] + ..."""
     out = _ex(xs[0])
-    for w, v in zip(xs[1::2], xs[2::2]):
-        out = apply(_ADD, _align(out, _mul(w, v)))
+    g = out._graph
+    fast = g is _Current.cg and g is not None and not g.immediate_compute and out._meta is not None \
+        and out.__class__ is Expression and len(out._meta[0]) == 1
+    for k in range(1, len(xs) - 1, 2):
+        w, v = xs[k], xs[k + 1]
+        if fast and w.__class__ is Expression and v.__class__ is Expression:
+            # the usual b + W x, vectors and matrices of this graph: _mul's and _align's
+            # checks written for that case (a one-element side would multiply elementwise)
+            mw, mv = w._meta, v._meta
+            if mw is not None and mv is not None and len(mw[0]) == 2 and len(mv[0]) == 1 \
+                    and mw[0].count(1) != 2 and mv[0][0] != 1:
+                out = g._record_fast(_ADD, (out, g._record_fast(_MATMUL, (w, v), _NOATTRS, False)),
+                                     _NOATTRS, False)
+                continue
+        out = _rec(_ADD, _align(out, _mul(w, v)))
     return out
 
 
@@ -414,7 +435,12 @@ def _unary(name, op):
     """An elementwise function of one expression: the op applied directly (these are a
     third of the nodes of an LSTM written out by hand, so the call chain is kept short)."""
     def f(x):
-        return apply(op, (x if x.__class__ is Expression else _ex(x),))
+        if x.__class__ is not Expression and x.__class__ is not BatchedExpression:
+            x = _ex(x)
+        g = x._graph                  # graph.record, inline: a third of an LSTM's nodes
+        if g is _Current.cg and g is not None and not g.immediate_compute:
+            return g._record_fast(op, (x,), _NOATTRS, False)
+        return apply(op, (x,))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
     return f
@@ -448,7 +474,7 @@ def sum_elems(x):
     attrs = _sums.get((off, nd))
     if attrs is None:
         attrs = _sums[(off, nd)] = {"axis": tuple(range(off, nd)), "keepdims": False}
-    return apply(_SUMOP, (x,), attrs)
+    return _rec(_SUMOP, (x,), attrs)
 
 
 def mean_elems(x):
@@ -602,7 +628,10 @@ def pickrange(x, s, e, d=0):
     attrs = _ranges.get((axis, s, e))
     if attrs is None:
         attrs = _ranges[(axis, s, e)] = {"index": (slice(None),) * axis + (slice(s, e),)}
-    return apply(_GETITEM, (x,), attrs)
+    g = x._graph
+    if g is _Current.cg and g is not None and not g.immediate_compute:
+        return g._record_fast(_GETITEM, (x,), attrs, False)
+    return _rec(_GETITEM, (x,), attrs)
 
 
 def select_rows(x, rows):
@@ -627,6 +656,7 @@ def _target(v):
     t = _targets.get(v)
     if t is None:
         t = _targets[v] = _make(np.array(v, dtype=np.int64))
+        t._meta = intern_meta((), t._value.dtype)       # so that _record_fast keys it
     return t
 
 
@@ -656,7 +686,7 @@ def pickneglogsoftmax(x, v):
     # first in value(), inside NumPy; a negative one would pick from the end
     if v.__class__ is not int or not 0 <= v < shape[0]:
         v = _index(v, shape[0], "pickneglogsoftmax", "class", f"{shape[0]} classes")
-    return apply(_XENT, (x, _target(v)), _SUM)
+    return _rec(_XENT, (x, _target(v)), _SUM)
 
 
 def pickneglogsoftmax_batch(x, vs):

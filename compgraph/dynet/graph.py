@@ -17,13 +17,40 @@ from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
 from ..executors.autobatch import BatchingGraph, _infer
-from ..executors.rules import attrs_key
+from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
-from ..tensor import Tensor, _make, _next_id, check_finite
+from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
+from . import gcpause, lstm_fusion
 
 
 _NP = array_namespace(np)
+_F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
+_plain_metas = {}      # _record_fast's key -> Meta of the result, across unbatched graphs
+_batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
+
+
+class Meta(tuple):
+    """A node's (shape, dtype), hashed by identity: the record key of a node is its op, its
+    attributes and its inputs' Metas, so a key is a few pointer hashes (a tuple of shape
+    tuples and dtypes rehashes every element, every node).  Metas are interned: one per
+    (shape, dtype) -- except a parameter's node, which is *shared* when batching (the same
+    W in every member, not stacked), and has a Meta of its own (one per Parameters
+    object), so that its identity, not its shape, is what the key holds."""
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+
+_interned = {}
+
+
+def intern_meta(shape, dtype):
+    m = _interned.get((shape, dtype))
+    if m is None:
+        if len(_interned) > 50000:
+            _interned.clear()
+        m = _interned[(shape, dtype)] = Meta((shape, dtype))
+    return m
 
 
 class Expression(Tensor):
@@ -56,6 +83,8 @@ class ComputationGraph(BatchingGraph):
         self._backward_root = -1   # index of the node the last backward started from
         self._checkpoints = []
         self._kept = 0             # nodes cg_revert() left computed (see hold)
+        self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
+        self._sig_keys = []        # signature id -> (signature, layout)
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -89,7 +118,7 @@ class ComputationGraph(BatchingGraph):
                 raise GraphError(f"{op.name} produced NaN or Inf (check_validity=True)")
         return node
 
-    def _record_fast(self, op, args, attrs):
+    def _record_keyed(self, op, args, attrs, promoted=True):
         """BatchingGraph.record with the stale check, the node's creation and its adoption
         in one pass: building a DyNet graph is this function, run once per node, so it is
         written out (see BatchingGraph.record for the reasoning).  The op's shape rule (and
@@ -108,6 +137,8 @@ class ComputationGraph(BatchingGraph):
             v = a._value
             if g is None:
                 if a.op is not None:                # an eager result: lifted (rare)
+                    if not promoted:
+                        return apply(op, args, attrs)
                     return BatchingGraph.record(self, op, args, attrs)
             elif g is not self:
                 raise _stale(op.name)
@@ -121,6 +152,8 @@ class ComputationGraph(BatchingGraph):
                     da = depth.get(a, 0)
                     if da > d:
                         d = da
+            if not promoted and dtype is not _F32 and op.promote is not None:
+                return apply(op, args, attrs)       # not all float32: apply promotes first
             if a.requires_grad:
                 rg = True
                 if batching and not stack_all and (g is None or a._id in shared):
@@ -171,6 +204,128 @@ class ComputationGraph(BatchingGraph):
             self._sig_count[sid] += 1
         return t
 
+    def _record_fast(self, op, args, attrs, promoted=True):
+        """Record a node: the hot path of building a DyNet graph, run once per node.
+
+        The key is (op, attributes, the inputs' Metas): pointer hashes.  Its first
+        occurrence goes the general way (_record_keyed: the op's shape rule, which makes
+        DyNet's build-time checks, and the batching signature); after that, in this graph
+        and the next ones, a hit gives the result's Meta (and, when batching, its
+        signature's id) at once.  Anything unusual -- an input without a Meta (an eager
+        result, a constant made elsewhere), one from another graph, a dtype other than
+        float32 that apply would promote -- goes the general way too.  When batching, the
+        node's depth (1 + its deepest pending input's) is noted for the agenda."""
+        rg = batched = False
+        if attrs:
+            ak = _attr_keys.get(id(attrs))           # rules.attrs_key's memo, read inline
+            ak = ak[1] if ak is not None and ak[0] is attrs else attrs_key(attrs)
+            if ak is None:                           # attributes that cannot be keyed
+                return self._record_keyed(op, args, attrs, promoted)
+        else:
+            ak = ()
+        key = [op, ak]
+        depth = self._depth
+        d = 0
+        for a in args:
+            m = a._meta
+            if a._graph is not self:
+                if a._graph is not None:
+                    raise _stale(op.name)
+                if m is None or a.op is not None or a.requires_grad:
+                    return self._record_keyed(op, args, attrs, promoted)
+            elif m is None:
+                return self._record_keyed(op, args, attrs, promoted)
+            if m[1] is not _F32 and not promoted and op.promote is not None:
+                return apply(op, args, attrs)       # not all float32: apply promotes first
+            key.append(m)
+            if a.requires_grad:
+                rg = True
+            if a.__class__ is BatchedExpression:
+                batched = True
+            if a._value is None:
+                da = depth.get(a, 0)
+                if da > d:
+                    d = da
+        key = tuple(key)
+        if self.autobatch:
+            hit = self._fast_hits.get(key)
+            if hit is None:
+                hit = self._miss_batched(op, args, attrs, promoted, key)
+                if hit.__class__ is not tuple:
+                    return hit                       # made the general way
+            meta, sid = hit
+        else:
+            meta = _plain_metas.get(key)
+            if meta is None:
+                t = self._record_keyed(op, args, attrs, promoted)
+                t._meta = meta = intern_meta(*t._meta)
+                if len(_plain_metas) > 50000:
+                    _plain_metas.clear()
+                _plain_metas[key] = meta
+                return t
+            sid = None
+        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        if sid is not None:
+            d += 1
+            depth[t] = d
+            self._sigof[t] = sid
+            self._sig_depth[sid] += d
+            self._sig_count[sid] += 1
+        elif self.autobatch:
+            depth[t] = d + 1
+        return t
+
+    def _miss_batched(self, op, args, attrs, promoted, key):
+        """A key new to this graph: (Meta, signature id) from an earlier graph's, or the
+        node made the general way (which learns them for the next ones)."""
+        known = _batched_metas.get(key)
+        if known is not None and known[2] is op.batch:     # (the op's rule may be changed)
+            meta, sig, _ = known
+            hit = self._fast_hits[key] = (meta, None if sig is None else self._intern(*sig))
+            return hit
+        t = self._record_keyed(op, args, attrs, promoted)
+        t._meta = meta = intern_meta(*t._meta)
+        sid = self._sigof.get(t)
+        if len(_batched_metas) > 50000:
+            _batched_metas.clear()
+        _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
+        self._fast_hits[key] = (meta, sid)
+        return t
+
+    def _fuse(self, pending):
+        # the LSTM step idiom as one batched kernel (lstm_fusion.py)
+        if len(pending) < 13:
+            return pending
+        return lstm_fusion.fuse(self, pending)
+
+    def _intern(self, sig, layout):
+        sid = BatchingGraph._intern(self, sig, layout)
+        if sid == len(self._sig_keys):
+            self._sig_keys.append((sig, layout))     # id -> what _batched_metas keeps
+        return sid
+
+    def _lift(self, t):
+        # a lifted node may be shared (one for every member): a Meta of its own, as a
+        # parameter's, keeps the record keys of its users apart from stacked ones
+        node = BatchingGraph._lift(self, t)
+        if node is not t and node._id in self.shared_ids and node._meta is _interned.get(node._meta):
+            node._meta = Meta(node._meta)
+        return node
+
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
         input of a DyNet node has its value by then (the nodes before it ran first, and
@@ -189,6 +344,7 @@ class ComputationGraph(BatchingGraph):
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
         node = _make(array, requires_grad, BatchedExpression if batched else Expression)
+        node._meta = intern_meta(array.shape, array.dtype)
         if batched:
             self._has_batched = True
         return self._adopt(node)
@@ -199,6 +355,7 @@ class ComputationGraph(BatchingGraph):
             node = self.leaf(p._value, update)
             if update:
                 self.shared_ids.add(node._id)
+                node._meta = _param_meta(p)
             self._params[(p, update)] = node
         return node
 
@@ -221,6 +378,7 @@ class ComputationGraph(BatchingGraph):
         self._lookups = []
         self._last_grads = {}
         self._checkpoints = []
+        self._fast_hits = {}
         self.release_batches()
 
     # --- parameters that change while the graph is alive ------------------------------------------
@@ -360,6 +518,27 @@ class ComputationGraph(BatchingGraph):
         return _dims_like(node, np.asarray(g))
 
 
+def record(op, args, attrs=_NOATTRS):
+    """apply() for the dialect's own functions: straight into the current graph's fast
+    path when the first operand is one of its nodes (a DyNet graph holds float32 nodes, for
+    which apply's type promotion has nothing to do: _record_fast checks that), else apply()
+    with its promotion, eager computation and stale-graph errors."""
+    g = args[0]._graph
+    if g is _Current.cg and g is not None and not g.immediate_compute:
+        return g._record_fast(op, args, attrs, False)
+    return apply(op, args, attrs)
+
+
+def _param_meta(p):
+    """The Meta of a parameter's shared node: the same for this Parameters object in every
+    graph (so record keys recur across graphs), its own (so they never mix parameters)."""
+    v = p._value
+    m = getattr(p, "_cg_meta", None)
+    if m is None or m[0] != v.shape or m[1] != v.dtype:
+        m = p._cg_meta = Meta((v.shape, v.dtype))
+    return m
+
+
 class _Dropped:
     """The graph of the nodes cg_revert() dropped: whatever is asked of it is refused."""
 
@@ -429,5 +608,7 @@ def renew_cg(immediate_compute=False, check_validity=False, autobatching=None):
         autobatching = bool(_Current.config["autobatch"])
     if _Current.cg is not None:
         _Current.cg._release()
+    gcpause.catch_up()        # the collector runs here, not inside graphs (gcpause.py)
+    gcpause.hold()
     _Current.cg = ComputationGraph(bool(autobatching), immediate_compute, check_validity)
     return _Current.cg

@@ -92,6 +92,22 @@ class RaggedLayout:
         self.kinds, self.rows = kinds, rows
 
 
+class FusedLayout:
+    """A signature run by a kernel of its own: a recognised idiom of several nodes (the
+    DyNet dialect's LSTM step, compgraph/dynet/lstm_fusion.py), whose members are objects
+    with `inputs` (what they wait for) and `outs` (the nodes they compute).  `run(graph,
+    group)` computes a group and returns the nodes whose consumers may run next;
+    `vjp(ns, batch, grads, keep_all)` is its backward.  A graph puts such members on the
+    agenda by overriding `_fuse`."""
+    name = "fused"
+
+    def run(self, graph, group):
+        raise NotImplementedError
+
+    def vjp(self, ns, batch, grads, keep_all):
+        raise NotImplementedError
+
+
 class BatchReport:
     """How a graph's nodes were batched: totals and a per-op breakdown."""
 
@@ -253,7 +269,7 @@ class BatchingGraph(Graph):
                         for x in args]), attrs, True)
                 shape, dtype = v.shape, v.dtype
             else:
-                shape, dtype = a._meta
+                shape, dtype = a._meta[0], a._meta[1]
                 da = depth.get(a, 0)
                 if da > d:
                     d = da
@@ -389,6 +405,7 @@ class BatchingGraph(Graph):
         lowest average depth (DyNet's agenda-based heuristic).  This loop runs once per node
         of the graph, so queueing a ready node is written out at both places it happens
         rather than called."""
+        pending = self._fuse(pending)
         sigof_get = self._sigof.get
         avg = [t / c for t, c in zip(self._sig_depth, self._sig_count)]
         waiting, consumers = {}, {}
@@ -431,6 +448,8 @@ class BatchingGraph(Graph):
                 flags = sig_flags[s]
                 if flags.__class__ is RaggedLayout:
                     self._run_ragged(group, flags)
+                elif isinstance(flags, FusedLayout):
+                    group = flags.run(self, group)      # the nodes it computed
                 elif len(group) == 1:
                     self._run_single(group[0])
                 else:
@@ -455,6 +474,11 @@ class BatchingGraph(Graph):
                             ready[s] = [c]
                         else:
                             r.append(c)
+
+    def _fuse(self, pending):
+        """pending with recognised idioms replaced by members of FusedLayout signatures
+        (none here; see FusedLayout)."""
+        return pending
 
     def _run_single(self, node):
         self.compute(node)
@@ -541,6 +565,9 @@ class BatchingGraph(Graph):
         for b in reversed(self._batches if self.autobatch else []):
             nodes = b.nodes
             if b.args is None:
+                if b.flags is not None:           # a fused batch (FusedLayout)
+                    b.flags.vjp(ns, b, grads, keep_all)
+                    continue
                 node = nodes[0]
                 g = grads.get(node) if keep_all else grads.pop(node, None)
                 if g is not None:

@@ -1,0 +1,142 @@
+"""The LSTM step written out by hand (affine_transform, pick_range, logistic, tanh, cmult),
+recognised in autobatched graphs and run as one fused kernel (compgraph/dynet/lstm_fusion.py):
+its results equal the unbatched graph's, in every variant of the idiom, and when the step's
+inner nodes are used from outside it."""
+import numpy as np
+import pytest
+
+import compgraph
+import compgraph.dynet as dy
+
+from .helpers import analytic_grads, to_float64
+
+H, E, V, T = 6, 4, 15, 3
+FUSED = "lstm_step (fused)"
+
+
+def _model(seed=0):
+    compgraph.manual_seed(seed)
+    m = dy.ParameterCollection()
+    P = dict(emb=m.add_lookup_parameters((V, E)), Wx=m.add_parameters((4 * H, E)),
+             Wh=m.add_parameters((4 * H, H)), b=m.add_parameters(4 * H),
+             Wo=m.add_parameters((T, H)), bo=m.add_parameters(T))
+    to_float64(m)
+    return m, P
+
+
+def _data(seed=0, n=7):
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(0, V, k).tolist(), rng.integers(0, T, k).tolist())
+            for k in rng.integers(1, 9, size=n)]
+
+
+def _step(x, h, c, Wx, Wh, b, variant):
+    g = dy.affine_transform([b, Wx, x, Wh, h])
+    gates = [dy.pick_range(g, k * H, (k + 1) * H) for k in range(4)]
+    if variant == "permuted":                     # the ranges in another order
+        gi, gf, go, gu = gates[2], gates[0], gates[3], gates[1]
+    else:
+        gi, gf, go, gu = gates
+    i, f, o, u = dy.logistic(gi), dy.logistic(gf), dy.logistic(go), dy.tanh(gu)
+    if variant == "swapped":                      # every operand order turned around
+        c = dy.cmult(u, i) + dy.cmult(c, f)
+        return dy.cmult(dy.tanh(c), o), c, (i, f, o, u)
+    c = dy.cmult(f, c) + dy.cmult(i, u)
+    return dy.cmult(o, dy.tanh(c)), c, (i, f, o, u)
+
+
+def _build(P, data, variant="plain", use_gate=False):
+    Wx, Wh, b, Wo, bo = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b", "Wo", "bo"))
+    losses = []
+    for words, tags in data:
+        h = c = dy.zeros(H)
+        for w, t in zip(words, tags):
+            h, c, gates = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, variant)
+            losses.append(dy.pickneglogsoftmax(dy.affine_transform([bo, Wo, h]), t))
+            if use_gate:                          # an inner node used outside its step
+                losses.append(dy.sum_elems(gates[1]) * 0.5)
+    return dy.esum(losses)
+
+
+def _same(m, build):
+    v0, g0 = analytic_grads(m, build, autobatch=False)
+    v1, g1 = analytic_grads(m, build, autobatch=True)
+    assert v1 == pytest.approx(v0, rel=1e-10, abs=1e-12)
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    return dy.cg().autobatch_report()
+
+
+@pytest.mark.parametrize("variant", ["plain", "permuted", "swapped"])
+def test_fused_steps_equal_the_unbatched_graph(variant):
+    m, P = _model()
+    data = _data()
+    report = _same(m, lambda: _build(P, data, variant))
+    words = sum(len(w) for w, _ in data)
+    longest = max(len(w) for w, _ in data)
+    nodes, batches = report.ops[FUSED]
+    assert nodes == 13 * words                     # every step fused...
+    assert batches == longest                      # ...one batch per time step
+    assert "logistic" not in report.ops and "sigmoid" not in report.ops
+
+
+def test_an_inner_node_used_outside_its_step_gets_its_gradient():
+    m, P = _model(1)
+    data = _data(1)
+    report = _same(m, lambda: _build(P, data, use_gate=True))
+    assert report.ops[FUSED][0] == 13 * sum(len(w) for w, _ in data)
+
+
+def test_inner_values_and_later_expressions_on_them():
+    """value() of an inner node after a fused run equals the unbatched one, and a loss
+    built on it after that evaluation backpropagates through the step."""
+    m, P = _model(2)
+    data = _data(2, n=3)
+
+    def run(autobatch):
+        for p in m._all():
+            p._zero_grad()
+        dy.renew_cg(autobatching=autobatch)
+        Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+        h = c = dy.zeros(H)
+        steps = []
+        for w in data[0][0] + data[1][0]:
+            h, c, gates = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, "plain")
+            steps.append(gates)
+        first = dy.sum_elems(h)
+        v = first.value()                         # the fused run happens here
+        gate_value = steps[0][2].npvalue()
+        later = first + dy.sum_elems(dy.cmult(steps[0][0], steps[1][3]))   # built afterwards
+        later.backward()
+        return v, gate_value, later.value(), [p.grad_as_array() for p in m._all()]
+
+    v0, gv0, l0, g0 = run(False)
+    v1, gv1, l1, g1 = run(True)
+    assert v1 == pytest.approx(v0, rel=1e-12)
+    np.testing.assert_allclose(gv1, gv0, rtol=1e-12)
+    assert l1 == pytest.approx(l0, rel=1e-12)
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_a_step_that_is_not_the_idiom_is_left_alone():
+    """c = i*u + f*c_prev + extra (three terms): not the two-term step, batched op by op."""
+    m, P = _model(3)
+    data = _data(3, n=4)
+
+    def build():
+        Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+        losses = []
+        for words, _ in data:
+            h = c = dy.zeros(H)
+            for w in words:
+                g = dy.affine_transform([b, Wx, dy.lookup(P["emb"], w), Wh, h])
+                i, f, o = (dy.logistic(dy.pick_range(g, k * H, (k + 1) * H)) for k in range(3))
+                u = dy.tanh(dy.pick_range(g, 3 * H, 4 * H))
+                c = dy.cmult(f, c) + dy.cmult(i, u) + dy.cmult(o, u)
+                h = dy.cmult(o, dy.tanh(c))
+            losses.append(dy.sum_elems(h))
+        return dy.esum(losses)
+
+    report = _same(m, build)
+    assert FUSED not in report.ops
