@@ -31,5 +31,8 @@ loss_value = loss.forward()
 loss.backward() # the gradient is computed
                 # and stored in the corresponding
                 # parameters.
-print("loss", loss_value)
+# DyNet 2.1.2's forward() computes the graph and returns None (DyNet 1's returned the value,
+# which the slide's loss_value expects); the value is loss.value()
+print("forward() returned", loss_value)
+print("loss", loss.value())
 print("dW1 norm", float((mW1.grad_as_array() ** 2).sum() ** 0.5))
