@@ -85,6 +85,7 @@ class ComputationGraph(BatchingGraph):
         self._kept = 0             # nodes cg_revert() left computed (see hold)
         self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
         self._sig_keys = []        # signature id -> (signature, layout)
+        self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -322,8 +323,9 @@ class ComputationGraph(BatchingGraph):
         # a lifted node may be shared (one for every member): a Meta of its own, as a
         # parameter's, keeps the record keys of its users apart from stacked ones
         node = BatchingGraph._lift(self, t)
-        if node is not t and node._id in self.shared_ids and node._meta is _interned.get(node._meta):
-            node._meta = Meta(node._meta)
+        if node is not t and node._id in self.shared_ids and node._id not in self._own_metas:
+            node._meta = Meta((node._meta[0], node._meta[1]))
+            self._own_metas.add(node._id)
         return node
 
     def compute(self, node):
