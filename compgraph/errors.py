@@ -8,8 +8,27 @@ of range: IndexError), so a PyTorch program's `except RuntimeError` catches them
 """
 
 
+# A dialect may name the user's own call in a message raised below it (the engine names its
+# op, "mul", where a DyNet user called cmult).  Namers registered here run when an error is
+# made -- never on a path that succeeds.
+_namers = []
+
+
+def add_namer(fn):
+    """Register fn(message) -> message, applied to every CompgraphError's message."""
+    _namers.append(fn)
+
+
 class CompgraphError(Exception):
     """Base of every error compgraph raises on purpose."""
+
+    def __init__(self, *args):
+        if _namers and args and args[0].__class__ is str:
+            msg = args[0]
+            for fn in _namers:
+                msg = fn(msg)
+            args = (msg,) + args[1:]
+        super().__init__(*args)
 
 
 class ShapeError(CompgraphError, ValueError, RuntimeError):

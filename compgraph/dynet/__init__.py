@@ -198,5 +198,6 @@ def _command_line(argv):
 
 _command_line(sys.argv)
 
+from . import naming as _naming  # noqa: E402,F401  (errors name the dy function called)
 from . import checks as _checks  # noqa: E402  (after every name is defined: it wraps some)
 _checks.install(globals())

@@ -349,7 +349,7 @@ def _one_element_product(a, b):
     return out
 
 
-def _binary(op):
+def _binary(op, name):
     def forward(self, other):
         if other.__class__ is not Expression:
             other = _ex(other, self)
@@ -361,15 +361,30 @@ def _binary(op):
 
     def reflected(self, other):
         return _rec(op, _align(_ex(other, self), self))
+    # the operator's own names, which an error's message gives (naming.py reads frames)
+    forward.__code__ = forward.__code__.replace(co_name=f"__{name}__")
+    reflected.__code__ = reflected.__code__.replace(co_name=f"__r{name}__")
     return forward, reflected
 
 
-Expression.__add__, Expression.__radd__ = _binary(_ADD)
-Expression.__sub__, Expression.__rsub__ = _binary(_SUB)
-Expression.__truediv__, Expression.__rtruediv__ = _binary(_DIV)
-Expression.__mul__ = lambda self, other: _mul(self, other)
-Expression.__rmul__ = lambda self, other: _mul(other, self)
-Expression.__neg__ = lambda self: _rec(_NEG, (self,))
+Expression.__add__, Expression.__radd__ = _binary(_ADD, "add")
+Expression.__sub__, Expression.__rsub__ = _binary(_SUB, "sub")
+Expression.__truediv__, Expression.__rtruediv__ = _binary(_DIV, "truediv")
+
+
+def __mul__(self, other):
+    return _mul(self, other)
+
+
+def __rmul__(self, other):
+    return _mul(other, self)
+
+
+def __neg__(self):
+    return _rec(_NEG, (self,))
+
+
+Expression.__mul__, Expression.__rmul__, Expression.__neg__ = __mul__, __rmul__, __neg__
 
 
 def cmult(a, b):
@@ -442,6 +457,7 @@ def _unary(name, op):
             return g._record_fast(op, (x,), _NOATTRS, False)
         return apply(op, (x,))
     f.__name__ = f.__qualname__ = name
+    f.__code__ = f.__code__.replace(co_name=name)     # errors name it (naming.py reads frames)
     f.__doc__ = f"DyNet's {name}: elementwise {op.name}."
     return f
 

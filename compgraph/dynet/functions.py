@@ -109,6 +109,7 @@ def _rounding(fn, f):
         y = apply(_STOP, (f(x),))
         return _straight_through(x, y) if _gradient_mode(fn, gradient_mode) else y
     rounded.__name__ = rounded.__qualname__ = fn
+    rounded.__code__ = rounded.__code__.replace(co_name=fn)   # errors name it (naming.py)
     rounded.__doc__ = f"DyNet's {fn}: zero gradient, or x's own with straight_through_gradient."
     return rounded
 
