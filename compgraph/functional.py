@@ -79,7 +79,16 @@ def div(a, b, *, rounding_mode=None):
 
 
 def pow(a, b):
+    _int_pow_check(a, b)
     return apply(OPS["pow"], _pair(a, b))
+
+
+def _int_pow_check(a, b):
+    """An integer tensor to a negative Python int: PyTorch refuses it (a negative integer
+    tensor exponent is computed: 0 for |a| > 1)."""
+    if b.__class__ is builtins.int and b < 0 and isinstance(a, Tensor) and a.dtype.kind in "biu":
+        raise DTypeError(f"pow: integers to negative integer powers are not allowed "
+                                f"({a.dtype} ** {b}); use a float tensor, e.g. x.float() ** {b}")
 
 
 def maximum(a, b):
@@ -239,8 +248,10 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
     return _extreme("min", "argmin", x, dim, keepdim, axis, keepdims)
 
 
-amax = lambda x, dim=None, keepdim=False: _reduce("max", x, dim, keepdim, None, False)  # noqa: E731
-amin = lambda x, dim=None, keepdim=False: _reduce("min", x, dim, keepdim, None, False)  # noqa: E731
+amax = lambda x, dim=None, keepdim=False, *, axis=None, keepdims=False: _reduce(  # noqa: E731
+    "max", x, dim, keepdim, axis, keepdims)
+amin = lambda x, dim=None, keepdim=False, *, axis=None, keepdims=False: _reduce(  # noqa: E731
+    "min", x, dim, keepdim, axis, keepdims)
 
 
 def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
@@ -848,6 +859,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     (steps,) = _size("linspace", (steps,))
     dt = _dt(dtype)
+    if dt.kind == "b" and steps <= 1:            # PyTorch's kernel only runs for 2+ points
+        return _new(np.full(steps, start).astype(dt), requires_grad, device)
     if dt.kind == "b":
         raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); "
                                     "make it in an integer or float dtype and compare, e.g. "

@@ -178,13 +178,15 @@ def selu(input, inplace=False):
 
 # --- reductions that return pairs ------------------------------------------------------------------
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean) over dim, as torch.std_mean."""
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(std, mean) over dim (or its alias axis), as torch.std_mean."""
+    dim = axis if dim is None else dim
     return (F.std(input, dim, unbiased, keepdim, correction=correction),
             F.mean(input, dim, keepdim))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    dim = axis if dim is None else dim
     return (F.var(input, dim, unbiased, keepdim, correction=correction),
             F.mean(input, dim, keepdim))
 

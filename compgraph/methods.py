@@ -30,6 +30,16 @@ Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB)
 Tensor.__mul__, Tensor.__rmul__ = _binary(_MUL)
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(_DIV)
 Tensor.__pow__, Tensor.__rpow__ = _binary(_POW)
+_pow_forward = Tensor.__pow__
+
+
+def _pow(self, other):
+    if other.__class__ is not Tensor:
+        F._int_pow_check(self, other)        # int tensor ** negative int: PyTorch refuses
+    return _pow_forward(self, other)
+
+
+Tensor.__pow__ = _pow
 Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self

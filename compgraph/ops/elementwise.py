@@ -47,7 +47,21 @@ def _pow(xp, a, b):
             fast = _POW_FAST.get(float(b.reshape(())))
             if fast is not None:
                 return fast(a.astype(dtype, copy=False))
-    return a ** b
+    try:
+        return a ** b
+    except ValueError:                    # NumPy refuses integers to negative powers
+        return _int_pow(xp, a, b)
+
+
+def _int_pow(xp, a, b):
+    """PyTorch's integer a ** b for negative b: 1 ** b is 1, (-1) ** b is +-1, else 0
+    (its truncation of 1 / a ** |b|).  A negative Python-number exponent is refused
+    before this, in functional.pow and Tensor.__pow__, as PyTorch refuses it."""
+    neg = b < 0
+    out = a ** xp.where(neg, 0, b)
+    odd = (b % 2) != 0
+    sign_one = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(neg, sign_one, out).astype(out.dtype)
 
 
 _POW_FAST = {1.0: lambda a: a.copy(), 2.0: lambda a: a * a, 3.0: lambda a: a * a * a,

@@ -88,10 +88,8 @@ def _conv2d_args(d):
     if d.bool() and cin % 2 == 0:
         groups, cout = 2, 2
     stride = d.choice([1, 2, (2, 1), (1, 2)])
-    # a kernel (or input) of width 1 with stride (s > 1, 1) has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): kept to stride 1 until that lands (docs/pytorch-parity-gaps.md)
-    lo = 1 if stride == 1 else 2
-    kh, kw = d.int(lo, 3), d.int(lo, 3)
+    # kernels (and inputs) of width 1 with any stride: the col2im path of issue 12, 1.1
+    kh, kw = d.int(1, 3), d.int(1, 3)
     h, w = d.int(kh, 6), d.int(kw, 6)
     k = {"stride": stride, "padding": d.choice([0, 1, (1, 0)]),
          "dilation": d.choice([1, 1, 2]), "groups": groups}
@@ -110,9 +108,8 @@ def _conv1d_args(d):
 
 
 def _pool_args(d, dilation=True):
-    # avg_pool2d (dilation=False) with a kernel of width 1 has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): docs/pytorch-parity-gaps.md
-    k = d.choice([1, 2, 3, (2, 1), (1, 2)] if dilation else [2, 3, (1, 2)])
+    # kernels of width 1 included: avg_pool2d's (k, 1) input gradient (issue 12, 1.1)
+    k = d.choice([1, 2, 3, (2, 1), (1, 2)])
     x = d.array((d.int(1, 2), d.int(1, 2), d.int(3, 6), d.int(3, 6)), "float64", "distinct")
     kw = {"stride": d.choice([None, 1, 2, (2, 1)]), "padding": d.choice([0, 1]),
           "ceil_mode": d.bool()}
@@ -128,7 +125,7 @@ def _classes(d):
 
 def _loss_pair(domain_x="real", domain_y="real", reduction=True):
     def gen(d):
-        s = d.shape(max_dims=3, min_side=1)      # empty + mean: docs/pytorch-parity-gaps.md
+        s = d.shape(max_dims=3)
         k = {"reduction": d.choice(["mean", "sum", "none"])} if reduction and d.bool() else {}
         return (d.array(s, "float64", domain_x, edge=False),
                 d.array(s, "float64", domain_y, edge=False)), k
@@ -176,9 +173,12 @@ def _bool_mask(d, shape):
 ELEMENTWISE = {
     "abs": unary(dtypes=NUMERIC), "absolute": unary(dtypes=NUMERIC), "neg": unary(dtypes=NUMERIC),
     "negative": unary(dtypes=NUMERIC),
-    "exp": unary(), "log": unary("pos"), "log1p": unary("pos"), "sqrt": unary("pos"),
-    "rsqrt": unary("pos"), "square": unary(dtypes=NUMERIC), "sign": unary(dtypes=NUMERIC),
-    "sin": unary(), "cos": unary(), "tanh": unary(), "sigmoid": unary(), "relu": unary(),
+    # float ops of integers and bools: the default float, as PyTorch's
+    "exp": unary(dtypes=ALL), "log": unary("pos", dtypes=ALL), "log1p": unary("pos", dtypes=ALL),
+    "sqrt": unary("pos", dtypes=ALL), "rsqrt": unary("pos", dtypes=ALL),
+    "square": unary(dtypes=NUMERIC), "sign": unary(dtypes=NUMERIC),
+    "sin": unary(dtypes=ALL), "cos": unary(dtypes=ALL), "tanh": unary(dtypes=ALL),
+    "sigmoid": unary(dtypes=ALL), "relu": unary(dtypes=NUMERIC),
     "floor": unary(dtypes=NUMERIC), "ceil": unary(dtypes=NUMERIC), "trunc": unary(dtypes=NUMERIC),
     "fix": unary(dtypes=NUMERIC), "round": unary(),
     "isnan": nondiff(unary(dtypes=NUMERIC)), "isinf": nondiff(unary(dtypes=NUMERIC)),
@@ -188,8 +188,9 @@ ELEMENTWISE = {
     "clamp_min": generic(lambda d: ((_x(d), -0.2), {})),
     "clamp_max": generic(lambda d: ((_x(d), 0.3), {})),
     "add": binary(dtypes=NUMERIC), "sub": binary(dtypes=NUMERIC), "subtract": binary(dtypes=NUMERIC),
-    "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away"), "divide": binary(b="away"),
-    "true_divide": binary(b="away"), "pow": binary("pos", edge=False),   # pow's gradients at 0: docs/pytorch-parity-gaps.md
+    "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away", dtypes=NUMERIC),
+    "divide": binary(b="away", dtypes=NUMERIC), "true_divide": binary(b="away", dtypes=NUMERIC),
+    "pow": binary("pos", dtypes=NUMERIC),
     "maximum": binary(scalar=False, dtypes=NUMERIC), "minimum": binary(scalar=False, dtypes=NUMERIC),
     "floor_divide": nondiff(binary(dtypes=INTS, b="away")),
     "remainder": nondiff(binary(dtypes=INTS, b="away")),
@@ -206,11 +207,11 @@ ELEMENTWISE = {
 }
 
 REDUCTIONS = {
-    # mean over an empty dim: backward divides by zero (issue 12, section 2): docs/pytorch-parity-gaps.md
-    "sum": reduction(dtypes=ALL), "mean": reduction(nonempty=True), "prod": reduction("away", tuple_dims=False),
-    "logsumexp": reduction(needs_dim=True),
-    "var": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
-    "std": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
+    # mean/std/var of integers and bools: PyTorch refuses them
+    "sum": reduction(dtypes=ALL), "mean": reduction(dtypes=ALL), "prod": reduction("away", tuple_dims=False),
+    "logsumexp": reduction(needs_dim=True, dtypes=ALL),
+    "var": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
+    "std": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
     "amax": reduction("distinct", dtypes=NUMERIC), "amin": reduction("distinct", dtypes=NUMERIC),
     "max": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
     "min": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
@@ -244,8 +245,7 @@ LINALG = {
 SHAPE = {
     "reshape": generic(lambda d: (lambda x: ((x, _shape_arg(d, x)), {}))(_x(d, ALL))),
     "flatten": generic(lambda d: (lambda x: ((x,), {"start_dim": d.dim(x.ndim, False)}))(_x(d))),
-    # squeeze(x, dim) of a 0-d x: docs/pytorch-parity-gaps.md
-    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() or not x.ndim else (x, d.dim(x.ndim)), {}))(
+    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() else (x, d.dim(x.ndim)), {}))(
         d.tensor(d.shape(max_side=2), ALL))),
     "unsqueeze": generic(lambda d: (lambda x: ((x, d.int(-x.ndim - 1, x.ndim)), {}))(_x(d, ALL))),
     "permute": generic(lambda d: (lambda x: ((x, tuple(d.rng.permutation(x.ndim).tolist())), {}))(_x(d, ALL))),
@@ -272,7 +272,8 @@ SHAPE = {
         *(lambda x: (x, d.dim(x.ndim, False)))(_x(d, min_dims=1, min_side=1)))),
     "masked_fill": generic(lambda d: (lambda x: ((x, _bool_mask(d, x.shape), d.choice([0.0, -1.5, float("-inf")])), {}))(
         _x(d))),
-    "scatter_add": generic(lambda d: (lambda x, k, i: ((x, k, i, d.array(i.shape, x.dtype)), {}))(*_gather_args(d))),
+    "scatter_add": generic(lambda d: (lambda x, k, i: ((x, k, i, d.array(i.shape, x.dtype if d.int(0, 3) else d.choice(FLOATS))), {}))(
+        *_gather_args(d))),
     "repeat": generic(lambda d: (lambda x: ((x,) + tuple(d.int(0, 2) for _ in range(max(x.ndim, 1))), {}))(
         _x(d, min_dims=1))),
     "sort": generic(_one_dim(domain="distinct", extra=lambda d, x: {"descending": d.bool()}, dim_kw="dim")),
@@ -290,7 +291,8 @@ CREATION = {
     "full": values_only(lambda d: ((d.shape(max_dims=3), d.choice([1.5, -2.0])), {})),
     "eye": values_only(lambda d: ((d.int(0, 4),) + ((d.int(0, 4),) if d.bool() else ()), {})),
     "arange": values_only(lambda d: (d.choice([(5,), (1, 7, 2), (0.0, 1.0, 0.25), (3, -2, -1)]), {})),
-    "linspace": values_only(lambda d: ((d.choice([0.0, -1.0]), d.choice([1.0, 5.0]), d.int(0, 6)), {})),
+    "linspace": values_only(lambda d: ((d.choice([0.0, -1.0, -3.0]), d.choice([1.0, 5.0, 2.5]), d.int(0, 6)),
+                                       {"dtype": DType(d.choice(ALL))} if d.bool() else {})),
     "zeros_like": values_only(_like()), "ones_like": values_only(_like()),
     "full_like": values_only(lambda d: ((_x(d, NUMERIC), 2), {})),
     "tensor": values_only(lambda d: ((d.choice([[1, 2], [1.5, 2.0], [[True], [False]], 3.0, 7, []]),), {})),
@@ -439,7 +441,9 @@ def _scatter_args(d):
     shape[dim] = d.int(0, x.shape[dim])
     perm = np.argsort(d.rng.random((x.shape[dim],) + tuple(shape[:dim] + shape[dim + 1:])), axis=0)
     index = np.moveaxis(perm[:shape[dim]], 0, dim).astype("int64")
-    src = d.array(shape, x.dtype) if d.bool() else d.choice([1.5, -2.0])
+    # src of another dtype than x: PyTorch refuses it
+    dt = x.dtype if d.int(0, 3) else d.choice(["float32", "float64", "float16"])
+    src = d.array(shape, dt) if d.bool() else d.choice([1.5, -2.0])
     return (x, dim, index, src), {}
 
 
