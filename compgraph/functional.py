@@ -64,8 +64,16 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
+    _no_bool_number("sub", a)
+    _no_bool_number("sub", b)
     a, b = _pair(a, b)
     return apply(OPS["sub"], (a, b if alpha == 1 else mul(b, alpha)))
+
+
+def _no_bool_number(name, x):
+    if x.__class__ is builtins.bool:
+        raise DTypeError(f"{name}: subtraction (the `-` operator) with a bool is not supported "
+                         f"(got {x!r}); use an int or a float, or `~`/logical_not() to invert a mask")
 
 
 def mul(a, b):

@@ -16,17 +16,24 @@ def _other(x, like):
     return x if isinstance(x, Tensor) else as_tensor(x, like)
 
 
-def _binary(op):
+def _binary(op, lift=_other):
     def forward(self, other):
-        return apply(op, (self, other if other.__class__ is Tensor else _other(other, self)))
+        return apply(op, (self, other if other.__class__ is Tensor else lift(other, self)))
 
     def reflected(self, other):
-        return apply(op, (_other(other, self), self))
+        return apply(op, (lift(other, self), self))
     return forward, reflected
 
 
+def _subtrahend(x, like):
+    """A number beside `-`: a Python bool is refused as PyTorch refuses bool tensors there
+    (a bool tensor is refused by the op's promotion, ops/promote.subtraction)."""
+    F._no_bool_number("sub", x)
+    return _other(x, like)
+
+
 Tensor.__add__, Tensor.__radd__ = _binary(_ADD)
-Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB)
+Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB, _subtrahend)
 Tensor.__mul__, Tensor.__rmul__ = _binary(_MUL)
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(_DIV)
 Tensor.__pow__, Tensor.__rpow__ = _binary(_POW)

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .promote import common, common_float, floating, where_operands
+from .promote import common, common_float, floating, subtraction, where_operands
 from .table import broadcast, defop, same_shape
 
 
@@ -26,7 +26,7 @@ _binary("add", lambda xp, a, b: a + b,
         lambda xp, g, ans, a, b: g)
 _binary("sub", lambda xp, a, b: a - b,
         lambda xp, g, ans, a, b: g,
-        lambda xp, g, ans, a, b: -g)
+        lambda xp, g, ans, a, b: -g, promote=subtraction)
 _binary("mul", lambda xp, a, b: a * b,
         lambda xp, g, ans, a, b: g * b,
         lambda xp, g, ans, a, b: g * a)

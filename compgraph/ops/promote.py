@@ -96,6 +96,22 @@ def common(args):
     return _promoted(args)
 
 
+def subtraction(args):
+    """common, refusing bool operands as PyTorch does (mask - x is almost always a bug:
+    ~mask or logical_not is meant).  Bools are not in `ok`, so a float - float step
+    never gets here."""
+    for a in args:
+        if a.dtype.kind == "b":
+            from ..errors import DTypeError
+            two = all(b.dtype.kind == "b" for b in args)
+            raise DTypeError(
+                f"sub: subtraction (the `-` operator) with {'two bool tensors' if two else 'a bool tensor'}"
+                f" is not supported ({', '.join(str(b.dtype) for b in args)}); "
+                + ("use `^` or logical_xor() instead" if two else
+                   "to invert a mask use `~` or logical_not(), or convert it first: mask.float()"))
+    return common(args)
+
+
 def common_float(args):
     """common, then integers and bools to the default float (true division)."""
     va, vb = args[0]._value, args[1]._value
@@ -133,6 +149,7 @@ def where_operands(args):
 
 
 common.ok = _ALL
+subtraction.ok = _ALL - {np.dtype(np.bool_)}
 common_float.ok = _FLOATS
 floating.ok = _FLOATS
 wide_integers.ok = _FLOATS | {np.dtype(np.int64)}
