@@ -18,6 +18,7 @@ from . import backend, state
 from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
                      IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
+from .ops.promote import require_float
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -144,7 +145,14 @@ def clamp(x, min=None, max=None):
         raise ArgumentError("clamp: give at least one of min and max")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensors(x, min, max)
-    return apply(OPS["clip"], (_lift(x, None),), {"min": min, "max": max})
+    x = _lift(x, None)
+    if x.dtype.kind in "biu":            # number bounds promote as PyTorch's numbers do:
+        kinds = {b.__class__ for b in (min, max)}    # int64 [1, 2] clamped at 1.5 is float32
+        if builtins.float in kinds:
+            x = x.astype(backend.get_default_dtype())
+        elif x.dtype.kind == "b" and builtins.int in kinds:
+            x = x.astype(np.int64)
+    return apply(OPS["clip"], (x,), {"min": min, "max": max})
 
 
 clip = clamp
@@ -165,6 +173,7 @@ def gelu(x, approximate="none"):
 def softplus(x, beta=1.0, threshold=20.0):
     # threshold is PyTorch's switch to the identity where beta * x > threshold: at the
     # default 20 softplus already equals x in float32, a small threshold changes the result
+    require_float("softplus", x)
     out = apply(OPS["softplus"], (x,)) if beta == 1 else apply(OPS["softplus"], (x * beta,)) / beta
     if threshold >= 20:
         return out
@@ -272,13 +281,15 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 def softmax(x, dim=-1, *, axis=None):
     x = _lift(x, None)
-    _floats_only("softmax", x, UnsupportedDTypeError)
+    if x._value.size:                    # empty integers pass: PyTorch's kernel never runs
+        _floats_only("softmax", x, UnsupportedDTypeError)
     return apply(OPS["softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 def log_softmax(x, dim=-1, *, axis=None):
     x = _lift(x, None)
-    _floats_only("log_softmax", x, UnsupportedDTypeError)
+    if x._value.size:
+        _floats_only("log_softmax", x, UnsupportedDTypeError)
     return apply(OPS["log_softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
@@ -656,6 +667,9 @@ def embedding(input, weight):
 def one_hot(labels, num_classes=-1):
     """Integer labels as one-hot int64 rows (PyTorch's F.one_hot); no gradient."""
     ids = labels._value if isinstance(labels, Tensor) else np.asarray(labels)
+    if isinstance(labels, Tensor) and ids.dtype != np.int64:
+        raise DTypeError(f"one_hot: labels must be an int64 tensor (as in PyTorch), got "
+                         f"{ids.dtype}; convert them first: labels.long()")
     if num_classes == -1 and not ids.size:
         raise ArgumentValueError("one_hot: cannot infer the number of classes from empty "
                                  "labels; pass num_classes")

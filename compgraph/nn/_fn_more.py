@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import functional as CF
 from ..errors import ArgumentError, ArgumentValueError, ShapeError
+from ..ops.promote import require_float
 from ..tensor import _make
 from . import _fn_conv
 from ._fn_loss import _check_reduction
@@ -20,6 +21,7 @@ from ._fn_loss import _check_reduction
 
 def silu(input, inplace=False):
     """x * sigmoid(x) (the swish)."""
+    require_float("silu", input)
     return input * CF.sigmoid(input)
 
 
@@ -30,6 +32,7 @@ def mish(input, inplace=False):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), finite for large negative x."""
+    require_float("logsigmoid", input)
     return -CF.softplus(-input)
 
 

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .promote import common, common_float, floating, subtraction, where_operands
+from .promote import common, common_float, float_only, floating, subtraction, where_operands
 from .table import broadcast, defop, same_shape
 
 
@@ -142,13 +142,18 @@ def _sigmoid(xp, a):
 _unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans), promote=floating)
 _unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans),
        promote=floating)
-_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
+# the activations refuse what PyTorch's kernels are not implemented for (integers, bools;
+# relu takes integers); floats pass with one inline test in apply
+_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0),
+       promote=float_only("relu", allow_ints=True))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
-       lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))
+       lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope),
+       promote=float_only("leaky_relu"))
 _unary("elu", lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * (xp.exp(xp.minimum(a, 0)) - 1)),
-       lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)))
+       lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)),
+       promote=float_only("elu"))
 _unary("softplus", lambda xp, a: xp.logaddexp(0, a),
-       lambda xp, g, ans, a: g * xp.sigmoid(a), promote=floating)
+       lambda xp, g, ans, a: g * xp.sigmoid(a), promote=float_only("softplus"))
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -178,7 +183,7 @@ def _gelu_vjp(xp, g, ans, a, approximate="none"):
     return g * (xp.gelu_cdf(a) + a * phi)
 
 
-_unary("gelu", _gelu, _gelu_vjp, promote=floating)
+_unary("gelu", _gelu, _gelu_vjp, promote=float_only("gelu"))
 # the standard normal CDF, used by gelu's gradient; differentiable so that gelu is too
 _unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
        lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi), promote=floating)

@@ -112,6 +112,44 @@ def subtraction(args):
     return common(args)
 
 
+def same_dtype(name):
+    """Matrix products take no mixed dtypes in PyTorch (float32 @ int64 raises, and so does
+    float32 @ float64): refused by name rather than promoted; bools are not implemented."""
+    def kind(args):
+        from ..errors import DTypeError, UnsupportedDTypeError
+        dts = [a.dtype for a in args]
+        if any(d.kind == "b" for d in dts):
+            raise UnsupportedDTypeError(f"{name}: not implemented for bool operands "
+                                        f"({', '.join(map(str, dts))}); convert them first, e.g. .long()")
+        if any(d != dts[0] for d in dts[1:]):
+            raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
+                             f"{' and '.join(map(str, dts))}; convert one first, e.g. "
+                             f"b.to(a.dtype)")
+        return args
+    kind.ok = _ALL - {np.dtype(np.bool_)}
+    return kind
+
+
+def require_float(name, t, allow_ints=False):
+    """PyTorch's kernels of the activations are for floats only ("not implemented for
+    'Long'"); allow_ints: integers pass (relu, hardtanh), bools still do not."""
+    dt = getattr(t, "dtype", None)
+    if dt is None or dt.kind in "fc" or allow_ints and dt.kind in "iu":
+        return
+    from ..errors import UnsupportedDTypeError
+    raise UnsupportedDTypeError(f"{name}: not implemented for {dt} tensors (as in PyTorch); "
+                                "convert it first, e.g. x.float()")
+
+
+def float_only(name, allow_ints=False):
+    """A kind that refuses what require_float refuses and changes nothing else."""
+    def kind(args):
+        require_float(name, args[0], allow_ints)
+        return args
+    kind.ok = (_ALL - {np.dtype(np.bool_)}) if allow_ints else _FLOATS
+    return kind
+
+
 def common_float(args):
     """common, then integers and bools to the default float (true division)."""
     va, vb = args[0]._value, args[1]._value

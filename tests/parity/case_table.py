@@ -32,7 +32,8 @@ def _matrix_pair(d, dtypes=FLOATS, mismatch=True):
     n, k, m = d.int(0, 4), d.int(0, 4), d.int(0, 4)
     k2 = k if d.int(0, 9) or not mismatch else k + 1
     dt = d.choice(dtypes)
-    return d.array((n, k), dt), d.array((k2, m), dt)
+    dt2 = dt if d.int(0, 4) else d.choice(dtypes)     # mixed dtypes: PyTorch refuses them
+    return d.array((n, k), dt), d.array((k2, m), dt2)
 
 
 def _shape_arg(d, x):
@@ -183,10 +184,11 @@ ELEMENTWISE = {
     "fix": unary(dtypes=NUMERIC), "round": unary(),
     "isnan": nondiff(unary(dtypes=NUMERIC)), "isinf": nondiff(unary(dtypes=NUMERIC)),
     "isfinite": nondiff(unary(dtypes=NUMERIC)),
-    "clamp": unary(kwargs=lambda d: {"min": d.choice([None, -0.5]), "max": d.choice([0.5, 1.0])}),
-    "clip": unary(kwargs=lambda d: {"min": -0.5, "max": d.choice([None, 0.5])}),
-    "clamp_min": generic(lambda d: ((_x(d), -0.2), {})),
-    "clamp_max": generic(lambda d: ((_x(d), 0.3), {})),
+    # number bounds of either kind beside tensors of any dtype (int64 clamped at 1.5: float32)
+    "clamp": unary(dtypes=ALL, kwargs=lambda d: {"min": d.choice([None, -0.5, -1]), "max": d.choice([0.5, 1.0, 2])}),
+    "clip": unary(dtypes=ALL, kwargs=lambda d: {"min": d.choice([-0.5, 0]), "max": d.choice([None, 0.5])}),
+    "clamp_min": generic(lambda d: ((_x(d, ALL), d.choice([-0.2, 1])), {})),
+    "clamp_max": generic(lambda d: ((_x(d, ALL), d.choice([0.3, 2])), {})),
     "add": binary(dtypes=NUMERIC), "sub": binary(dtypes=NUMERIC), "subtract": binary(dtypes=NUMERIC),
     "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away", dtypes=NUMERIC),
     "divide": binary(b="away", dtypes=NUMERIC), "true_divide": binary(b="away", dtypes=NUMERIC),
@@ -226,7 +228,7 @@ REDUCTIONS = {
 }
 
 LINALG = {
-    "matmul": generic(lambda d: (_matrix_pair(d, NUMERIC), {})),
+    "matmul": generic(lambda d: (_matrix_pair(d, ALL), {})),
     "mm": generic(lambda d: (_matrix_pair(d), {})),
     "mv": generic(lambda d: (lambda a, b: ((a, b[:, 0] if b.shape[1] else b.sum(1)), {}))(
         *_matrix_pair(d))),
@@ -319,12 +321,13 @@ RANDOM = {n: values_only(g, post=_random_shape_dtype) for n, g in {
 }.items()}
 
 NN_FUNCTIONAL = {
-    "F.relu": unary(), "F.sigmoid": unary(), "F.tanh": unary(),
-    "F.gelu": unary(kwargs=lambda d: {"approximate": d.choice(["none", "tanh"])}),
-    "F.elu": unary(kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}),
-    "F.leaky_relu": unary(kwargs=lambda d: {"negative_slope": d.choice([0.01, 0.2])}),
-    "F.softplus": unary(kwargs=lambda d: {"beta": d.choice([1.0, 2.0]), "threshold": d.choice([20.0, 1.0])}),
-    "F.silu": unary(), "F.mish": unary(), "F.logsigmoid": unary(),
+    # integer and bool inputs: PyTorch's kernels refuse most (NotImplementedError)
+    "F.relu": unary(dtypes=ALL), "F.sigmoid": unary(dtypes=ALL), "F.tanh": unary(dtypes=ALL),
+    "F.gelu": unary(dtypes=ALL, kwargs=lambda d: {"approximate": d.choice(["none", "tanh"])}),
+    "F.elu": unary(dtypes=ALL, kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}),
+    "F.leaky_relu": unary(dtypes=ALL, kwargs=lambda d: {"negative_slope": d.choice([0.01, 0.2])}),
+    "F.softplus": unary(dtypes=ALL, kwargs=lambda d: {"beta": d.choice([1.0, 2.0]), "threshold": d.choice([20.0, 1.0])}),
+    "F.silu": unary(dtypes=ALL), "F.mish": unary(dtypes=ALL), "F.logsigmoid": unary(dtypes=ALL),
     "F.softmax": generic(_one_dim(dim_kw="dim")), "F.log_softmax": generic(_one_dim(dim_kw="dim")),
     "F.linear": generic(lambda d: (lambda x, w: ((x, w.T.copy(), d.array((w.shape[1],), x.dtype) if d.bool() else None), {}))(
         *_matrix_pair(d))),
@@ -342,7 +345,9 @@ NN_FUNCTIONAL = {
     "F.batch_norm": generic(_batch_norm, check_args=False),
     "F.embedding": generic(lambda d: (lambda w: ((d.array((d.int(0, 3), d.int(1, 3)), "int64", f"int:0:{w.shape[0]}"), w), {}))(
         d.array((d.int(1, 4), d.int(1, 3))))),
-    "F.one_hot": values_only(lambda d: ((d.array((d.int(0, 4),), "int64", "int:0:3"),), {"num_classes": d.choice([-1, 3, 4])})),
+    # labels of another dtype than int64: PyTorch refuses them
+    "F.one_hot": values_only(lambda d: ((d.array((d.int(0, 4),), d.choice(["int64"] * 3 + ["int32", "float64"]), "int:0:3"),),
+                                        {"num_classes": d.choice([-1, 3, 4])})),
     "F.normalize": generic(lambda d: ((_x(d, min_dims=1, domain="away"),), {"dim": -1, "p": d.choice([1.0, 2.0])})),
     "F.cosine_similarity": generic(lambda d: (lambda s: ((d.array(s, "float64", "away"), d.array(s, "float64", "away")), {"dim": -1}))(
         d.shape(min_dims=1, min_side=1))),
