@@ -217,6 +217,9 @@ def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 
 def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    if dim is None and axis is None:     # PyTorch has no all-elements form
+        raise ArgumentError("logsumexp() missing 1 required positional argument: 'dim' (give "
+                            "the dims to reduce, e.g. logsumexp(x, dim=tuple(range(x.ndim))))")
     return _reduce("logsumexp", x, dim, keepdim, axis, keepdims)
 
 
@@ -389,6 +392,13 @@ def _size(name, size):
     return size
 
 
+def _needs_size(name, size):
+    """f() with no size at all: PyTorch refuses it (f(()) is a 0-d tensor)."""
+    if not size:
+        raise ArgumentError(f"{name}() missing 1 required positional argument: 'size' (a "
+                            f"0-d tensor is {name}(()))")
+
+
 def _dim(name, d, ndim):
     """One dim as a non-negative int; a 0-d tensor takes dims -1 and 0, as in PyTorch."""
     if isinstance(d, builtins.bool) or not isinstance(d, (builtins.int, np.integer)):
@@ -486,6 +496,7 @@ def broadcast_to(x, shape):
 
 
 def expand(x, *sizes):
+    _needs_size("expand", sizes)
     sizes = _ints("expand", _shape_args(sizes), "sizes")
     lead = len(sizes) - x.ndim
     if lead < 0:
@@ -846,14 +857,17 @@ def _dt(dtype, default=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("zeros", size)
     return _new(np.zeros(_size("zeros", size), _dt(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("ones", size)
     return _new(np.ones(_size("ones", size), _dt(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("empty", size)
     _size("empty", size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -907,7 +921,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 def _like(fn):
     def like(x, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*x.shape, **kw, dtype=dtype or x.dtype, device=device or x.device,
+        return fn(tuple(x.shape), **kw, dtype=dtype or x.dtype, device=device or x.device,
                   requires_grad=requires_grad)
     like.__name__ = fn.__name__ + "_like"
     return like

@@ -109,7 +109,10 @@ _unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans, promote=fl
 _unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, promote=floating)
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), promote=floating)
 _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, promote=floating)
-_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
+# abs' follows PyTorch's sign: 0 at NaN (and at 0)
+_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * _sign(xp, a))
+
+
 def _sign(xp, a):
     if a.dtype.kind == "b":                # sign(bool): itself
         return a.copy()

@@ -78,10 +78,9 @@ def _like():
 
 
 def _size(d):
-    """Sizes as PyTorch takes them: f(2, 3) or f((2, 3)); f() is refused by PyTorch and
-    (today) accepted by compgraph (docs/pytorch-parity-gaps.md), so () comes as a tuple."""
+    """Sizes as PyTorch takes them: f(2, 3), f((2, 3)), f(()) and (refused) f()."""
     s = d.shape(max_dims=3)
-    return s if s and d.bool() else (s,)
+    return s if d.bool() else (s,)
 
 
 def _conv2d_args(d):
@@ -211,7 +210,7 @@ ELEMENTWISE = {
 REDUCTIONS = {
     # mean/std/var of integers and bools: PyTorch refuses them
     "sum": reduction(dtypes=ALL), "mean": reduction(dtypes=ALL), "prod": reduction("away", tuple_dims=False),
-    "logsumexp": reduction(needs_dim=True, dtypes=ALL),
+    "logsumexp": reduction(dtypes=ALL),
     "var": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
     "std": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
     "amax": reduction("distinct", dtypes=NUMERIC), "amin": reduction("distinct", dtypes=NUMERIC),
@@ -336,8 +335,7 @@ NN_FUNCTIONAL = {
     "F.max_pool2d": generic(lambda d: _pool_args(d)),
     "F.avg_pool2d": generic(lambda d: (lambda a, k: (a, {**k, "count_include_pad": d.bool()}))(
         *_pool_args(d, dilation=False))),
-    # no inf inputs: compgraph averages by a matrix product, inf * 0 = NaN (docs/pytorch-parity-gaps.md)
-    "F.adaptive_avg_pool2d": generic(lambda d: ((d.array((1, 2, d.int(1, 6), d.int(1, 6)), edge=False),
+    "F.adaptive_avg_pool2d": generic(lambda d: ((d.array((1, 2, d.int(1, 6), d.int(1, 6))),
                                                  d.choice([1, 2, (2, 3), 3])), {})),
     "F.pad": generic(lambda d: ((_x(d, min_dims=1), d.choice([(1, 1), (0, 2), (1, 0, 2, 1)])),
                                 {"value": d.choice([0.0, 1.5])})),
@@ -367,7 +365,7 @@ TENSOR = {
     # surface-specific calls: variadic sizes, in-place methods, conversions, properties
     "Tensor.view": generic(lambda d: (lambda x: ((x,) + _shape_arg(d, x), {}))(_x(d))),
     "Tensor.view_as": generic(lambda d: (lambda x: ((x, x.reshape(-1)), {}))(_x(d))),
-    "Tensor.expand": generic(lambda d: (lambda s: ((d.array(s[0]),) + (tuple(np.broadcast_shapes(*s)) or (1,)), {}))(
+    "Tensor.expand": generic(lambda d: (lambda s: ((d.array(s[0]),) + tuple(np.broadcast_shapes(*s)), {}))(
         d.shapes(2))),
     "Tensor.expand_as": generic(lambda d: (lambda s: ((d.array(s[0]), d.array(np.broadcast_shapes(*s))), {}))(
         d.shapes(2))),

@@ -50,6 +50,14 @@ def _mask_args(d):
     return (x, d.array(x.shape[:d.int(1, x.ndim)], "bool")), {}
 
 
+def _repr_args(d):
+    """Bools, integers and whole floats (the float formats of large or tiny values are
+    a separate story): repr as PyTorch prints it, widths, dtype= and size= suffixes."""
+    dt = d.choice(ALL)
+    x = d.array(d.shape(max_dims=3), dt, "int:-20:20" if dt != "bool" else "real")
+    return (x,), {}
+
+
 def _reflected(op):
     """number OP tensor: the number on the left (Tensor.__rsub__ and friends)."""
     def call(side, x, y):
@@ -64,6 +72,7 @@ def _op(case, call):
 OPERATORS = {
     "x[index]": (_getitem_args, True, lambda side, x, i: x[i]),
     "x[mask]": (_mask_args, True, lambda side, x, m: x[m]),
+    "repr(x)": (_repr_args, False, lambda side, x: repr(x)),
     "-x": _op(unary(dtypes=ALL), lambda side, x: -x),
     "~x": _op(unary(dtypes=INTS + ("bool",), grad=False), lambda side, x: ~x),
     "abs(x)": _op(unary(dtypes=NUMERIC), lambda side, x: abs(x)),
