@@ -330,7 +330,27 @@ def einsum(subscripts, *operands):
     ops = tuple(_lift(o, None) for o in operands)
     if einsum_needs_rewrite(subscripts):
         subscripts, ops = einsum_explicit(subscripts, ops)     # '...', diagonals
-    return apply(OPS["einsum"], ops, {"subscripts": subscripts})
+    return apply(OPS["einsum"], _einsum_broadcast(subscripts, ops), {"subscripts": subscripts})
+
+
+def _einsum_broadcast(subscripts, ops):
+    """An index of size 1 in one operand broadcasts against its size elsewhere (0 too), as
+    in PyTorch: those operands are expanded first, so the op sees equal sizes and the
+    expansion's gradient sums back."""
+    from .ops.linalg import parse_einsum
+    ins, _ = parse_einsum(subscripts, len(ops))
+    if builtins.any(len(t) != o.ndim for t, o in zip(ins, ops)):
+        return ops                                      # the op's shape rule says what is wrong
+    sizes = {}
+    for term, o in zip(ins, ops):
+        for c, n in zip(term, o.shape):
+            if n != 1:
+                sizes.setdefault(c, n)
+    out = []
+    for term, o in zip(ins, ops):
+        want = tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(term, o.shape))
+        out.append(o if want == tuple(o.shape) else broadcast_to(o, want))
+    return tuple(out)
 
 
 def tensordot(a, b, dims=2, *, axes=None):
