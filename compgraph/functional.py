@@ -11,6 +11,7 @@ gather, dropout, the losses) are built from table ops and differentiate for free
 import builtins
 import collections
 import operator
+import warnings
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from . import backend, state
 from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
                      IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
-from .ops.promote import require_float
+from .ops.promote import require_float as _require_float
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -173,7 +174,7 @@ def gelu(x, approximate="none"):
 def softplus(x, beta=1.0, threshold=20.0):
     # threshold is PyTorch's switch to the identity where beta * x > threshold: at the
     # default 20 softplus already equals x in float32, a small threshold changes the result
-    require_float("softplus", x)
+    _require_float("softplus", x)
     out = apply(OPS["softplus"], (x,)) if beta == 1 else apply(OPS["softplus"], (x * beta,)) / beta
     if threshold >= 20:
         return out
@@ -223,16 +224,27 @@ def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
     return _reduce("logsumexp", x, dim, keepdim, axis, keepdims)
 
 
-def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
+def _spread_reduce(name, op, x, dim, unbiased, keepdim, correction, axis, keepdims, stacklevel=3):
+    """var / std (op) of x, warning once from the user's line where no degrees of freedom
+    are left (the result is nan there), as PyTorch does."""
     c = correction if correction is not None else (0 if unbiased is False else 1)
-    _floats_only("var", x)
-    return _reduce("var", x, dim, keepdim, axis, keepdims, correction=c)
+    _floats_only(name, x)
+    out = _reduce(op, x, dim, keepdim, axis, keepdims, correction=c)
+    n = x.numel() // builtins.max(out.numel(), 1) if out.numel() else 0
+    if n <= c:
+        # one text per function, so that a loop warns once per line, as PyTorch's
+        warnings.warn(f"{name}(): no degrees of freedom are left (the correction is at least "
+                      "the number of values reduced): the result is nan; reduce over more "
+                      "values or use correction=0", UserWarning, stacklevel=stacklevel)
+    return out
+
+
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
+    return _spread_reduce("var", "var", x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
-    c = correction if correction is not None else (0 if unbiased is False else 1)
-    _floats_only("std", x)
-    return _reduce("std", x, dim, keepdim, axis, keepdims, correction=c)
+    return _spread_reduce("std", "std", x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 MinMax = collections.namedtuple("MinMax", ["values", "indices"])
@@ -769,9 +781,26 @@ def _same_shape(name, a, b):
                          f"{fmt(b.shape)} must have the same shape")
 
 
-def mse_loss(input, target, reduction="mean"):
+def _broadcast_target(name, input, target, stacklevel=3):
+    """The regression losses of PyTorch (mse, l1, smooth l1, huber) broadcast a target of
+    another shape, warning that it is likely a mistake ((4, 1) against (4,) is (4, 4))."""
     input, target = _pair(input, target)
-    _same_shape("mse_loss", input, target)
+    a, b = tuple(input.shape), tuple(target.shape)
+    if a == b:
+        return input, target
+    try:
+        shape = np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ShapeError(f"{name}: target of shape {fmt(b)} does not broadcast against input "
+                         f"of shape {fmt(a)}; give both the same shape") from None
+    warnings.warn(f"{name}: the target's shape {fmt(b)} differs from the input's {fmt(a)}; both "
+                  f"are broadcast to {fmt(shape)}, which is likely not meant: give them the "
+                  "same shape", UserWarning, stacklevel=stacklevel)
+    return input, target
+
+
+def mse_loss(input, target, reduction="mean"):
+    input, target = _broadcast_target("mse_loss", input, target)
     d = input - target
     return _reduction(d * d, reduction)
 

@@ -183,14 +183,14 @@ def selu(input, inplace=False):
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     """(std, mean) over dim (or its alias axis), as torch.std_mean."""
     dim = axis if dim is None else dim
-    return (F.std(input, dim, unbiased, keepdim, correction=correction),
-            F.mean(input, dim, keepdim))
+    return (F._spread_reduce("std_mean", "std", input, dim, unbiased, keepdim, correction,
+                             None, False), F.mean(input, dim, keepdim))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     dim = axis if dim is None else dim
-    return (F.var(input, dim, unbiased, keepdim, correction=correction),
-            F.mean(input, dim, keepdim))
+    return (F._spread_reduce("var_mean", "var", input, dim, unbiased, keepdim, correction,
+                             None, False), F.mean(input, dim, keepdim))
 
 
 # --- scans -----------------------------------------------------------------------------------------

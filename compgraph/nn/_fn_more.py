@@ -212,11 +212,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # --- losses --------------------------------------------------------------------------------
 
 def _elementwise(name, input, target):
-    input, target = CF._pair(input, target)
-    if tuple(input.shape) != tuple(target.shape):
-        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} and target of shape "
-                         f"{tuple(target.shape)} must have the same shape")
-    return input, target
+    return CF._broadcast_target(name, input, target, stacklevel=4)
 
 
 def _reduce(per, reduction):
