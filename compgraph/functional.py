@@ -999,8 +999,8 @@ def is_tensor(x):
 def _integral(name, *xs):
     for x in xs:
         if x.dtype.kind not in "biu":
-            raise DTypeError(f"{name}: only integer and bool tensors, got {x.dtype} (for floats "
-                             "use a comparison, or logical_and/logical_or)")
+            raise UnsupportedDTypeError(f"{name}: only integer and bool tensors, got {x.dtype} "
+                                        "(for floats use a comparison, or logical_and/logical_or)")
 
 
 def _bitwise(name):
@@ -1027,16 +1027,26 @@ def _truth(x):
     return x if x.dtype.kind == "b" else ne(x, 0)
 
 
+def _truths(name, input, other):
+    """Both operands of logical_and/or/xor: tensors only, as in PyTorch (a number there is
+    refused, not read as a truth value)."""
+    for what, x in (("input", input), ("other", other)):
+        if not isinstance(x, Tensor):
+            raise ArgumentError(f"{name}: argument {what!r} must be a Tensor, got "
+                                f"{type(x).__name__} {x!r}; wrap it: tensor({x!r})")
+    return _truth(input), _truth(other)
+
+
 def logical_and(input, other):
-    return apply(OPS["bitwise_and"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_and"], _truths("logical_and", input, other))
 
 
 def logical_or(input, other):
-    return apply(OPS["bitwise_or"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_or"], _truths("logical_or", input, other))
 
 
 def logical_xor(input, other):
-    return apply(OPS["bitwise_xor"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_xor"], _truths("logical_xor", input, other))
 
 
 def logical_not(input):
