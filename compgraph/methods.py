@@ -16,12 +16,16 @@ def _other(x, like):
     return x if isinstance(x, Tensor) else as_tensor(x, like)
 
 
-def _binary(op, lift=_other):
+def _binary(op, lift=_other, rlift=None):
+    """x op y and y op x; lift makes the tensor of a number on the right (rlift: on the left),
+    and can refuse one PyTorch refuses; tensor op tensor never calls it."""
+    rlift = rlift or lift
+
     def forward(self, other):
         return apply(op, (self, other if other.__class__ is Tensor else lift(other, self)))
 
     def reflected(self, other):
-        return apply(op, (lift(other, self), self))
+        return apply(op, (rlift(other, self), self))
     return forward, reflected
 
 
@@ -36,17 +40,12 @@ Tensor.__add__, Tensor.__radd__ = _binary(_ADD)
 Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB, _subtrahend)
 Tensor.__mul__, Tensor.__rmul__ = _binary(_MUL)
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(_DIV)
-Tensor.__pow__, Tensor.__rpow__ = _binary(_POW)
-_pow_forward = Tensor.__pow__
+def _exponent(x, like):
+    F._int_pow_check(like, x)                 # int tensor ** negative int: PyTorch refuses
+    return _other(x, like)
 
 
-def _pow(self, other):
-    if other.__class__ is not Tensor:
-        F._int_pow_check(self, other)        # int tensor ** negative int: PyTorch refuses
-    return _pow_forward(self, other)
-
-
-Tensor.__pow__ = _pow
+Tensor.__pow__, Tensor.__rpow__ = _binary(_POW, _exponent, _other)
 Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self
