@@ -19,7 +19,7 @@ from . import backend, state
 from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
                      IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
-from .ops.promote import require_float as _require_float
+from .ops.promote import require_float as _require_float, same_dtype as _same_dtype
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -313,20 +313,26 @@ logsoftmax = log_softmax
 
 # --- products --------------------------------------------------------------------------------------
 
+def _product(name, a, b):
+    args = _pair(a, b)
+    _same_dtype(name, args)
+    return apply(OPS[name], args)
+
+
 def matmul(a, b):
-    return apply(OPS["matmul"], _pair(a, b))
+    return _product("matmul", a, b)
 
 
 def mm(a, b):
-    return apply(OPS["mm"], _pair(a, b))
+    return _product("mm", a, b)
 
 
 def mv(m, v):
-    return apply(OPS["mv"], _pair(m, v))
+    return _product("mv", m, v)
 
 
 def dot(a, b):
-    return apply(OPS["dot"], _pair(a, b))
+    return _product("dot", a, b)
 
 
 def outer(a, b):
@@ -1372,6 +1378,7 @@ def equal(input, other):
 def bmm(input, mat2):
     """Batched matrix product of (b, n, m) and (b, m, p): strictly 3-D, no broadcasting."""
     a, b = _pair(input, mat2)
+    _same_dtype("bmm", (a, b))
     if a.ndim != 3 or b.ndim != 3:
         raise ShapeError(f"bmm: both operands must be 3-D (batch, rows, columns), got "
                          f"{fmt(a.shape)} and {fmt(b.shape)}")

@@ -46,7 +46,9 @@ def _exponent(x, like):
 
 
 Tensor.__pow__, Tensor.__rpow__ = _binary(_POW, _exponent, _other)
-Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
+# through functional.matmul: PyTorch refuses mixed dtypes there (ops/promote.same_dtype)
+Tensor.__matmul__ = F.matmul
+Tensor.__rmatmul__ = lambda self, other: F.matmul(other, self)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs

@@ -2,7 +2,7 @@
 import math
 
 from ..errors import ShapeError
-from .promote import same_dtype
+from .promote import common
 from .table import defop, dummy_rule, fmt
 
 
@@ -46,7 +46,7 @@ def _matmul_vjp_b(xp, g, ans, a, b):
 
 
 defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
-      shape=_matmul_shape, promote=same_dtype("matmul"))
+      shape=_matmul_shape, promote=common)
 
 
 def _fixed_rank(name, ranks, inner):
@@ -68,17 +68,17 @@ defop("mm", lambda xp, a, b: a @ b,
       lambda xp, g, ans, a, b: g @ b.T,
       lambda xp, g, ans, a, b: _outer_rows(xp, g, a).T,
       shape=_fixed_rank("mm", (2, 2), "columns of the first must equal rows of the second"),
-      check=True, promote=same_dtype("mm"))
+      check=True, promote=common)
 defop("mv", lambda xp, m, v: m @ v,
       lambda xp, g, ans, m, v: xp.outer(g, v),
       lambda xp, g, ans, m, v: m.T @ g,
       shape=_fixed_rank("mv", (2, 1), "columns of the matrix must equal the vector's length"),
-      check=True, promote=same_dtype("mv"))
+      check=True, promote=common)
 defop("dot", lambda xp, a, b: xp.dot(a, b),
       lambda xp, g, ans, a, b: g * b,
       lambda xp, g, ans, a, b: g * a,
       shape=_fixed_rank("dot", (1, 1), "the vectors must have the same length"),
-      check=True, promote=same_dtype("dot"))
+      check=True, promote=common)
 
 
 def _outer_shape(a, b, **attrs):

@@ -112,22 +112,20 @@ def subtraction(args):
     return common(args)
 
 
-def same_dtype(name):
-    """Matrix products take no mixed dtypes in PyTorch (float32 @ int64 raises, and so does
-    float32 @ float64): refused by name rather than promoted; bools are not implemented."""
-    def kind(args):
-        from ..errors import DTypeError, UnsupportedDTypeError
-        dts = [a.dtype for a in args]
-        if any(d.kind == "b" for d in dts):
-            raise UnsupportedDTypeError(f"{name}: not implemented for bool operands "
-                                        f"({', '.join(map(str, dts))}); convert them first, e.g. .long()")
-        if any(d != dts[0] for d in dts[1:]):
-            raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
-                             f"{' and '.join(map(str, dts))}; convert one first, e.g. "
-                             f"b.to(a.dtype)")
-        return args
-    kind.ok = _ALL - {np.dtype(np.bool_)}
-    return kind
+def same_dtype(name, args):
+    """PyTorch's matrix products take no mixed dtypes (float32 @ int64 raises, and so does
+    float32 @ float64) and no bools.  Checked by the PyTorch dialect's functions
+    (functional.matmul, mm, ...), not by the ops: the DyNet and tutorial dialects multiply
+    mixed dtypes with promotion."""
+    dts = [a.dtype for a in args]
+    if all(d == dts[0] for d in dts[1:]) and dts[0].kind != "b":
+        return
+    from ..errors import DTypeError, UnsupportedDTypeError
+    if any(d.kind == "b" for d in dts):
+        raise UnsupportedDTypeError(f"{name}: not implemented for bool operands "
+                                    f"({', '.join(map(str, dts))}); convert them first, e.g. .long()")
+    raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
+                     f"{' and '.join(map(str, dts))}; convert one first, e.g. b.to(a.dtype)")
 
 
 def require_float(name, t, allow_ints=False):

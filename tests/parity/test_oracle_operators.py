@@ -14,6 +14,7 @@ import torch
 
 from . import oracle
 from .case_kit import ALL, FLOATS, INTS, NUMERIC, binary, unary
+from .case_table import _matrix_pair
 from .test_oracle import SETTINGS, EXAMPLES
 
 
@@ -73,6 +74,8 @@ OPERATORS = {
     "x[index]": (_getitem_args, True, lambda side, x, i: x[i]),
     "x[mask]": (_mask_args, True, lambda side, x, m: x[m]),
     "repr(x)": (_repr_args, False, lambda side, x: repr(x)),
+    # mixed dtypes and bools: PyTorch refuses them
+    "x @ y": (lambda d: (_matrix_pair(d, ALL), {}), True, lambda side, x, y: x @ y),
     "-x": _op(unary(dtypes=ALL), lambda side, x: -x),
     "~x": _op(unary(dtypes=INTS + ("bool",), grad=False), lambda side, x: ~x),
     "abs(x)": _op(unary(dtypes=NUMERIC), lambda side, x: abs(x)),
