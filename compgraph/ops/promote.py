@@ -122,6 +122,8 @@ def same_dtype(name, args):
         return
     from ..errors import DTypeError, UnsupportedDTypeError
     if any(d.kind == "b" for d in dts):
+        if any(0 in tuple(a.shape) for a in args):
+            return                     # nothing to multiply: PyTorch's kernel never runs
         raise UnsupportedDTypeError(f"{name}: not implemented for bool operands "
                                     f"({', '.join(map(str, dts))}); convert them first, e.g. .long()")
     raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
