@@ -17,6 +17,7 @@ from .errors import (AnomalyError, ArgumentError, ArgumentValueError, BoundsErro
 from .functional import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .graph import Graph, backward, forward, one_hot  # noqa: F401
+from .aten import binary_cross_entropy_with_logits, embedding  # noqa: F401,E402  (ATen's order)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import methods  # noqa: F401  (attaches operators and methods to Tensor)
 from . import cuda, nn, optim  # noqa: F401,E402

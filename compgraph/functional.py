@@ -11,6 +11,7 @@ gather, dropout, the losses) are built from table ops and differentiate for free
 import builtins
 import collections
 import operator
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from . import backend, state
 from .errors import (ArgumentError, ArgumentValueError, BoundsError, DimError, DTypeError,
                      IntegerDivisionError, ShapeError, TraceError, UnsupportedDTypeError)
 from .ops import OPS
+from .ops.promote import require_float as _require_float, same_dtype as _same_dtype
 from .ops.shape import torch_placement
 from .ops.table import fmt, normalize_axis
 from .random import generator
@@ -64,8 +66,16 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
+    _no_bool_number("sub", a)
+    _no_bool_number("sub", b)
     a, b = _pair(a, b)
     return apply(OPS["sub"], (a, b if alpha == 1 else mul(b, alpha)))
+
+
+def _no_bool_number(name, x):
+    if x.__class__ is builtins.bool:
+        raise DTypeError(f"{name}: subtraction (the `-` operator) with a bool is not supported "
+                         f"(got {x!r}); use an int or a float, or `~`/logical_not() to invert a mask")
 
 
 def mul(a, b):
@@ -79,7 +89,16 @@ def div(a, b, *, rounding_mode=None):
 
 
 def pow(a, b):
+    _int_pow_check(a, b)
     return apply(OPS["pow"], _pair(a, b))
+
+
+def _int_pow_check(a, b):
+    """An integer tensor to a negative Python int: PyTorch refuses it (a negative integer
+    tensor exponent is computed: 0 for |a| > 1)."""
+    if b.__class__ is builtins.int and b < 0 and isinstance(a, Tensor) and a.dtype.kind in "biu":
+        raise DTypeError(f"pow: integers to negative integer powers are not allowed "
+                                f"({a.dtype} ** {b}); use a float tensor, e.g. x.float() ** {b}")
 
 
 def maximum(a, b):
@@ -127,7 +146,14 @@ def clamp(x, min=None, max=None):
         raise ArgumentError("clamp: give at least one of min and max")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensors(x, min, max)
-    return apply(OPS["clip"], (_lift(x, None),), {"min": min, "max": max})
+    x = _lift(x, None)
+    if x.dtype.kind in "biu":            # number bounds promote as PyTorch's numbers do:
+        kinds = {b.__class__ for b in (min, max)}    # int64 [1, 2] clamped at 1.5 is float32
+        if builtins.float in kinds:
+            x = x.astype(backend.get_default_dtype())
+        elif x.dtype.kind == "b" and builtins.int in kinds:
+            x = x.astype(np.int64)
+    return apply(OPS["clip"], (x,), {"min": min, "max": max})
 
 
 clip = clamp
@@ -148,6 +174,7 @@ def gelu(x, approximate="none"):
 def softplus(x, beta=1.0, threshold=20.0):
     # threshold is PyTorch's switch to the identity where beta * x > threshold: at the
     # default 20 softplus already equals x in float32, a small threshold changes the result
+    _require_float("softplus", x)
     out = apply(OPS["softplus"], (x,)) if beta == 1 else apply(OPS["softplus"], (x * beta,)) / beta
     if threshold >= 20:
         return out
@@ -191,19 +218,33 @@ def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 
 def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    if dim is None and axis is None:     # PyTorch has no all-elements form
+        raise ArgumentError("logsumexp() missing 1 required positional argument: 'dim' (give "
+                            "the dims to reduce, e.g. logsumexp(x, dim=tuple(range(x.ndim))))")
     return _reduce("logsumexp", x, dim, keepdim, axis, keepdims)
 
 
-def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
+def _spread_reduce(name, op, x, dim, unbiased, keepdim, correction, axis, keepdims, stacklevel=3):
+    """var / std (op) of x, warning once from the user's line where no degrees of freedom
+    are left (the result is nan there), as PyTorch does."""
     c = correction if correction is not None else (0 if unbiased is False else 1)
-    _floats_only("var", x)
-    return _reduce("var", x, dim, keepdim, axis, keepdims, correction=c)
+    _floats_only(name, x)
+    out = _reduce(op, x, dim, keepdim, axis, keepdims, correction=c)
+    n = x.numel() // builtins.max(out.numel(), 1) if out.numel() else 0
+    if n <= c:
+        # one text per function, so that a loop warns once per line, as PyTorch's
+        warnings.warn(f"{name}(): no degrees of freedom are left (the correction is at least "
+                      "the number of values reduced): the result is nan; reduce over more "
+                      "values or use correction=0", UserWarning, stacklevel=stacklevel)
+    return out
+
+
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
+    return _spread_reduce("var", "var", x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=False):
-    c = correction if correction is not None else (0 if unbiased is False else 1)
-    _floats_only("std", x)
-    return _reduce("std", x, dim, keepdim, axis, keepdims, correction=c)
+    return _spread_reduce("std", "std", x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 MinMax = collections.namedtuple("MinMax", ["values", "indices"])
@@ -239,8 +280,10 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
     return _extreme("min", "argmin", x, dim, keepdim, axis, keepdims)
 
 
-amax = lambda x, dim=None, keepdim=False: _reduce("max", x, dim, keepdim, None, False)  # noqa: E731
-amin = lambda x, dim=None, keepdim=False: _reduce("min", x, dim, keepdim, None, False)  # noqa: E731
+amax = lambda x, dim=None, keepdim=False, *, axis=None, keepdims=False: _reduce(  # noqa: E731
+    "max", x, dim, keepdim, axis, keepdims)
+amin = lambda x, dim=None, keepdim=False, *, axis=None, keepdims=False: _reduce(  # noqa: E731
+    "min", x, dim, keepdim, axis, keepdims)
 
 
 def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
@@ -253,13 +296,15 @@ def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
 
 def softmax(x, dim=-1, *, axis=None):
     x = _lift(x, None)
-    _floats_only("softmax", x, UnsupportedDTypeError)
+    if x.dtype.kind not in "fc" and 0 not in tuple(x.shape):   # empty integers pass (no kernel runs)
+        _floats_only("softmax", x, UnsupportedDTypeError)
     return apply(OPS["softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
 def log_softmax(x, dim=-1, *, axis=None):
     x = _lift(x, None)
-    _floats_only("log_softmax", x, UnsupportedDTypeError)
+    if x.dtype.kind not in "fc" and 0 not in tuple(x.shape):
+        _floats_only("log_softmax", x, UnsupportedDTypeError)
     return apply(OPS["log_softmax"], (x,), {"axis": _axis(axis, dim)})
 
 
@@ -268,20 +313,26 @@ logsoftmax = log_softmax
 
 # --- products --------------------------------------------------------------------------------------
 
+def _product(name, a, b):
+    args = _pair(a, b)
+    _same_dtype(name, args)
+    return apply(OPS[name], args)
+
+
 def matmul(a, b):
-    return apply(OPS["matmul"], _pair(a, b))
+    return _product("matmul", a, b)
 
 
 def mm(a, b):
-    return apply(OPS["mm"], _pair(a, b))
+    return _product("mm", a, b)
 
 
 def mv(m, v):
-    return apply(OPS["mv"], _pair(m, v))
+    return _product("mv", m, v)
 
 
 def dot(a, b):
-    return apply(OPS["dot"], _pair(a, b))
+    return _product("dot", a, b)
 
 
 def outer(a, b):
@@ -297,7 +348,27 @@ def einsum(subscripts, *operands):
     ops = tuple(_lift(o, None) for o in operands)
     if einsum_needs_rewrite(subscripts):
         subscripts, ops = einsum_explicit(subscripts, ops)     # '...', diagonals
-    return apply(OPS["einsum"], ops, {"subscripts": subscripts})
+    return apply(OPS["einsum"], _einsum_broadcast(subscripts, ops), {"subscripts": subscripts})
+
+
+def _einsum_broadcast(subscripts, ops):
+    """An index of size 1 in one operand broadcasts against its size elsewhere (0 too), as
+    in PyTorch: those operands are expanded first, so the op sees equal sizes and the
+    expansion's gradient sums back."""
+    from .ops.linalg import parse_einsum
+    ins, _ = parse_einsum(subscripts, len(ops))
+    if builtins.any(len(t) != o.ndim for t, o in zip(ins, ops)):
+        return ops                                      # the op's shape rule says what is wrong
+    sizes = {}
+    for term, o in zip(ins, ops):
+        for c, n in zip(term, o.shape):
+            if n != 1:
+                sizes.setdefault(c, n)
+    out = []
+    for term, o in zip(ins, ops):
+        want = tuple(sizes.get(c, 1) if n == 1 else n for c, n in zip(term, o.shape))
+        out.append(o if want == tuple(o.shape) else broadcast_to(o, want))
+    return tuple(out)
 
 
 def tensordot(a, b, dims=2, *, axes=None):
@@ -357,6 +428,13 @@ def _size(name, size):
     if builtins.any(d < 0 for d in size):
         raise ShapeError(f"{name}: sizes must be non-negative, got {fmt(size)}")
     return size
+
+
+def _needs_size(name, size):
+    """f() with no size at all: PyTorch refuses it (f(()) is a 0-d tensor)."""
+    if not size:
+        raise ArgumentError(f"{name}() missing 1 required positional argument: 'size' (a "
+                            f"0-d tensor is {name}(()))")
 
 
 def _dim(name, d, ndim):
@@ -456,6 +534,7 @@ def broadcast_to(x, shape):
 
 
 def expand(x, *sizes):
+    _needs_size("expand", sizes)
     sizes = _ints("expand", _shape_args(sizes), "sizes")
     lead = len(sizes) - x.ndim
     if lead < 0:
@@ -637,6 +716,9 @@ def embedding(input, weight):
 def one_hot(labels, num_classes=-1):
     """Integer labels as one-hot int64 rows (PyTorch's F.one_hot); no gradient."""
     ids = labels._value if isinstance(labels, Tensor) else np.asarray(labels)
+    if isinstance(labels, Tensor) and ids.dtype != np.int64:
+        raise DTypeError(f"one_hot: labels must be an int64 tensor (as in PyTorch), got "
+                         f"{ids.dtype}; convert them first: labels.long()")
     if num_classes == -1 and not ids.size:
         raise ArgumentValueError("one_hot: cannot infer the number of classes from empty "
                                  "labels; pass num_classes")
@@ -705,9 +787,26 @@ def _same_shape(name, a, b):
                          f"{fmt(b.shape)} must have the same shape")
 
 
-def mse_loss(input, target, reduction="mean"):
+def _broadcast_target(name, input, target, stacklevel=3):
+    """The regression losses of PyTorch (mse, l1, smooth l1, huber) broadcast a target of
+    another shape, warning that it is likely a mistake ((4, 1) against (4,) is (4, 4))."""
     input, target = _pair(input, target)
-    _same_shape("mse_loss", input, target)
+    a, b = tuple(input.shape), tuple(target.shape)
+    if a == b:
+        return input, target
+    try:
+        shape = np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ShapeError(f"{name}: target of shape {fmt(b)} does not broadcast against input "
+                         f"of shape {fmt(a)}; give both the same shape") from None
+    warnings.warn(f"{name}: the target's shape {fmt(b)} differs from the input's {fmt(a)}; both "
+                  f"are broadcast to {fmt(shape)}, which is likely not meant: give them the "
+                  "same shape", UserWarning, stacklevel=stacklevel)
+    return input, target
+
+
+def mse_loss(input, target, reduction="mean"):
+    input, target = _broadcast_target("mse_loss", input, target)
     d = input - target
     return _reduction(d * d, reduction)
 
@@ -813,14 +912,17 @@ def _dt(dtype, default=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("zeros", size)
     return _new(np.zeros(_size("zeros", size), _dt(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("ones", size)
     return _new(np.ones(_size("ones", size), _dt(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    _needs_size("empty", size)
     _size("empty", size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
@@ -848,6 +950,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     (steps,) = _size("linspace", (steps,))
     dt = _dt(dtype)
+    if dt.kind == "b" and steps <= 1:            # PyTorch's kernel only runs for 2+ points
+        return _new(np.full(steps, start).astype(dt), requires_grad, device)
     if dt.kind == "b":
         raise UnsupportedDTypeError("linspace: not implemented for dtype bool (as in PyTorch); "
                                     "make it in an integer or float dtype and compare, e.g. "
@@ -872,7 +976,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 def _like(fn):
     def like(x, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*x.shape, **kw, dtype=dtype or x.dtype, device=device or x.device,
+        return fn(tuple(x.shape), **kw, dtype=dtype or x.dtype, device=device or x.device,
                   requires_grad=requires_grad)
     like.__name__ = fn.__name__ + "_like"
     return like
@@ -901,8 +1005,8 @@ def is_tensor(x):
 def _integral(name, *xs):
     for x in xs:
         if x.dtype.kind not in "biu":
-            raise DTypeError(f"{name}: only integer and bool tensors, got {x.dtype} (for floats "
-                             "use a comparison, or logical_and/logical_or)")
+            raise UnsupportedDTypeError(f"{name}: only integer and bool tensors, got {x.dtype} "
+                                        "(for floats use a comparison, or logical_and/logical_or)")
 
 
 def _bitwise(name):
@@ -929,16 +1033,26 @@ def _truth(x):
     return x if x.dtype.kind == "b" else ne(x, 0)
 
 
+def _truths(name, input, other):
+    """Both operands of logical_and/or/xor: tensors only, as in PyTorch (a number there is
+    refused, not read as a truth value)."""
+    for what, x in (("input", input), ("other", other)):
+        if not isinstance(x, Tensor):
+            raise ArgumentError(f"{name}: argument {what!r} must be a Tensor, got "
+                                f"{type(x).__name__} {x!r}; wrap it: tensor({x!r})")
+    return _truth(input), _truth(other)
+
+
 def logical_and(input, other):
-    return apply(OPS["bitwise_and"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_and"], _truths("logical_and", input, other))
 
 
 def logical_or(input, other):
-    return apply(OPS["bitwise_or"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_or"], _truths("logical_or", input, other))
 
 
 def logical_xor(input, other):
-    return apply(OPS["bitwise_xor"], (_truth(input), _truth(other)))
+    return apply(OPS["bitwise_xor"], _truths("logical_xor", input, other))
 
 
 def logical_not(input):
@@ -1264,6 +1378,7 @@ def equal(input, other):
 def bmm(input, mat2):
     """Batched matrix product of (b, n, m) and (b, m, p): strictly 3-D, no broadcasting."""
     a, b = _pair(input, mat2)
+    _same_dtype("bmm", (a, b))
     if a.ndim != 3 or b.ndim != 3:
         raise ShapeError(f"bmm: both operands must be 3-D (batch, rows, columns), got "
                          f"{fmt(a.shape)} and {fmt(b.shape)}")

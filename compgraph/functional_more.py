@@ -16,6 +16,7 @@ from . import backend
 from . import functional as F
 from .errors import ArgumentError, DTypeError
 from .ops import OPS
+from .ops.promote import require_float
 from .tensor import _make, apply
 
 _lift, _pair, _dim = F._lift, F._pair, F._dim
@@ -168,6 +169,7 @@ def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1)): alpha * elu(x / alpha)."""
     if alpha == 0:
         raise ArgumentError("celu: alpha must not be 0 (ZeroDivisionError in PyTorch)")
+    require_float("celu", input)
     return F.elu(input / alpha, 1.0) * alpha if alpha != 1 else F.elu(input, 1.0)
 
 
@@ -178,15 +180,17 @@ def selu(input, inplace=False):
 
 # --- reductions that return pairs ------------------------------------------------------------------
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean) over dim, as torch.std_mean."""
-    return (F.std(input, dim, unbiased, keepdim, correction=correction),
-            F.mean(input, dim, keepdim))
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(std, mean) over dim (or its alias axis), as torch.std_mean."""
+    dim = axis if dim is None else dim
+    return (F._spread_reduce("std_mean", "std", input, dim, unbiased, keepdim, correction,
+                             None, False), F.mean(input, dim, keepdim))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (F.var(input, dim, unbiased, keepdim, correction=correction),
-            F.mean(input, dim, keepdim))
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    dim = axis if dim is None else dim
+    return (F._spread_reduce("var_mean", "var", input, dim, unbiased, keepdim, correction,
+                             None, False), F.mean(input, dim, keepdim))
 
 
 # --- scans -----------------------------------------------------------------------------------------

@@ -16,21 +16,39 @@ def _other(x, like):
     return x if isinstance(x, Tensor) else as_tensor(x, like)
 
 
-def _binary(op):
+def _binary(op, lift=_other, rlift=None):
+    """x op y and y op x; lift makes the tensor of a number on the right (rlift: on the left),
+    and can refuse one PyTorch refuses; tensor op tensor never calls it."""
+    rlift = rlift or lift
+
     def forward(self, other):
-        return apply(op, (self, other if other.__class__ is Tensor else _other(other, self)))
+        return apply(op, (self, other if other.__class__ is Tensor else lift(other, self)))
 
     def reflected(self, other):
-        return apply(op, (_other(other, self), self))
+        return apply(op, (rlift(other, self), self))
     return forward, reflected
 
 
+def _subtrahend(x, like):
+    """A number beside `-`: a Python bool is refused as PyTorch refuses bool tensors there
+    (a bool tensor is refused by the op's promotion, ops/promote.subtraction)."""
+    F._no_bool_number("sub", x)
+    return _other(x, like)
+
+
 Tensor.__add__, Tensor.__radd__ = _binary(_ADD)
-Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB)
+Tensor.__sub__, Tensor.__rsub__ = _binary(_SUB, _subtrahend)
 Tensor.__mul__, Tensor.__rmul__ = _binary(_MUL)
 Tensor.__truediv__, Tensor.__rtruediv__ = _binary(_DIV)
-Tensor.__pow__, Tensor.__rpow__ = _binary(_POW)
-Tensor.__matmul__, Tensor.__rmatmul__ = _binary(_MATMUL)
+def _exponent(x, like):
+    F._int_pow_check(like, x)                 # int tensor ** negative int: PyTorch refuses
+    return _other(x, like)
+
+
+Tensor.__pow__, Tensor.__rpow__ = _binary(_POW, _exponent, _other)
+# through functional.matmul: PyTorch refuses mixed dtypes there (ops/promote.same_dtype)
+Tensor.__matmul__ = F.matmul
+Tensor.__rmatmul__ = lambda self, other: F.matmul(other, self)
 Tensor.__neg__ = lambda self: apply(_NEG, (self,))
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs

@@ -9,7 +9,7 @@ import builtins
 import numpy as np
 
 from .errors import ArgumentError, ArgumentValueError, BoundsError, DTypeError, ShapeError
-from .functional import _dt, _ints, _new, _size
+from .functional import _dt, _ints, _needs_size, _new, _size
 from .random import rng
 from .tensor import Tensor, as_tensor
 
@@ -47,12 +47,14 @@ def _into(out, result):
 
 
 def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False):
+    _needs_size("rand", size)
     dtype = _float_dtype("rand", dtype if dtype is not None or out is None else out.dtype)
     return _into(out, _new(_uniform(rng(generator), _size("rand", size), dtype), requires_grad,
                            device))
 
 
 def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False):
+    _needs_size("randn", size)
     dtype = _float_dtype("randn", dtype if dtype is not None or out is None else out.dtype)
     return _into(out, _new(_normal(rng(generator), _size("randn", size), dtype), requires_grad,
                            device))
@@ -98,8 +100,8 @@ def _like(name, fn):
     return like
 
 
-rand_like = _like("rand_like", lambda shape, **kw: rand(*shape, **kw))
-randn_like = _like("randn_like", lambda shape, **kw: randn(*shape, **kw))
+rand_like = _like("rand_like", lambda shape, **kw: rand(shape, **kw))
+randn_like = _like("randn_like", lambda shape, **kw: randn(shape, **kw))
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,

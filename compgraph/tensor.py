@@ -423,13 +423,18 @@ class Tensor:
         scientific = nonzero.size and (nonzero.max() >= 1e8 or nonzero.min() < 1e-4
                                        or nonzero.max() / nonzero.min() > 1e3)
         whole = v.dtype.kind != "f" or (not scientific and bool(np.all(finite == np.round(finite))))
+        # bools as wide as the widest present (NumPy always pads True to False's width)
+        width = 5 if v.dtype.kind == "b" and not v.all() else 4
         body = np.array2string(v, precision=4, separator=", ",
                                floatmode="maxprec_equal" if whole else "fixed",
-                               prefix="tensor(", suppress_small=False)
+                               prefix="tensor(", suppress_small=False,
+                               formatter={"bool": lambda b: str(b).rjust(width)})
         extra = []
         if v.size == 0 and v.ndim > 1:
             extra.append(f"size={fmt(v.shape)}")
-        if self.dtype not in (backend.get_default_dtype(), backend.int64, backend.bool_):
+        # an empty tensor has no elements that show int64 or bool: PyTorch names them too
+        if self.dtype != backend.get_default_dtype() and (
+                v.size == 0 or self.dtype not in (backend.int64, backend.bool_)):
             extra.append(f"dtype=torch.{self.dtype}")   # PyTorch's spelling of the dtype
         if self.device != "cpu":
             extra.append("device='cuda'")

@@ -6,6 +6,7 @@ import warnings
 from .. import functional as CF
 from ..errors import ArgumentError, ShapeError
 from ..ops import OPS
+from ..ops.promote import require_float
 from ..tensor import apply
 
 
@@ -34,6 +35,7 @@ def hardswish(input, inplace=False):
 
 def softsign(input):
     """x / (1 + |x|)."""
+    require_float("softsign", input, allow_ints=True)
     return input / (CF.abs(input) + 1)
 
 
@@ -57,6 +59,7 @@ def prelu(input, weight):
     shared one; a composition, so at 0 the input gradient is the
     weight's and the weight's gradient is 0, as PyTorch's."""
     x, w = CF._lift(input, None), CF._lift(weight, None)
+    require_float("prelu", x)
     if w.numel() == 1:
         w = w.reshape(())
     else:   # channels on dim 1; an input of under 2 dims has a single channel

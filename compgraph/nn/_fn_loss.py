@@ -150,8 +150,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 def l1_loss(input, target, reduction="mean"):
     _check_reduction(reduction)
-    input, target = CF._pair(input, target)
-    CF._same_shape("l1_loss", input, target)      # (4, 1) - (4,) would broadcast to (4, 4)
+    input, target = CF._broadcast_target("l1_loss", input, target)   # with a warning
     per = CF.abs(input - target)
     if reduction == "none":
         return per

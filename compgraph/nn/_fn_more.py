@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import functional as CF
 from ..errors import ArgumentError, ArgumentValueError, ShapeError
+from ..ops.promote import require_float
 from ..tensor import _make
 from . import _fn_conv
 from ._fn_loss import _check_reduction
@@ -20,6 +21,7 @@ from ._fn_loss import _check_reduction
 
 def silu(input, inplace=False):
     """x * sigmoid(x) (the swish)."""
+    require_float("silu", input)
     return input * CF.sigmoid(input)
 
 
@@ -30,6 +32,7 @@ def mish(input, inplace=False):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), finite for large negative x."""
+    require_float("logsigmoid", input)
     return -CF.softplus(-input)
 
 
@@ -117,19 +120,27 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return CF.squeeze(out, 0) if added else out
 
 
-def _averaging_matrix(size, n, dtype):
-    """(n, size): row i averages input positions floor(i*size/n) .. ceil((i+1)*size/n) - 1."""
-    a = np.zeros((n, size), dtype)
-    for i in range(n):
-        lo, hi = (i * size) // n, -(-((i + 1) * size) // n)
-        a[i, lo:hi] = 1.0 / (hi - lo)
-    return a
+def _adaptive_mean(x, size, n, last):
+    """Window means along dim -1 (last) or -2: window i covers floor(i*size/n) ..
+    ceil((i+1)*size/n) - 1.  Gathered and summed, not a product with an averaging matrix:
+    an inf outside a window would otherwise give inf * 0 = NaN there (PyTorch: finite)."""
+    i = np.arange(n)
+    lo, hi = (i * size) // n, -(-((i + 1) * size) // n)
+    idx = lo[:, None] + np.arange(int((hi - lo).max()))       # (n, longest window)
+    inside = idx < hi[:, None]
+    idx = np.minimum(idx, size - 1)
+    counts = (hi - lo).astype(x.dtype)
+    if last:
+        g = CF.where(CF.as_tensor(inside), x[..., idx], 0.0)   # (..., H, n, L)
+        return CF.sum(g, -1) * _make(1.0 / counts)
+    g = CF.where(CF.as_tensor(inside[:, :, None]), x[..., idx, :], 0.0)   # (..., n, L, W)
+    return CF.sum(g, -2) * _make((1.0 / counts)[:, None])
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed (oh, ow) output whatever the input's H x W; None keeps
     that dimension's size.  Windows follow PyTorch's rule (start floor(i*H/oh), end
-    ceil((i+1)*H/oh)), so they may overlap; the pool is A_h @ x @ A_w^T."""
+    ceil((i+1)*H/oh)), so they may overlap."""
     if input.ndim not in (3, 4):
         raise ShapeError(f"adaptive_avg_pool2d: expected (C, H, W) or (N, C, H, W) input, "
                          f"got {tuple(input.shape)}")
@@ -151,9 +162,9 @@ def adaptive_avg_pool2d(input, output_size):
         return CF.mean(input, (-2, -1), keepdim=True)
     out = input
     if oh != h:
-        out = CF.matmul(_make(_averaging_matrix(h, oh, input.dtype)), out)
+        out = _adaptive_mean(out, h, oh, last=False)
     if ow != w:
-        out = CF.matmul(out, _make(np.ascontiguousarray(_averaging_matrix(w, ow, input.dtype).T)))
+        out = _adaptive_mean(out, w, ow, last=True)
     return out
 
 
@@ -201,11 +212,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # --- losses --------------------------------------------------------------------------------
 
 def _elementwise(name, input, target):
-    input, target = CF._pair(input, target)
-    if tuple(input.shape) != tuple(target.shape):
-        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} and target of shape "
-                         f"{tuple(target.shape)} must have the same shape")
-    return input, target
+    return CF._broadcast_target(name, input, target, stacklevel=4)
 
 
 def _reduce(per, reduction):

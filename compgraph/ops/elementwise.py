@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .promote import common, common_float, floating, where_operands
+from .promote import common, common_float, float_only, floating, subtraction, where_operands
 from .table import broadcast, defop, same_shape
 
 
@@ -26,7 +26,7 @@ _binary("add", lambda xp, a, b: a + b,
         lambda xp, g, ans, a, b: g)
 _binary("sub", lambda xp, a, b: a - b,
         lambda xp, g, ans, a, b: g,
-        lambda xp, g, ans, a, b: -g)
+        lambda xp, g, ans, a, b: -g, promote=subtraction)
 _binary("mul", lambda xp, a, b: a * b,
         lambda xp, g, ans, a, b: g * b,
         lambda xp, g, ans, a, b: g * a)
@@ -47,7 +47,21 @@ def _pow(xp, a, b):
             fast = _POW_FAST.get(float(b.reshape(())))
             if fast is not None:
                 return fast(a.astype(dtype, copy=False))
-    return a ** b
+    try:
+        return a ** b
+    except ValueError:                    # NumPy refuses integers to negative powers
+        return _int_pow(xp, a, b)
+
+
+def _int_pow(xp, a, b):
+    """PyTorch's integer a ** b for negative b: 1 ** b is 1, (-1) ** b is +-1, else 0
+    (its truncation of 1 / a ** |b|).  A negative Python-number exponent is refused
+    before this, in functional.pow and Tensor.__pow__, as PyTorch refuses it."""
+    neg = b < 0
+    out = a ** xp.where(neg, 0, b)
+    odd = (b % 2) != 0
+    sign_one = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(neg, sign_one, out).astype(out.dtype)
 
 
 _POW_FAST = {1.0: lambda a: a.copy(), 2.0: lambda a: a * a, 3.0: lambda a: a * a * a,
@@ -95,7 +109,10 @@ _unary("exp", lambda xp, a: xp.exp(a), lambda xp, g, ans, a: g * ans, promote=fl
 _unary("log", lambda xp, a: xp.log(a), lambda xp, g, ans, a: g / a, promote=floating)
 _unary("log1p", lambda xp, a: xp.log1p(a), lambda xp, g, ans, a: g / (a + 1), promote=floating)
 _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda xp, g, ans, a: g * 0.5 / ans, promote=floating)
-_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * xp.sign(a))
+# abs' follows PyTorch's sign: 0 at NaN (and at 0)
+_unary("abs", lambda xp, a: xp.abs(a), lambda xp, g, ans, a: g * _sign(xp, a))
+
+
 def _sign(xp, a):
     if a.dtype.kind == "b":                # sign(bool): itself
         return a.copy()
@@ -128,13 +145,18 @@ def _sigmoid(xp, a):
 _unary("sigmoid", _sigmoid, lambda xp, g, ans, a: g * ans * (1 - ans), promote=floating)
 _unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * ans),
        promote=floating)
-_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0))
+# the activations refuse what PyTorch's kernels are not implemented for (integers, bools;
+# relu takes integers); floats pass with one inline test in apply
+_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0),
+       promote=float_only("relu", allow_ints=True))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
-       lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope))
+       lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope),
+       promote=float_only("leaky_relu"))
 _unary("elu", lambda xp, a, alpha=1.0: xp.where(a > 0, a, alpha * (xp.exp(xp.minimum(a, 0)) - 1)),
-       lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)))
+       lambda xp, g, ans, a, alpha=1.0: xp.where(a > 0, g, g * (ans + alpha)),
+       promote=float_only("elu"))
 _unary("softplus", lambda xp, a: xp.logaddexp(0, a),
-       lambda xp, g, ans, a: g * xp.sigmoid(a), promote=floating)
+       lambda xp, g, ans, a: g * xp.sigmoid(a), promote=float_only("softplus"))
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
@@ -164,7 +186,7 @@ def _gelu_vjp(xp, g, ans, a, approximate="none"):
     return g * (xp.gelu_cdf(a) + a * phi)
 
 
-_unary("gelu", _gelu, _gelu_vjp, promote=floating)
+_unary("gelu", _gelu, _gelu_vjp, promote=float_only("gelu"))
 # the standard normal CDF, used by gelu's gradient; differentiable so that gelu is too
 _unary("gelu_cdf", lambda xp, a: 0.5 * (1 + _erf(xp, a / math.sqrt(2))),
        lambda xp, g, ans, a: g * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi), promote=floating)

@@ -55,7 +55,7 @@ def _xent_vjp_logits(xp, g, ans, logits, target, reduction="mean"):
     p = xp.softmax(logits, axis=-1)
     if target.dtype.kind in "iu":
         onehot = target[..., None] == xp.arange(logits.shape[-1])
-        d = p - onehot
+        d = xp.where(onehot, p - 1, p)
     else:
         d = p * xp.sum(target, axis=-1, keepdims=True) - target
     return _spread_per_example(xp, g, logits, reduction) * d

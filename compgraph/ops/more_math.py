@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .elementwise import _erf
-from .promote import common, common_float, floating
+from .promote import common, common_float, float_only, floating
 from .table import broadcast, defop, same_shape
 
 
@@ -115,13 +115,21 @@ _binary("div_trunc", lambda xp, a, b: xp.trunc(a / b),
         lambda xp, g, ans, a, b: 0 * g, promote=common)
 
 # --- hard activations: the gradient is 0 at the corners, as PyTorch's --------------------------
-_unary("hardtanh", lambda xp, a, min_val=-1.0, max_val=1.0: xp.clip(a, min_val, max_val),
+def _hardtanh(xp, a, min_val=-1.0, max_val=1.0):
+    out = xp.clip(a, min_val, max_val)
+    return out if out.dtype == a.dtype else out.astype(a.dtype)   # integers stay integers
+
+
+_unary("hardtanh", _hardtanh,
        lambda xp, g, ans, a, min_val=-1.0, max_val=1.0:
-           xp.where((a > min_val) & (a < max_val), g, 0 * g), promote=None)
+           xp.where((a > min_val) & (a < max_val), g, 0 * g),
+       promote=float_only("hardtanh", allow_ints=True))
 _unary("hardsigmoid", lambda xp, a: xp.clip(a / 6 + 0.5, 0, 1),
-       lambda xp, g, ans, a: xp.where((a > -3) & (a < 3), g / 6, 0 * g), promote=None)
+       lambda xp, g, ans, a: xp.where((a > -3) & (a < 3), g / 6, 0 * g),
+       promote=float_only("hardsigmoid"))
 _unary("hardswish", lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
-       lambda xp, g, ans, a: xp.where(a <= -3, 0 * g, xp.where(a < 3, g * (a / 3 + 0.5), g)), promote=None)
+       lambda xp, g, ans, a: xp.where(a <= -3, 0 * g, xp.where(a < 3, g * (a / 3 + 0.5), g)),
+       promote=float_only("hardswish"))
 
 # --- integer shifts: no gradient ----------------------------------------------------------------
 for _name, _f in [("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b)),

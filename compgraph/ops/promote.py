@@ -96,6 +96,60 @@ def common(args):
     return _promoted(args)
 
 
+def subtraction(args):
+    """common, refusing bool operands as PyTorch does (mask - x is almost always a bug:
+    ~mask or logical_not is meant).  Bools are not in `ok`, so a float - float step
+    never gets here."""
+    for a in args:
+        if a.dtype.kind == "b":
+            from ..errors import DTypeError
+            two = all(b.dtype.kind == "b" for b in args)
+            raise DTypeError(
+                f"sub: subtraction (the `-` operator) with {'two bool tensors' if two else 'a bool tensor'}"
+                f" is not supported ({', '.join(str(b.dtype) for b in args)}); "
+                + ("use `^` or logical_xor() instead" if two else
+                   "to invert a mask use `~` or logical_not(), or convert it first: mask.float()"))
+    return common(args)
+
+
+def same_dtype(name, args):
+    """PyTorch's matrix products take no mixed dtypes (float32 @ int64 raises, and so does
+    float32 @ float64) and no bools.  Checked by the PyTorch dialect's functions
+    (functional.matmul, mm, ...), not by the ops: the DyNet and tutorial dialects multiply
+    mixed dtypes with promotion."""
+    dts = [a.dtype for a in args]
+    if all(d == dts[0] for d in dts[1:]) and dts[0].kind != "b":
+        return
+    from ..errors import DTypeError, UnsupportedDTypeError
+    if any(d.kind == "b" for d in dts):
+        if any(0 in tuple(a.shape) for a in args):
+            return                     # nothing to multiply: PyTorch's kernel never runs
+        raise UnsupportedDTypeError(f"{name}: not implemented for bool operands "
+                                    f"({', '.join(map(str, dts))}); convert them first, e.g. .long()")
+    raise DTypeError(f"{name}: expected both operands to have the same dtype, got "
+                     f"{' and '.join(map(str, dts))}; convert one first, e.g. b.to(a.dtype)")
+
+
+def require_float(name, t, allow_ints=False):
+    """PyTorch's kernels of the activations are for floats only ("not implemented for
+    'Long'"); allow_ints: integers pass (relu, hardtanh), bools still do not."""
+    dt = getattr(t, "dtype", None)
+    if dt is None or dt.kind in "fc" or allow_ints and dt.kind in "iu":
+        return
+    from ..errors import UnsupportedDTypeError
+    raise UnsupportedDTypeError(f"{name}: not implemented for {dt} tensors (as in PyTorch); "
+                                "convert it first, e.g. x.float()")
+
+
+def float_only(name, allow_ints=False):
+    """A kind that refuses what require_float refuses and changes nothing else."""
+    def kind(args):
+        require_float(name, args[0], allow_ints)
+        return args
+    kind.ok = (_ALL - {np.dtype(np.bool_)}) if allow_ints else _FLOATS
+    return kind
+
+
 def common_float(args):
     """common, then integers and bools to the default float (true division)."""
     va, vb = args[0]._value, args[1]._value
@@ -133,6 +187,7 @@ def where_operands(args):
 
 
 common.ok = _ALL
+subtraction.ok = _ALL - {np.dtype(np.bool_)}
 common_float.ok = _FLOATS
 floating.ok = _FLOATS
 wide_integers.ok = _FLOATS | {np.dtype(np.int64)}

@@ -89,7 +89,14 @@ _reduction("prod", lambda xp, a, axis=None, keepdims=False: xp.prod(a, axis=axis
 
 
 def _var(xp, a, axis=None, keepdims=False, correction=1):
-    return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+    if _count(a.shape, axis) > correction:
+        return xp.var(a, axis=axis, keepdims=keepdims, ddof=correction)
+    # no degrees of freedom left: the sum of squares over 0 (nan, or inf), without NumPy's
+    # warnings (functional.var warns once, from the user's line, as PyTorch does; a
+    # warnings filter here would reset Python's once-per-line registry)
+    centered = a - xp.mean(a, axis=axis, keepdims=True)
+    with np.errstate(all="ignore"):
+        return xp.sum(centered * centered, axis=axis, keepdims=keepdims) / a.dtype.type(0)
 
 
 def _per_dof(shape, axis, correction, c):

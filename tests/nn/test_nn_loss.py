@@ -188,6 +188,13 @@ def test_class_weights_must_match_the_classes():
         F.cross_entropy(t(RNG.standard_normal((4, 3))), cg.tensor([0, 1, 1, 2]), weight=cg.ones(5))
 
 
-def test_l1_loss_refuses_shapes_that_would_broadcast():
-    with pytest.raises(ValueError, match=r"\(4, 1\) and target of shape \(4,\)"):
-        nn.L1Loss()(t(np.ones((4, 1))), t(np.ones(4)))
+def test_l1_loss_broadcasts_another_target_shape_with_a_warning_as_pytorch():
+    import torch
+    a, b = RNG.standard_normal((4, 1)), RNG.standard_normal(4)
+    with pytest.warns(UserWarning, match=r"\(4,\) differs from the input's \(4, 1\)"):
+        mine = nn.L1Loss()(t(a), t(b))                 # (4, 4), as PyTorch's
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.L1Loss()(torch.tensor(a), torch.tensor(b))
+    assert mine.item() == pytest.approx(theirs.item())
+    with pytest.raises(RuntimeError, match=r"does not broadcast"):
+        nn.L1Loss()(t(np.ones((4, 2))), t(np.ones(3)))

@@ -25,14 +25,15 @@ class Case:
         return new
 
 
-def _scalar_or_tensor(d, shape, dtypes, domain):
-    # a Python number stands in for the second operand now and then: PyTorch's
-    # "wrapped number" rules differ from a tensor's
+def _scalar_or_tensor(d, shape, dtype, domain):
+    # a Python number stands in for the second operand now and then, of either kind (an
+    # int beside a float tensor, a float beside an int one): PyTorch's "wrapped number"
+    # rules differ from a tensor's
     if d.int(0, 4) == 0:
-        dt = d.choice(dtypes)
-        v = d.array((), "float64" if dt in FLOATS else "int64", domain, edge=False)
-        return float(v) if dt in FLOATS else int(v)
-    return d.tensor(shape, dtypes, domain)
+        if d.bool():
+            return float(d.array((), "float64", domain, edge=False))
+        return int(d.array((), "int64", domain, edge=False))
+    return d.array(shape, dtype, domain)
 
 
 def unary(domain="real", dtypes=FLOATS, kwargs=None, **kw):
@@ -41,12 +42,14 @@ def unary(domain="real", dtypes=FLOATS, kwargs=None, **kw):
 
 
 def binary(a="real", b="real", dtypes=FLOATS, scalar=True, kwargs=None, edge=True, **kw):
-    """f(x, y) with broadcasting shapes; y is sometimes a Python number."""
+    """f(x, y) with broadcasting shapes; y is sometimes a Python number, and now and then
+    of another dtype of `dtypes` than x (mixed dtypes promote as PyTorch's do)."""
     def gen(d):
         sa, sb = d.shapes(2)
         dt = d.choice(dtypes)
+        dt2 = dt if d.int(0, 3) else d.choice(dtypes)
         x = d.array(sa, dt, a, edge)
-        y = _scalar_or_tensor(d, sb, (dt,), b) if scalar else d.array(sb, dt, b)
+        y = _scalar_or_tensor(d, sb, dt2, b) if scalar else d.array(sb, dt2, b)
         return (x, y), (kwargs(d) if kwargs else {})
     return Case(gen, **kw)
 
@@ -58,20 +61,20 @@ def compare(dtypes=NUMERIC, **kw):
 
 def reduction(domain="real", dtypes=FLOATS, dim_kw="dim", keepdim=True, tuple_dims=True,
               needs_dim=False, extra=None, nonempty=False, **kw):
-    """f(x), f(x, dim), f(x, dim, keepdim=) with int or tuple dims, 0-d and empty inputs."""
+    """f(x), f(x, dim), f(x, dim, keepdim=) with int or tuple dims, 0-d and empty inputs
+    (dim= is sometimes spelled axis=, as PyTorch's NumPy-style alias lets a program)."""
     def gen(d):
-        # needs_dim: not 0-d (dim=0/-1 of a 0-d tensor: docs/pytorch-parity-gaps.md)
-        x = d.tensor(d.shape(min_dims=1 if needs_dim else 0, min_side=1 if nonempty else 0),
-                     dtypes, domain)
+        x = d.tensor(d.shape(min_side=1 if nonempty else 0), dtypes, domain)
         k = dict(extra(d)) if extra else {}
         form = d.int(1 if needs_dim else 0, 3)
-        if form == 0 or x.ndim == 0:      # dim=0/-1 of a 0-d tensor: docs/pytorch-parity-gaps.md
+        if form == 0:
             return (x,), k
+        name = "axis" if dim_kw == "dim" and d.int(0, 3) == 0 else dim_kw
         if form == 3 and tuple_dims and x.ndim >= 2:
             dims = tuple(sorted({d.dim(x.ndim, False) % x.ndim for _ in range(2)}))
-            k[dim_kw] = dims
+            k[name] = dims
         else:
-            k[dim_kw] = d.dim(x.ndim)
+            k[name] = d.dim(x.ndim)          # a 0-d x takes dim 0 and -1, as in PyTorch
         if keepdim and d.bool():
             k["keepdim"] = d.bool()
         return (x,), k

@@ -32,7 +32,23 @@ def _matrix_pair(d, dtypes=FLOATS, mismatch=True):
     n, k, m = d.int(0, 4), d.int(0, 4), d.int(0, 4)
     k2 = k if d.int(0, 9) or not mismatch else k + 1
     dt = d.choice(dtypes)
-    return d.array((n, k), dt), d.array((k2, m), dt)
+    dt2 = dt if d.int(0, 4) else d.choice(dtypes)     # mixed dtypes: PyTorch refuses them
+    return d.array((n, k), dt), d.array((k2, m), dt2)
+
+
+def _einsum_args(d):
+    """A few contractions; each index of each operand is its size or (broadcast) 1, sizes 0
+    included; now and then operands of two dtypes."""
+    spec = d.choice(["ij,jk->ik", "ij,j->i", "bij,bjk->bik", "i,i->", "ij,kj->ikj"])
+    size = {c: d.int(0, 3) for c in "bijk"}
+    lhs = spec.split("->")[0].split(",")
+    dt = d.choice(FLOATS)
+    dts = [dt if d.int(0, 4) else d.choice(FLOATS) for _ in lhs]
+    # finite values: against an empty index torch multiplies a size-1 inf by the empty sum
+    # (NaN), compgraph broadcasts it away (0) (docs/pytorch-parity-gaps.md)
+    ops = [d.array(tuple(1 if d.int(0, 3) == 0 else size[c] for c in term), t, edge=False)
+           for term, t in zip(lhs, dts)]
+    return (spec,) + tuple(ops), {}
 
 
 def _shape_arg(d, x):
@@ -77,10 +93,9 @@ def _like():
 
 
 def _size(d):
-    """Sizes as PyTorch takes them: f(2, 3) or f((2, 3)); f() is refused by PyTorch and
-    (today) accepted by compgraph (docs/pytorch-parity-gaps.md), so () comes as a tuple."""
+    """Sizes as PyTorch takes them: f(2, 3), f((2, 3)), f(()) and (refused) f()."""
     s = d.shape(max_dims=3)
-    return s if s and d.bool() else (s,)
+    return s if d.bool() else (s,)
 
 
 def _conv2d_args(d):
@@ -88,10 +103,8 @@ def _conv2d_args(d):
     if d.bool() and cin % 2 == 0:
         groups, cout = 2, 2
     stride = d.choice([1, 2, (2, 1), (1, 2)])
-    # a kernel (or input) of width 1 with stride (s > 1, 1) has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): kept to stride 1 until that lands (docs/pytorch-parity-gaps.md)
-    lo = 1 if stride == 1 else 2
-    kh, kw = d.int(lo, 3), d.int(lo, 3)
+    # kernels (and inputs) of width 1 with any stride: the col2im path of issue 12, 1.1
+    kh, kw = d.int(1, 3), d.int(1, 3)
     h, w = d.int(kh, 6), d.int(kw, 6)
     k = {"stride": stride, "padding": d.choice([0, 1, (1, 0)]),
          "dilation": d.choice([1, 1, 2]), "groups": groups}
@@ -110,9 +123,8 @@ def _conv1d_args(d):
 
 
 def _pool_args(d, dilation=True):
-    # avg_pool2d (dilation=False) with a kernel of width 1 has a wrong input gradient
-    # (issue 12, 1.1, pt-semantics): docs/pytorch-parity-gaps.md
-    k = d.choice([1, 2, 3, (2, 1), (1, 2)] if dilation else [2, 3, (1, 2)])
+    # kernels of width 1 included: avg_pool2d's (k, 1) input gradient (issue 12, 1.1)
+    k = d.choice([1, 2, 3, (2, 1), (1, 2)])
     x = d.array((d.int(1, 2), d.int(1, 2), d.int(3, 6), d.int(3, 6)), "float64", "distinct")
     kw = {"stride": d.choice([None, 1, 2, (2, 1)]), "padding": d.choice([0, 1]),
           "ceil_mode": d.bool()}
@@ -128,10 +140,14 @@ def _classes(d):
 
 def _loss_pair(domain_x="real", domain_y="real", reduction=True):
     def gen(d):
-        s = d.shape(max_dims=3, min_side=1)      # empty + mean: docs/pytorch-parity-gaps.md
+        # a target of another shape now and then: the regression losses broadcast it (with
+        # a warning), the others refuse it
+        s = t = d.shape(max_dims=3)
+        if d.int(0, 4) == 0:
+            s, t = d.shapes(2, max_dims=3)
         k = {"reduction": d.choice(["mean", "sum", "none"])} if reduction and d.bool() else {}
         return (d.array(s, "float64", domain_x, edge=False),
-                d.array(s, "float64", domain_y, edge=False)), k
+                d.array(t, "float64", domain_y, edge=False)), k
     return gen
 
 
@@ -176,41 +192,46 @@ def _bool_mask(d, shape):
 ELEMENTWISE = {
     "abs": unary(dtypes=NUMERIC), "absolute": unary(dtypes=NUMERIC), "neg": unary(dtypes=NUMERIC),
     "negative": unary(dtypes=NUMERIC),
-    "exp": unary(), "log": unary("pos"), "log1p": unary("pos"), "sqrt": unary("pos"),
-    "rsqrt": unary("pos"), "square": unary(dtypes=NUMERIC), "sign": unary(dtypes=NUMERIC),
-    "sin": unary(), "cos": unary(), "tanh": unary(), "sigmoid": unary(), "relu": unary(),
+    # float ops of integers and bools: the default float, as PyTorch's
+    "exp": unary(dtypes=ALL), "log": unary("pos", dtypes=ALL), "log1p": unary("pos", dtypes=ALL),
+    "sqrt": unary("pos", dtypes=ALL), "rsqrt": unary("pos", dtypes=ALL),
+    "square": unary(dtypes=NUMERIC), "sign": unary(dtypes=NUMERIC),
+    "sin": unary(dtypes=ALL), "cos": unary(dtypes=ALL), "tanh": unary(dtypes=ALL),
+    "sigmoid": unary(dtypes=ALL), "relu": unary(dtypes=NUMERIC),
     "floor": unary(dtypes=NUMERIC), "ceil": unary(dtypes=NUMERIC), "trunc": unary(dtypes=NUMERIC),
     "fix": unary(dtypes=NUMERIC), "round": unary(),
     "isnan": nondiff(unary(dtypes=NUMERIC)), "isinf": nondiff(unary(dtypes=NUMERIC)),
     "isfinite": nondiff(unary(dtypes=NUMERIC)),
-    "clamp": unary(kwargs=lambda d: {"min": d.choice([None, -0.5]), "max": d.choice([0.5, 1.0])}),
-    "clip": unary(kwargs=lambda d: {"min": -0.5, "max": d.choice([None, 0.5])}),
-    "clamp_min": generic(lambda d: ((_x(d), -0.2), {})),
-    "clamp_max": generic(lambda d: ((_x(d), 0.3), {})),
+    # number bounds of either kind beside tensors of any dtype (int64 clamped at 1.5: float32)
+    "clamp": unary(dtypes=ALL, kwargs=lambda d: {"min": d.choice([None, -0.5, -1]), "max": d.choice([0.5, 1.0, 2])}),
+    "clip": unary(dtypes=ALL, kwargs=lambda d: {"min": d.choice([-0.5, 0]), "max": d.choice([None, 0.5])}),
+    "clamp_min": generic(lambda d: ((_x(d, ALL), d.choice([-0.2, 1])), {})),
+    "clamp_max": generic(lambda d: ((_x(d, ALL), d.choice([0.3, 2])), {})),
     "add": binary(dtypes=NUMERIC), "sub": binary(dtypes=NUMERIC), "subtract": binary(dtypes=NUMERIC),
-    "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away"), "divide": binary(b="away"),
-    "true_divide": binary(b="away"), "pow": binary("pos", edge=False),   # pow's gradients at 0: docs/pytorch-parity-gaps.md
+    "mul": binary(dtypes=NUMERIC), "multiply": binary(dtypes=NUMERIC), "div": binary(b="away", dtypes=NUMERIC),
+    "divide": binary(b="away", dtypes=NUMERIC), "true_divide": binary(b="away", dtypes=NUMERIC),
+    "pow": binary("pos", dtypes=NUMERIC),
     "maximum": binary(scalar=False, dtypes=NUMERIC), "minimum": binary(scalar=False, dtypes=NUMERIC),
     "floor_divide": nondiff(binary(dtypes=INTS, b="away")),
     "remainder": nondiff(binary(dtypes=INTS, b="away")),
     "eq": compare(), "ne": compare(), "lt": compare(), "le": compare(), "gt": compare(),
     "ge": compare(),
-    "logical_and": compare(ALL, scalar=False), "logical_or": compare(ALL, scalar=False), "logical_xor": compare(ALL, scalar=False),
+    "logical_and": compare(ALL), "logical_or": compare(ALL), "logical_xor": compare(ALL),
     "logical_not": nondiff(unary(dtypes=ALL)),
-    "bitwise_and": compare(INTS + ("bool",), scalar=False),
-    "bitwise_or": compare(INTS + ("bool",), scalar=False),
-    "bitwise_xor": compare(INTS + ("bool",), scalar=False),
+    "bitwise_and": compare(INTS + ("bool",)),
+    "bitwise_or": compare(INTS + ("bool",)),
+    "bitwise_xor": compare(INTS + ("bool",)),
     "bitwise_not": nondiff(unary(dtypes=INTS + ("bool",))),
     "where": generic(lambda d: (lambda s: ((_bool_mask(d, s[0]), d.array(s[1]), d.array(s[2])), {}))(
         d.shapes(3))),
 }
 
 REDUCTIONS = {
-    # mean over an empty dim: backward divides by zero (issue 12, section 2): docs/pytorch-parity-gaps.md
-    "sum": reduction(dtypes=ALL), "mean": reduction(nonempty=True), "prod": reduction("away", tuple_dims=False),
-    "logsumexp": reduction(needs_dim=True),
-    "var": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
-    "std": reduction(extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
+    # mean/std/var of integers and bools: PyTorch refuses them
+    "sum": reduction(dtypes=ALL), "mean": reduction(dtypes=ALL), "prod": reduction("away", tuple_dims=False),
+    "logsumexp": reduction(dtypes=ALL),
+    "var": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
+    "std": reduction(dtypes=ALL, extra=lambda d: {"unbiased": d.bool()} if d.bool() else {}),
     "amax": reduction("distinct", dtypes=NUMERIC), "amin": reduction("distinct", dtypes=NUMERIC),
     "max": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
     "min": reduction("distinct", tuple_dims=False, dtypes=NUMERIC),
@@ -225,7 +246,7 @@ REDUCTIONS = {
 }
 
 LINALG = {
-    "matmul": generic(lambda d: (_matrix_pair(d, NUMERIC), {})),
+    "matmul": generic(lambda d: (_matrix_pair(d, ALL), {})),
     "mm": generic(lambda d: (_matrix_pair(d), {})),
     "mv": generic(lambda d: (lambda a, b: ((a, b[:, 0] if b.shape[1] else b.sum(1)), {}))(
         *_matrix_pair(d))),
@@ -235,7 +256,7 @@ LINALG = {
     "ger": generic(lambda d: ((d.array((d.int(0, 4),)), d.array((d.int(0, 4),))), {})),
     "bmm": generic(lambda d: (lambda b, a, c: ((d.array((b,) + a.shape), d.array((b,) + c.shape)), {}))(
         d.int(1, 3), *_matrix_pair(d))),
-    "einsum": generic(lambda d: (("ij,jk->ik",) + _matrix_pair(d, mismatch=False), {})),
+    "einsum": generic(lambda d: _einsum_args(d)),
     "tensordot": generic(lambda d: ((d.array((2, 3, 4)), d.array((3, 4, 2))), {"dims": 2})),
     "tril": generic(lambda d: ((_x(d, min_dims=2),), {"diagonal": d.int(-1, 1)})),
     "triu": generic(lambda d: ((_x(d, min_dims=2),), {"diagonal": d.int(-1, 1)})),
@@ -244,8 +265,7 @@ LINALG = {
 SHAPE = {
     "reshape": generic(lambda d: (lambda x: ((x, _shape_arg(d, x)), {}))(_x(d, ALL))),
     "flatten": generic(lambda d: (lambda x: ((x,), {"start_dim": d.dim(x.ndim, False)}))(_x(d))),
-    # squeeze(x, dim) of a 0-d x: docs/pytorch-parity-gaps.md
-    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() or not x.ndim else (x, d.dim(x.ndim)), {}))(
+    "squeeze": generic(lambda d: (lambda x: ((x,) if d.bool() else (x, d.dim(x.ndim)), {}))(
         d.tensor(d.shape(max_side=2), ALL))),
     "unsqueeze": generic(lambda d: (lambda x: ((x, d.int(-x.ndim - 1, x.ndim)), {}))(_x(d, ALL))),
     "permute": generic(lambda d: (lambda x: ((x, tuple(d.rng.permutation(x.ndim).tolist())), {}))(_x(d, ALL))),
@@ -272,7 +292,8 @@ SHAPE = {
         *(lambda x: (x, d.dim(x.ndim, False)))(_x(d, min_dims=1, min_side=1)))),
     "masked_fill": generic(lambda d: (lambda x: ((x, _bool_mask(d, x.shape), d.choice([0.0, -1.5, float("-inf")])), {}))(
         _x(d))),
-    "scatter_add": generic(lambda d: (lambda x, k, i: ((x, k, i, d.array(i.shape, x.dtype)), {}))(*_gather_args(d))),
+    "scatter_add": generic(lambda d: (lambda x, k, i: ((x, k, i, d.array(i.shape, x.dtype if d.int(0, 3) else d.choice(FLOATS))), {}))(
+        *_gather_args(d))),
     "repeat": generic(lambda d: (lambda x: ((x,) + tuple(d.int(0, 2) for _ in range(max(x.ndim, 1))), {}))(
         _x(d, min_dims=1))),
     "sort": generic(_one_dim(domain="distinct", extra=lambda d, x: {"descending": d.bool()}, dim_kw="dim")),
@@ -290,7 +311,8 @@ CREATION = {
     "full": values_only(lambda d: ((d.shape(max_dims=3), d.choice([1.5, -2.0])), {})),
     "eye": values_only(lambda d: ((d.int(0, 4),) + ((d.int(0, 4),) if d.bool() else ()), {})),
     "arange": values_only(lambda d: (d.choice([(5,), (1, 7, 2), (0.0, 1.0, 0.25), (3, -2, -1)]), {})),
-    "linspace": values_only(lambda d: ((d.choice([0.0, -1.0]), d.choice([1.0, 5.0]), d.int(0, 6)), {})),
+    "linspace": values_only(lambda d: ((d.choice([0.0, -1.0, -3.0]), d.choice([1.0, 5.0, 2.5]), d.int(0, 6)),
+                                       {"dtype": DType(d.choice(ALL))} if d.bool() else {})),
     "zeros_like": values_only(_like()), "ones_like": values_only(_like()),
     "full_like": values_only(lambda d: ((_x(d, NUMERIC), 2), {})),
     "tensor": values_only(lambda d: ((d.choice([[1, 2], [1.5, 2.0], [[True], [False]], 3.0, 7, []]),), {})),
@@ -317,12 +339,13 @@ RANDOM = {n: values_only(g, post=_random_shape_dtype) for n, g in {
 }.items()}
 
 NN_FUNCTIONAL = {
-    "F.relu": unary(), "F.sigmoid": unary(), "F.tanh": unary(),
-    "F.gelu": unary(kwargs=lambda d: {"approximate": d.choice(["none", "tanh"])}),
-    "F.elu": unary(kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}),
-    "F.leaky_relu": unary(kwargs=lambda d: {"negative_slope": d.choice([0.01, 0.2])}),
-    "F.softplus": unary(kwargs=lambda d: {"beta": d.choice([1.0, 2.0]), "threshold": d.choice([20.0, 1.0])}),
-    "F.silu": unary(), "F.mish": unary(), "F.logsigmoid": unary(),
+    # integer and bool inputs: PyTorch's kernels refuse most (NotImplementedError)
+    "F.relu": unary(dtypes=ALL), "F.sigmoid": unary(dtypes=ALL), "F.tanh": unary(dtypes=ALL),
+    "F.gelu": unary(dtypes=ALL, kwargs=lambda d: {"approximate": d.choice(["none", "tanh"])}),
+    "F.elu": unary(dtypes=ALL, kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}),
+    "F.leaky_relu": unary(dtypes=ALL, kwargs=lambda d: {"negative_slope": d.choice([0.01, 0.2])}),
+    "F.softplus": unary(dtypes=ALL, kwargs=lambda d: {"beta": d.choice([1.0, 2.0]), "threshold": d.choice([20.0, 1.0])}),
+    "F.silu": unary(dtypes=ALL), "F.mish": unary(dtypes=ALL), "F.logsigmoid": unary(dtypes=ALL),
     "F.softmax": generic(_one_dim(dim_kw="dim")), "F.log_softmax": generic(_one_dim(dim_kw="dim")),
     "F.linear": generic(lambda d: (lambda x, w: ((x, w.T.copy(), d.array((w.shape[1],), x.dtype) if d.bool() else None), {}))(
         *_matrix_pair(d))),
@@ -331,8 +354,7 @@ NN_FUNCTIONAL = {
     "F.max_pool2d": generic(lambda d: _pool_args(d)),
     "F.avg_pool2d": generic(lambda d: (lambda a, k: (a, {**k, "count_include_pad": d.bool()}))(
         *_pool_args(d, dilation=False))),
-    # no inf inputs: compgraph averages by a matrix product, inf * 0 = NaN (docs/pytorch-parity-gaps.md)
-    "F.adaptive_avg_pool2d": generic(lambda d: ((d.array((1, 2, d.int(1, 6), d.int(1, 6)), edge=False),
+    "F.adaptive_avg_pool2d": generic(lambda d: ((d.array((1, 2, d.int(1, 6), d.int(1, 6))),
                                                  d.choice([1, 2, (2, 3), 3])), {})),
     "F.pad": generic(lambda d: ((_x(d, min_dims=1), d.choice([(1, 1), (0, 2), (1, 0, 2, 1)])),
                                 {"value": d.choice([0.0, 1.5])})),
@@ -341,7 +363,9 @@ NN_FUNCTIONAL = {
     "F.embedding": generic(lambda d: (lambda w: ((d.array((d.int(0, 3), d.int(1, 3)), "int64", f"int:0:{w.shape[0]}"), w),
                                                  {"max_norm": d.choice([None, 0.5, 1.0]), "norm_type": d.choice([1.0, 2.0])}))(
         d.array((d.int(1, 4), d.int(1, 3))))),
-    "F.one_hot": values_only(lambda d: ((d.array((d.int(0, 4),), "int64", "int:0:3"),), {"num_classes": d.choice([-1, 3, 4])})),
+    # labels of another dtype than int64: PyTorch refuses them
+    "F.one_hot": values_only(lambda d: ((d.array((d.int(0, 4),), d.choice(["int64"] * 3 + ["int32", "float64"]), "int:0:3"),),
+                                        {"num_classes": d.choice([-1, 3, 4])})),
     "F.normalize": generic(lambda d: ((_x(d, min_dims=1, domain="away"),), {"dim": -1, "p": d.choice([1.0, 2.0])})),
     "F.cosine_similarity": generic(lambda d: (lambda s: ((d.array(s, "float64", "away"), d.array(s, "float64", "away")), {"dim": -1}))(
         d.shape(min_dims=1, min_side=1))),
@@ -361,7 +385,7 @@ TENSOR = {
     # surface-specific calls: variadic sizes, in-place methods, conversions, properties
     "Tensor.view": generic(lambda d: (lambda x: ((x,) + _shape_arg(d, x), {}))(_x(d))),
     "Tensor.view_as": generic(lambda d: (lambda x: ((x, x.reshape(-1)), {}))(_x(d))),
-    "Tensor.expand": generic(lambda d: (lambda s: ((d.array(s[0]),) + (tuple(np.broadcast_shapes(*s)) or (1,)), {}))(
+    "Tensor.expand": generic(lambda d: (lambda s: ((d.array(s[0]),) + tuple(np.broadcast_shapes(*s)), {}))(
         d.shapes(2))),
     "Tensor.expand_as": generic(lambda d: (lambda s: ((d.array(s[0]), d.array(np.broadcast_shapes(*s))), {}))(
         d.shapes(2))),
@@ -440,7 +464,9 @@ def _scatter_args(d):
     shape[dim] = d.int(0, x.shape[dim])
     perm = np.argsort(d.rng.random((x.shape[dim],) + tuple(shape[:dim] + shape[dim + 1:])), axis=0)
     index = np.moveaxis(perm[:shape[dim]], 0, dim).astype("int64")
-    src = d.array(shape, x.dtype) if d.bool() else d.choice([1.5, -2.0])
+    # src of another dtype than x: PyTorch refuses it
+    dt = x.dtype if d.int(0, 3) else d.choice(["float32", "float64", "float16"])
+    src = d.array(shape, dt) if d.bool() else d.choice([1.5, -2.0])
     return (x, dim, index, src), {}
 
 

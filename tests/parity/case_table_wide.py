@@ -4,7 +4,7 @@ constructors and the random functions (shapes, dtypes and errors only: their str
 differ by design).  Same format as case_table: one line per name."""
 import numpy as np
 
-from .case_kit import (ALL, Case, FLOATS, INTS, NUMERIC, binary, compare, generic, nondiff,
+from .case_kit import (ALL, Case, Const, FLOATS, INTS, NUMERIC, binary, compare, generic, nondiff,
                        reduction, unary, values_only)
 from .case_table import _gather_args, _one_dim, _random_shape_dtype, _x
 
@@ -118,7 +118,7 @@ TRIG = {
     "fmod": binary(b="away", edge=False),
     "bitwise_left_shift": nondiff(generic(_shift_args)), "bitwise_right_shift": nondiff(generic(_shift_args)),
     "lerp": generic(_lerp_args), "isclose": compare(FLOATS, scalar=False),
-    "celu": unary(kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}), "selu": unary(),
+    "celu": unary(dtypes=ALL, kwargs=lambda d: {"alpha": d.choice([1.0, 0.5])}), "selu": unary(dtypes=ALL),
 }
 
 SURFACE = {
@@ -160,16 +160,39 @@ RANDOM = {
 }
 
 FUNCTIONAL = {
-    "F.hardtanh": unary(kwargs=lambda d: {"min_val": d.choice([-1.0, -0.5]), "max_val": d.choice([1.0, 2.0])}),
-    "F.hardsigmoid": unary(), "F.hardswish": unary(), "F.relu6": unary(),
-    "F.softsign": unary(), "F.softmin": generic(_one_dim(dim_kw="dim")),
+    "F.hardtanh": unary(dtypes=ALL, kwargs=lambda d: {"min_val": d.choice([-1.0, -2.0]), "max_val": d.choice([1.0, 2.0])}),
+    "F.hardsigmoid": unary(dtypes=ALL), "F.hardswish": unary(dtypes=ALL), "F.relu6": unary(dtypes=ALL),
+    "F.softsign": unary(dtypes=ALL), "F.softmin": generic(_one_dim(dim_kw="dim", dtypes=ALL)),
     # prelu's weight: one slope, or one per channel (dim 1)
     "F.prelu": Case(lambda d: (lambda x: ((x, d.array((d.choice([1, x.shape[1]]),), "float64",
                                                       edge=False)), {}))(
         d.array((d.int(1, 3), d.int(1, 4), d.int(1, 3)), "float64", edge=False))),
 }
 
-WIDE = {**TRIG, **SURFACE, **LEGACY, **RANDOM, **FUNCTIONAL}
+def _aten_embedding(d):
+    w = d.array((d.int(1, 4), d.int(1, 3)))
+    ids = d.array((d.int(0, 3), d.int(1, 3)), "int64", f"int:0:{w.shape[0]}")
+    return (w, ids) + ((d.int(0, w.shape[0] - 1),) if d.bool() else ()), {}
+
+
+def _aten_bce(d):
+    s = d.shape(max_dims=3)
+    x, y = d.array(s, "float64", edge=False), d.array(s, "float64", "unit", edge=False)
+    extra = {}
+    if d.bool():
+        extra["weight"] = Const(d.array(s[-1:], "float64", "pos"))
+    if d.bool():
+        extra["pos_weight"] = Const(d.array(s[-1:], "float64", "pos"))
+    if d.bool():
+        extra["reduction"] = d.choice([0, 1, 2, "mean"])
+    return (x, y), extra
+
+
+# the top-level names with ATen's argument order (torch.embedding(weight, indices), ...)
+ATEN = {"torch.embedding": generic(_aten_embedding),
+        "torch.binary_cross_entropy_with_logits": generic(_aten_bce)}
+
+WIDE = {**TRIG, **SURFACE, **LEGACY, **RANDOM, **FUNCTIONAL, **ATEN}
 
 
 # --- convolutions, pooling, resampling, attention (float64, no edge values) ---------------

@@ -169,10 +169,7 @@ TORCH, CG = Side(torch), Side(cg)
 
 
 def as_numpy(t):
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy()
-    # .value, not .numpy(): a 0-d gradient's numpy() fails today (docs/pytorch-parity-gaps.md)
-    return np.asarray(t.value)
+    return t.detach().numpy()          # either library's (a 0-d gradient's too)
 
 
 def dtype_name(t):

@@ -98,11 +98,5 @@ EXCLUDED = {
 
 # Names whose behaviour differs from PyTorch today: each is listed, with inputs and both
 # results, in docs/pytorch-parity-gaps.md; its case goes into the table when it is fixed.
-KNOWN_GAPS = {
-    "torch.binary_cross_entropy_with_logits": "ATen's signature (weight, pos_weight, then "
-        "reduction as an int): torch.binary_cross_entropy_with_logits(x, y) returns the "
-        "unreduced loss of x's shape, compgraph's (F's) the mean",
-    "torch.embedding": "torch.embedding(weight, indices) takes the weight first; compgraph's "
-                       "embedding(input, weight) the indices first (F.embedding agrees)",
-}
+KNOWN_GAPS = {}
 EXCLUDED.update(KNOWN_GAPS)

@@ -32,6 +32,7 @@ CASES = {
     "softplus threshold beta 1": (_F("softplus"), (np.array([0.5, 1.489, 3.0]),), {"threshold": 1.0}),
     # sign(NaN) is 0 (NumPy: NaN); abs's gradient follows sign
     "sign nan": (_torch("sign"), (np.array([np.nan, -0.0, 2.0, -3.0]),), {}),
+    "abs gradient at nan": (_torch("abs"), (np.array([np.nan, -0.0, 2.0, -3.0], F32),), {}),
     # an empty dim splits into one empty piece, chunks into `chunks` empty pieces
     "split empty": (_torch("split"), (np.zeros((0, 2)), 1), {}),
     "chunk empty": (_torch("chunk"), (np.zeros((2, 0)), 3), {"dim": 1}),

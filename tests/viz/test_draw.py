@@ -80,7 +80,7 @@ def test_two_layer_network_in_module_clusters():
 
 
 def test_nested_modules_give_nested_clusters(viz):
-    W1, W2, W3 = (cg.tensor(np.eye(2), requires_grad=True) for _ in range(3))
+    W1, W2, W3 = (cg.tensor(np.eye(2, dtype=np.float32), requires_grad=True) for _ in range(3))
     x = cg.tensor([1.0, 2.0])
     y = W3.mv(cg.tanh(W2.mv(cg.tanh(W1.mv(x))))).sum()
     params = {"enc.l1.W": W1, "enc.l2.W": W2, "dec.W": W3}
@@ -178,7 +178,7 @@ def test_long_chain_is_walked_without_recursion_and_folded():
 
 
 def test_repeated_cells_fold_and_keep_the_shared_weight():
-    W = cg.tensor(np.eye(2) * 0.5, requires_grad=True)
+    W = cg.tensor(np.eye(2, dtype=np.float32) * 0.5, requires_grad=True)
     W.name = "W"
     h = cg.tensor([1.0, 1.0])
     for _ in range(6):                                   # an unrolled recurrent cell
