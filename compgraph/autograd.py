@@ -139,7 +139,8 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
         if create_graph:
             if op.once:
                 raise GraphError(
-                    f"backward(create_graph=True): {op.name}'s backward is computed on arrays, "
+                    f"backward(create_graph=True): "
+                    f"{node.attrs.get('what') or op.name if node.attrs else op.name}'s backward is computed on arrays, "
                     "not with differentiable ops, so higher-order gradients cannot pass through "
                     "it; build that part from differentiable steps (e.g. nn.LSTMCell) instead")
             xp, vals, ans = F, ins, node

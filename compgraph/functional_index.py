@@ -220,7 +220,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     from NumPy's ufunc.at and their gradient from a linear stand-in with the same first
     derivative: PyTorch's rule for amax/amin (ties share evenly, input included), for prod
     the product of the others (exact at zeros).  Their second derivative is that of the
-    stand-in: right (zero) for amax/amin, not computed for prod."""
+    stand-in: right (zero) for amax/amin; for prod a create_graph backward is refused."""
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)    # PyTorch takes these too
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise ArgumentError(f"scatter_reduce: reduce argument must be either sum, prod, mean, "
@@ -281,6 +281,11 @@ def _scatter_extreme(x, s, idx, hit, reduce, include_self):
     # the stand-in: linear in x and src, zero in value, the gradient of the reduction
     lin = x * as_tensor(wx.astype(xv.dtype)) + apply(
         OPS["scatter_add"], (s * as_tensor(ws.astype(sv.dtype)),), {"index": idx, "shape": hit.shape})
+    if reduce == "prod":
+        # the stand-in's weights are constants: its second derivative would be silently
+        # wrong (zero where the product's is not), so a create_graph backward is refused
+        return value + apply(OPS["first_order_only"], (lin - lin.detach(),),
+                             {"what": "scatter_reduce(reduce='prod')"})
     return value + (lin - lin.detach())
 
 

@@ -127,15 +127,16 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if size is None:
             raise ArgumentError("normal: with a float mean and a float std, pass size (e.g. "
                                 "normal(0., 1., (2, 3))), or give mean or std as a tensor")
-        if std < 0:
+        if not std >= 0:                                      # NaN too, as PyTorch
             raise ArgumentValueError(f"normal: std must be >= 0, got {std}")
         dtype = _float_dtype("normal", dtype)
         z = _normal(rng(generator), _size("normal", size), dtype)
         return _into(out, _new((z * dtype.type(std) + dtype.type(mean)).astype(dtype),
                                requires_grad, device))
     m, s = (_values(v) if isinstance(v, Tensor) else np.asarray(v) for v in (mean, std))
-    if s.size and builtins.bool((s < 0).any()):
-        raise ArgumentValueError(f"normal: std must be >= 0 everywhere, found {s.min()}")
+    if s.size and not builtins.bool((s >= 0).all()):          # NaN too, as PyTorch
+        raise ArgumentValueError(f"normal: std must be >= 0 everywhere, found "
+                                 f"{s[~(s >= 0)].flat[0]}")
     dtype = np.dtype(tensors[0].dtype)      # mean's dtype when it is a tensor, as PyTorch
     if dtype.type not in _FLOATS:
         raise DTypeError(f"normal: mean and std must be floating-point tensors, got {dtype}")
@@ -206,11 +207,18 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     return _into(out, _new(picks.reshape(w.shape[:-1] + (k,)), False, input.device))
 
 
+_POISSON_MAX = 9.2e18        # NumPy's generator refuses rates past ~2**63 - 10 * 2**31.5
+
+
 def poisson(input, generator=None):
     """Poisson counts with rates `input`, in input's dtype."""
     input, rates = _probabilities("poisson", input)
     if rates.size and (rates < 0).any():
         raise ArgumentValueError("poisson: rates must be non-negative")
+    if rates.size and not (rates <= _POISSON_MAX).all():
+        # NumPy's sampler stops there; PyTorch returns -2**63 for these (a silent wrong count)
+        raise ArgumentValueError(f"poisson: rates must be finite and at most {_POISSON_MAX:.3g}, "
+                                 f"got {rates[~(rates <= _POISSON_MAX)].flat[0]}")
     return _new(np.asarray(rng(generator).poisson(rates)).astype(input.dtype), False, input.device)
 
 

@@ -387,6 +387,10 @@ class Tensor:
         return self._inplace("add_", self._xp().add, other)
 
     def sub_(self, other, alpha=1):
+        if (other.__class__ is bool or self.dtype == np.bool_
+                or (isinstance(other, Tensor) and other.dtype == np.bool_)):
+            raise DTypeError("sub_: subtraction (the `-` operator) with a bool is not supported; "
+                             "use an int or a float, or `~`/logical_not() to invert a mask")
         return self.add_(other, -alpha)
 
     def mul_(self, other):

@@ -46,6 +46,12 @@ defop("lgamma", _lgamma, lambda xp, g, ans, a: g * _digamma(a).astype(g.dtype, c
 
 defop("stop_gradient", lambda xp, a: a.copy(), shape=same_shape, nondiff=True)
 
+# the identity, whose gradient passes once: put over a part whose first derivative is exact
+# but whose second is not computed (scatter_reduce's prod), so that create_graph=True through
+# it is refused with a clear error instead of a silently wrong second derivative
+defop("first_order_only", lambda xp, a, what="": a.copy(), lambda xp, g, ans, a, what="": g,
+      shape=same_shape, once=True)
+
 # --- matrix inverse and log-determinant (DyNet's inverse and logdet) ----------------------------------
 defop("inv", lambda xp, a: np.linalg.inv(a),
       # d(A^-1) = -A^-1 dA A^-1, so the VJP is -A^-T g A^-T

@@ -76,6 +76,7 @@ OP_REACHED_BY = {
     "gelu_cdf": "F.gelu", "conv2d_input_grad": "F.conv2d", "conv2d_weight_grad": "F.conv2d",
     "max_pool2d_gather": "F.max_pool2d", "max_pool2d_scatter": "F.max_pool2d",
     "scatter_add": "scatter_add", "index_put": "Tensor.masked_fill_",
+    "first_order_only": "scatter_reduce",
     "lstm_cell": "nn.LSTMCell", "lstm_layer": "nn.LSTM", "vanilla_lstm_c": "nn.LSTM",
     "vanilla_lstm_gates": "nn.LSTM", "vanilla_lstm_h": "nn.LSTM", "to_device": "Tensor.cpu",
     "cross_entropy": "F.cross_entropy", "binary_cross_entropy": "F.binary_cross_entropy",
