@@ -80,8 +80,39 @@ def test_example_losses_equal_real_dynets(name):
                                         ("rnnlm_batch", ["--steps", "30"]),
                                         ("attention", ["--steps", "48"]),
                                         ("mnist_mlp", ["--epochs", "3"]),
-                                        ("vae", ["--epochs", "6"])])
+                                        ("vae", ["--epochs", "6"]),
+                                        ("mnist_cnn", ["--synthetic", "--steps", "40", "--batch", "8",
+                                                       "--autobatch"]),
+                                        ("dqn", ["--steps", "200"])])
 def test_example_main_learns(name, argv, capsys):
     losses = load_example(name).main(argv)
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
     assert "loss" in capsys.readouterr().out
+
+
+def test_mnist_cnn_losses_equal_real_dynets_without_autobatching():
+    # the reference ran with autobatching on; the per-image graph without it computes the same
+    got = load_example("mnist_cnn").reference_losses(dy, autobatch=False)
+    np.testing.assert_allclose(got, DYNET_LOSSES["mnist_cnn"], rtol=1e-4, atol=1e-5)
+
+
+def test_mnist_cnn_autobatching_batches_the_per_image_layers():
+    module = load_example("mnist_cnn")
+    xs, ys = module.synthetic()
+    m = dy.ParameterCollection()
+    net = module.CNN(dy, m, 8)
+    module.fixed_weights(m)
+    dy.renew_cg(autobatching=True)
+    net.minibatch_loss(xs[:4], ys[:4]).value()
+    rows = {line.split()[0]: line.split()[1:5:2] for line in
+            str(dy.cg().autobatch_report()).splitlines()[1:]}
+    # the four images' affine layers, rectifiers and losses each run as one batched node
+    # (the convolutions and poolings are not batched yet: one node each)
+    assert rows["matmul"] == ["4", "1"] and rows["cross_entropy"] == ["4", "1"]
+    assert rows["relu"] == ["8", "2"]
+
+
+def test_dqn_learns_the_corridor():
+    module = load_example("dqn")
+    losses, net = module.train(dy, steps=200)
+    assert module.greedy_return(dy, net) == pytest.approx(1 - module.STEP_COST * (module.CELLS - 2))
