@@ -13,6 +13,7 @@ from . import state
 
 from .backend import ndarray, xp_of
 from .errors import DTypeError, GraphError, ShapeError
+from .freeing import FreedValue
 from .ops.namespace import IndexedGrad, array_namespace, sweep_namespace  # noqa: F401
 from .ops.table import fmt
 from .tensor import Tensor, _make, check_finite, tensor as make_tensor
@@ -147,7 +148,12 @@ def backprop(order, grads, retain_graph=False, create_graph=False, capture=None,
         else:
             vals = [x._value for x in ins]
             ans = node._value
-            xp = np_ns if ans.__class__ is ndarray else array_namespace(xp_of(ans))
+            if ans.__class__ is ndarray:
+                xp = np_ns
+            else:            # CuPy, or freed (no VJP here reads it): the gradient's module
+                xp = array_namespace(xp_of(g if ans.__class__ is FreedValue else ans))
+                if xp.is_numpy:
+                    xp = np_ns
         attrs = node.attrs
         if op.vjp_all is not None:
             all_grads = op.vjp_all(xp, g, ans, *vals, **attrs)

@@ -34,7 +34,8 @@ class _TutorialOp(Op):
     def __init__(self, type, base):
         super().__init__(base.name, base.fwd, base.vjps, vjp_n=base.vjp_n, vjp_all=base.vjp_all,
                          shape=base.shape, dtype=base.dtype, nondiff=base.nondiff,
-                         check=base.check, once=base.once, batch=base.batch, doc=base.doc)
+                         check=base.check, once=base.once, batch=base.batch, doc=base.doc,
+                         reads=base.reads)
         self.type = type
 
 

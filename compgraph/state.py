@@ -11,3 +11,8 @@ TRACE = None
 # When (in creation ids) a tensor was last changed in place (zero_, add_, x[i] = ...):
 # backward checks the nodes made before then for values they need that have changed.
 LAST_MODIFIED = -1
+
+# Nodes whose value has at least this many elements have it freed during the forward once
+# no backward reads it and nothing outside the graph holds them (compgraph/freeing.py);
+# float('inf') keeps every value
+FREE_MIN_SIZE = 1 << 14

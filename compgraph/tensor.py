@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from . import backend, state
+from .freeing import FreedValue, forget as _forget_pending, track as _track
 from .backend import ndarray, xp_of
 from .errors import AnomalyError, ArgumentError, BoundsError, DTypeError, GraphError, ShapeError
 from .ops import OPS
@@ -57,7 +58,10 @@ class Tensor:
     @property
     def value(self):
         """The raw array (NumPy or CuPy); the tutorial's `node.value`."""
-        return self._value
+        v = self._value
+        if v.__class__ is FreedValue:
+            raise v.error()
+        return v
 
     @value.setter
     def value(self, array):
@@ -108,7 +112,8 @@ class Tensor:
 
     @property
     def device(self):
-        return backend.device_of(self._value)
+        v = self._value
+        return v.device if v.__class__ is FreedValue else backend.device_of(v)
 
     @property
     def is_leaf(self):
@@ -172,7 +177,10 @@ class Tensor:
         return v if dtype is None else v.astype(dtype, copy=False)
 
     def _concrete(self, what):
-        """Reading a value into Python while compile() traces would bake it in: refuse."""
+        """Reading a value into Python while compile() traces would bake it in: refuse.
+        A value freed after the forward (compgraph/freeing.py) is refused too."""
+        if self._value.__class__ is FreedValue:
+            raise self._value.error()
         if state.TRACE is not None:
             from .errors import TraceError
             raise TraceError(
@@ -307,6 +315,7 @@ class Tensor:
         the node it was moves to a fresh object, which `new` takes as its input, so every
         name for this tensor now sees the changed value and backward passes through both.
         Nodes made earlier that read this object are caught by backward's in-place check."""
+        _forget_pending(self)                 # the node it was moves to another object
         old = Tensor.__new__(Tensor)
         for slot in _NODE_SLOTS:
             setattr(old, slot, getattr(self, slot))
@@ -419,6 +428,8 @@ class Tensor:
     def __repr__(self):
         if self._value is None:
             return f"tensor(<not computed>, shape={fmt(self.shape)}, op={self.type})"
+        if self._value.__class__ is FreedValue:
+            return f"tensor(<freed>, shape={fmt(self.shape)}, op={self.type})"
         v = np.asarray(self._value) if self.device == "cpu" else self._value.get()
         # PyTorch's look: whole numbers as "1.", anything else with four decimals
         finite = np.abs(v[np.isfinite(v)]).astype(np.float64) if v.dtype.kind == "f" else v
@@ -626,6 +637,8 @@ def apply(op, args, attrs=_NOATTRS):
         t.op = op
         t.inputs = args
         t.attrs = attrs
+        if out.size >= state.FREE_MIN_SIZE:
+            _track(t)                        # its inputs' values may be freed now
     elif state.TRACE is not None:
         # compile() replays every op of the function, gradient or not (x / 255, argmax)
         t.requires_grad = False

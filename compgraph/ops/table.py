@@ -25,10 +25,12 @@ OPS = {}
 
 class Op:
     __slots__ = ("name", "fwd", "vjps", "vjp_n", "vjp_all", "shape", "dtype", "promote",
-                 "promote_ok", "nondiff", "check", "once", "batch", "doc", "_vjp_cache")
+                 "promote_ok", "nondiff", "check", "once", "batch", "doc", "reads", "_vjp_cache",
+                 "_needs")
 
     def __init__(self, name, fwd, vjps, vjp_n=None, vjp_all=None, shape=None, dtype=None,
-                 promote=None, nondiff=False, check=False, once=False, batch=None, doc=""):
+                 promote=None, nondiff=False, check=False, once=False, batch=None, doc="",
+                 reads=None):
         self.name = name
         self.fwd = fwd
         self.vjps = tuple(vjps)
@@ -49,7 +51,10 @@ class Op:
                                     # create_graph=True cannot differentiate through it
         self.batch = batch          # autobatching signature/concat spec (executors/autobatch)
         self.doc = doc
+        self.reads = reads          # what the VJPs read, where their code does not say it
+                                    # (ops/reads.py); None: derived from the code
         self._vjp_cache = {}
+        self._needs = {}            # ops/reads.needs, per requires-grad mask
 
     def vjps_for(self, n):
         """The per-input VJPs for a call with n inputs (variadic ops build them on demand)."""

@@ -16,6 +16,7 @@ import tempfile
 import numpy as np
 
 from ..errors import ArgumentError, CompgraphError, GraphError
+from ..freeing import FreedValue
 
 # ops whose inputs can be swapped without changing the result: their edges need no position
 COMMUTATIVE = {"add", "mul", "maximum", "minimum", "dot", "eq", "ne"}
@@ -60,6 +61,8 @@ def _num(x):
 
 def short(x):
     """Scalars and small arrays in full with 4 significant digits; large ones summarised."""
+    if isinstance(getattr(x, "_value", None) if not isinstance(x, FreedValue) else x, FreedValue):
+        return "freed (no gradient reads it)"   # compgraph/freeing.py
     a = as_numpy(x)
     if a is None:
         return "not computed"

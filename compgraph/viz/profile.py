@@ -54,6 +54,7 @@ class profile:
             op.fwd, op.vjps, op.vjp_n, op.vjp_all = fwd, vjps, vjp_n, vjp_all
             if vjp_n is not None:
                 op._vjp_cache.clear()     # cached partials of the wrapper must go too
+            op._needs.clear()             # what the wrappers were found to read (everything)
         self._saved = None
         return False
 
