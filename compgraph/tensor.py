@@ -576,7 +576,7 @@ def scalar_constant(x, like):
         dt = backend.get_default_dtype()
     elif x.__class__ is int and dt.kind == "b":
         dt = np.dtype(np.int64)         # mask * 2 counts, as in NumPy and PyTorch
-    device = "cpu" if v is None or v.__class__ is ndarray else backend.device_of(v)
+    device = "cpu" if v is None or v.__class__ is ndarray else like.device
     # -0.0 == 0.0 as a key, but not as a constant (1 / (x * -0.0) is -inf)
     key = (x, x.__class__, dt, device, math.copysign(1.0, x) if x.__class__ is float else 0)
     t = _constants.get(key)

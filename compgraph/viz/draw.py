@@ -49,7 +49,9 @@ def as_numpy(x):
     """A NumPy array from a value or gradient: Tensor, ndarray, CuPy array or number."""
     if x is None:
         return None
-    x = getattr(x, "_value", x)      # a Tensor's array
+    x = x if isinstance(x, FreedValue) else getattr(x, "_value", x)   # a Tensor's array
+    if isinstance(x, FreedValue):
+        return x                     # freed after the forward: no VJP reads it
     if hasattr(x, "get") and not isinstance(x, np.ndarray):
         x = x.get()                  # CuPy -> host
     return np.asarray(x)
@@ -61,11 +63,11 @@ def _num(x):
 
 def short(x):
     """Scalars and small arrays in full with 4 significant digits; large ones summarised."""
-    if isinstance(getattr(x, "_value", None) if not isinstance(x, FreedValue) else x, FreedValue):
-        return "freed (no gradient reads it)"   # compgraph/freeing.py
     a = as_numpy(x)
     if a is None:
         return "not computed"
+    if isinstance(a, FreedValue):
+        return "freed (no gradient reads it)"   # compgraph/freeing.py
     if a.size <= SMALL:
         if a.dtype.kind in "fc":
             if a.ndim == 0:
