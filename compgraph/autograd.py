@@ -13,7 +13,8 @@ from . import state
 
 from .backend import ndarray, xp_of
 from .errors import DTypeError, GraphError, ShapeError
-from .freeing import FreedValue
+from .freeing import FreedValue, _pending, sweep as sweep_pending
+from .ops.reads import needs
 from .ops.namespace import IndexedGrad, array_namespace, sweep_namespace  # noqa: F401
 from .ops.table import fmt
 from .tensor import Tensor, _make, check_finite, tensor as make_tensor
@@ -68,6 +69,12 @@ def check_unmodified(order):
         ins = node.inputs
         if ins is None:
             continue
+        if getattr(node, "_modified", -1) > made and needs(
+                node.op, tuple([x.requires_grad for x in ins]))[1]:
+            raise GraphError(
+                f"backward: the output of {node.op.name} (shape {fmt(node.shape)}) was changed "
+                "in place after it was computed, and its gradient reads it; change a copy "
+                "(y = y.clone()) or do the in-place change after backward()")
         for i, x in enumerate(ins):
             if getattr(x, "_modified", -1) > made:
                 raise GraphError(
@@ -313,6 +320,8 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                          "the tensors it was computed from has requires_grad=True (or it was "
                          "computed under no_grad())")
     _ensure_computed([root])
+    if _pending:
+        sweep_pending()          # what the forward's last ops let go of: before the gradients
     if state.TRACE is not None:              # inside compile(): the sweep becomes code
         from .executors.replay import Backward
         state.TRACE.append(Backward(root))

@@ -41,10 +41,10 @@ class FreedValue:
     so that no code can compute with it by mistake."""
     __slots__ = ("shape", "dtype", "device", "op")
 
-    def __init__(self, array, op, device):
+    def __init__(self, array, op, device=None):
         self.shape = array.shape
         self.dtype = array.dtype
-        self.device = device
+        self.device = device or ("cpu" if array.__class__.__module__ == "numpy" else "cuda")
         self.op = op
 
     @property
@@ -103,18 +103,24 @@ _ALONE = _count()      # a local and getrefcount's argument: what "held by no on
 
 def track(t):
     """A new node t (made by apply, requiring grad, large): note what its VJPs read, and
-    free whatever pending node nothing needs any more."""
+    free whatever pending node nothing needs any more.  Written for speed: it runs once
+    per large node."""
     if state.TRACE is not None:
         return                        # compile() reads every traced value afterwards
     ins = t.inputs
-    reads, reads_ans = needs(t.op, tuple([a.requires_grad for a in ins]))
+    op = t.op
+    n = len(ins)                      # which VJPs will run (a comprehension costs more)
+    mask = ((ins[0].requires_grad, ins[1].requires_grad) if n == 2 else
+            (ins[0].requires_grad,) if n == 1 else tuple([a.requires_grad for a in ins]))
+    hit = op._needs.get(mask)
+    reads, reads_ans = hit if hit is not None else needs(op, mask)
     pending = _pending
     if pending:
         ref = None
         for k, a in enumerate(ins):
             rec = pending.get(id(a))
             if rec is None or rec[0]() is not a:
-                continue
+                continue                  # not pending (or a dead node's id, reused)
             if k in reads:
                 del pending[id(a)]    # t's backward reads it: it stays until then
             else:
@@ -124,39 +130,36 @@ def track(t):
                 if not users or users[-1] is not ref:
                     users.append(ref)
         a = rec = None                # a reference of ours would keep the last input
-        _sweep(pending)
+        sweep()
     if not reads_ans:
         pending[id(t)] = (weakref.ref(t), [])
         if len(pending) > LIMIT:
             del pending[next(iter(pending))]
 
 
-def _sweep(pending):
+def sweep():
+    """Free the pending nodes that only their known consumers hold now."""
+    pending = _pending
     for key, rec in list(pending.items()):
         node = rec[0]()
         if node is None:
             pending.pop(key, None)
             continue
-        if getrefcount(node) - _held_by_users(node, rec[1]) == _ALONE:
+        held = 0                      # references from the input tuples of its consumers
+        for w in rec[1]:
+            q = w()
+            if q is not None:
+                qins = q.inputs
+                if qins is not None:
+                    for x in qins:
+                        if x is node:
+                            held += 1
+        x = q = None                  # (ours would count)
+        if getrefcount(node) - held == _ALONE:
             pending.pop(key, None)
-            free(node)
-
-
-def _held_by_users(node, users):
-    """How many references to node the input tuples of its live consumers hold."""
-    n = 0
-    for w in users:
-        q = w()
-        if q is not None and q.inputs is not None:
-            n += sum(1 for x in q.inputs if x is node)
-    return n
-
-
-def free(node):
-    v = node._value
-    if v is not None and v.__class__ is not FreedValue:
-        node._value = FreedValue(v, node.op.name if node.op is not None else "leaf",
-                                 "cpu" if v.__class__.__module__ == "numpy" else "cuda")
+            v = node._value
+            if v.__class__ is not FreedValue:
+                node._value = FreedValue(v, node.op.name)
 
 
 def forget(node):

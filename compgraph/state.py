@@ -13,6 +13,8 @@ TRACE = None
 LAST_MODIFIED = -1
 
 # Nodes whose value has at least this many elements have it freed during the forward once
-# no backward reads it and nothing outside the graph holds them (compgraph/freeing.py);
-# float('inf') keeps every value
-FREE_MIN_SIZE = 1 << 14
+# no backward reads it and nothing outside the graph holds them (compgraph/freeing.py).
+# 2**15 float32 elements are 128 KiB, glibc's threshold for arrays it maps from the system
+# and gives back on free: smaller ones stay in malloc's pools (and cost more bookkeeping
+# than they save).  float('inf') keeps every value.
+FREE_MIN_SIZE = 1 << 15

@@ -147,7 +147,9 @@ _unary("tanh", lambda xp, a: xp.tanh(a), lambda xp, g, ans, a: g * (1 - ans * an
        promote=floating)
 # the activations refuse what PyTorch's kernels are not implemented for (integers, bools;
 # relu takes integers); floats pass with one inline test in apply
-_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (a > 0),
+# relu's gradient from its output (ans > 0 exactly where a > 0, NaN included), as
+# PyTorch's: the input, often a convolution's output, is then freed after the forward
+_unary("relu", lambda xp, a: xp.maximum(a, 0), lambda xp, g, ans, a: g * (ans > 0),
        promote=float_only("relu", allow_ints=True))
 _unary("leaky_relu", lambda xp, a, negative_slope=0.01: xp.where(a > 0, a, a * negative_slope),
        lambda xp, g, ans, a, negative_slope=0.01: xp.where(a > 0, g, g * negative_slope),
