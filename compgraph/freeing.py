@@ -122,7 +122,7 @@ def track(t):
             if rec is None or rec[0]() is not a:
                 continue                  # not pending (or a dead node's id, reused)
             if k in reads:
-                del pending[id(a)]    # t's backward reads it: it stays until then
+                pending.pop(id(a), None)   # t's backward reads it: it stays until then
             else:
                 if ref is None:
                     ref = weakref.ref(t)
@@ -134,7 +134,7 @@ def track(t):
     if not reads_ans:
         pending[id(t)] = (weakref.ref(t), [])
         if len(pending) > LIMIT:
-            del pending[next(iter(pending))]
+            pending.pop(next(iter(pending)), None)
 
 
 def sweep():
