@@ -11,6 +11,10 @@ made to return every block over 128 KiB to the system on free
 (MALLOC_MMAP_THRESHOLD_), so that RSS follows live memory rather than malloc's
 caches.  For compgraph the peak of NumPy's allocations during a fourth step
 (tracemalloc) is shown too.  Linux only.
+
+--keep-values adds a column: compgraph with the freeing of intermediate values off
+(compgraph.state.FREE_MIN_SIZE = inf), i.e. every node holding its value until backward,
+as before compgraph/freeing.py.
 """
 
 import argparse
@@ -38,7 +42,10 @@ def measure(workload, library):
     import gc
     import importlib
     sys.path[:0] = [ROOT, HERE]
-    torch = importlib.import_module(library)
+    keep = library == "compgraph-kept"
+    torch = importlib.import_module("compgraph" if keep else library)
+    if keep:
+        importlib.import_module("compgraph.state").FREE_MIN_SIZE = float("inf")
     if library == "torch":
         torch.set_num_threads(1)
     import models
@@ -55,7 +62,7 @@ def measure(workload, library):
     step(x, y).item()
     rss = _status_kib("VmHWM") - before
     traced = None
-    if library == "compgraph":
+    if library != "torch":
         import tracemalloc
         x, y = batches[3]
         gc.collect()
@@ -77,20 +84,27 @@ def run_child(workload, library):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", default=WORKLOADS)
+    parser.add_argument("--keep-values", action="store_true",
+                        help="also run compgraph with freeing off")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(measure(*args.child)))
         return
+    kept = " | compgraph, values kept: RSS growth | its tracemalloc peak" if args.keep_values else ""
     print("| workload | PyTorch step RSS growth | compgraph step RSS growth | compgraph / PyTorch "
-          "| compgraph tracemalloc peak |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+          f"| compgraph tracemalloc peak{kept} |")
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if kept else ""))
     for workload in args.workloads.split(","):
         t = run_child(workload, "torch")
         c = run_child(workload, "compgraph")
         ratio = c["rss_kib"] / t["rss_kib"] if t["rss_kib"] > 0 else float("nan")
-        print(f"| {workload} | {t['rss_kib'] / 1024:.1f} MiB | {c['rss_kib'] / 1024:.1f} MiB "
-              f"| {ratio:.2f}x | {c['traced_kib'] / 1024:.1f} MiB |", flush=True)
+        row = (f"| {workload} | {t['rss_kib'] / 1024:.1f} MiB | {c['rss_kib'] / 1024:.1f} MiB "
+               f"| {ratio:.2f}x | {c['traced_kib'] / 1024:.1f} MiB |")
+        if kept:
+            k = run_child(workload, "compgraph-kept")
+            row += f" {k['rss_kib'] / 1024:.1f} MiB | {k['traced_kib'] / 1024:.1f} MiB |"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":
