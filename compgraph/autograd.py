@@ -13,7 +13,7 @@ from . import state
 
 from .backend import ndarray, xp_of
 from .errors import DTypeError, GraphError, ShapeError
-from .freeing import FreedValue, _pending, sweep as sweep_pending
+from .freeing import FreedValue, sweep as sweep_pending
 from .ops.reads import needs
 from .ops.namespace import IndexedGrad, array_namespace, sweep_namespace  # noqa: F401
 from .ops.table import fmt
@@ -320,8 +320,7 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False, inputs=
                          "the tensors it was computed from has requires_grad=True (or it was "
                          "computed under no_grad())")
     _ensure_computed([root])
-    if _pending:
-        sweep_pending()          # what the forward's last ops let go of: before the gradients
+    sweep_pending()              # what the forward's last ops let go of: before the gradients
     if state.TRACE is not None:              # inside compile(): the sweep becomes code
         from .executors.replay import Backward
         state.TRACE.append(Backward(root))
@@ -398,6 +397,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise GraphError("grad: an output does not require grad (no input of it has "
                              "requires_grad=True)")
     _ensure_computed(outputs)
+    sweep_pending()
     if retain_graph is None:
         retain_graph = create_graph
     grads = {}
