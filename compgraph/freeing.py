@@ -10,18 +10,20 @@ and dtype the VJPs may still ask for) once
       and only the VJPs of inputs that require grad count, so 0.044715 * x does not keep
       x for a constant's gradient; and
   (b) nothing outside the graph holds the tensor: its reference count is exactly the
-      references of its known consumers' input tuples.  A variable of the user's, a
+      references of its live known consumers' input tuples.  A variable of the user's, a
       Graph's node list (the DyNet dialect, the tutorial's Graph), compile()'s trace, a
       consumer not tracked here: each is one reference more, and the value stays.
-    So a value is freed only when no Python code can reach the tensor except by walking
-the graph (node.inputs, children, drawings), and reading it that way raises a
-GraphError that says what happened, instead of returning anything.
+So a value is freed only when no Python code can reach the tensor except by walking the
+graph (node.inputs, children, drawings), and reading it that way raises a GraphError that
+says what happened, instead of returning anything.
 
 apply() calls track() for each new node that requires grad and whose value has at
 least state.FREE_MIN_SIZE elements (small arrays are not worth the bookkeeping, and the
 per-op cost of small graphs stays what it was); each call looks again at the pending
-nodes, since a user's variable may have let go of one meanwhile.  The pending table
-holds weak references only, so it keeps nothing alive.
+nodes, since a user's variable may have let go of one meanwhile, and backward() and
+grad() look once more before they start.  The pending table holds weak references only,
+so it keeps nothing alive; consumers are counted only while they live (a consumer that
+died took its reference with it).
 """
 import weakref
 from sys import getrefcount
