@@ -560,8 +560,11 @@ def draw_model(model, input_shape, path, format=None, seed=0, input=None):
         rng = np.random.default_rng(seed)    # its own generator: compgraph's stays untouched
         input = tensor(rng.standard_normal(tuple(input_shape)).astype(np.float32))
         input.name = "input"
+    from .. import state
     params = dict(model.named_parameters())
     saved = {name: p.grad for name, p in params.items()}
+    # every node's value in the picture: none is freed during this forward (freeing.py)
+    free_min, state.FREE_MIN_SIZE = state.FREE_MIN_SIZE, float("inf")
     try:
         loss = model(input).sum()
         loss.name = "loss"
@@ -569,5 +572,6 @@ def draw_model(model, input_shape, path, format=None, seed=0, input=None):
         draw(loss, module=model, collapse="module", path=path, format=format)
         return os.fspath(path)
     finally:
+        state.FREE_MIN_SIZE = free_min
         for name, p in params.items():
             p.grad = saved[name]

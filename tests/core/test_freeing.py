@@ -233,3 +233,12 @@ def test_an_output_its_gradient_reads_changed_in_place_is_refused():
         z.add_(1.0)
     z.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 2.0)
+
+
+def test_draw_model_draws_every_value(tmp_path):
+    from compgraph.viz.draw import draw_model
+    model = cg.nn.Sequential(cg.nn.Linear(256, 256), cg.nn.ReLU(), cg.nn.Linear(256, 256))
+    before = state.FREE_MIN_SIZE
+    path = draw_model(model, (256, 256), tmp_path / "m.dot")
+    assert "freed" not in open(path).read()
+    assert state.FREE_MIN_SIZE == before
