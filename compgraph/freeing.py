@@ -29,6 +29,7 @@ import weakref
 from sys import getrefcount
 
 from . import state
+from .backend import device_of
 from .errors import GraphError
 from .ops.reads import needs
 from .ops.table import fmt
@@ -43,10 +44,10 @@ class FreedValue:
     so that no code can compute with it by mistake."""
     __slots__ = ("shape", "dtype", "device", "op")
 
-    def __init__(self, array, op, device=None):
+    def __init__(self, array, op):
         self.shape = array.shape
         self.dtype = array.dtype
-        self.device = device or ("cpu" if array.__class__.__module__ == "numpy" else "cuda")
+        self.device = device_of(array)
         self.op = op
 
     @property

@@ -106,6 +106,7 @@ def test_reading_a_freed_value_raises_a_clear_error():
     y = gelu(x)
     node = next(n for n in nodes(y) if n._value.__class__ is FreedValue)
     assert node.shape == SHAPE and node.dtype == np.float32    # metadata stays
+    assert node.device == x.device and node.device.type == "cpu"
     assert "freed" in repr(node)
     for read in (lambda: node.value, lambda: node.numpy(), lambda: node.item(),
                  lambda: node.tolist(), lambda: np.asarray(node._value),
