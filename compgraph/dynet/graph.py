@@ -11,6 +11,8 @@ A *batched* expression (lookup_batch, inputTensor(batched=True), or anything com
 from one) is a BatchedExpression: the same node with the batch as its leading axis.  Its
 class is the flag, so dialect functions know where DyNet's dimensions start.
 """
+import itertools
+
 import numpy as np
 
 from .. import state
@@ -20,13 +22,14 @@ from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
-from . import gcpause, lstm_fusion
+from . import gcpause, lstm_fusion, plans
 
 
 _NP = array_namespace(np)
 _F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
-_plain_metas = {}      # _record_fast's key -> Meta of the result, across unbatched graphs
+_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id), across unbatched graphs
+_key_ids = itertools.count()
 _batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
 
 
@@ -71,6 +74,8 @@ class BatchedExpression(Expression):
 class ComputationGraph(BatchingGraph):
     """One DyNet graph: lazy until a value is asked for, alive until renew_cg()."""
     node_class = Expression
+    _st = None
+    _plan = None
 
     def __init__(self, autobatch=False, immediate_compute=False, check_validity=False):
         super().__init__(autobatch=autobatch)
@@ -86,6 +91,10 @@ class ComputationGraph(BatchingGraph):
         self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
         self._sig_keys = []        # signature id -> (signature, layout)
         self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
+        # the structure state (plans.py) of the first _st_n nodes; None: not replayable
+        self._st = None if autobatch or immediate_compute else plans.ROOT
+        self._st_n = 0
+        self._plan = None          # the plan whose forward computed this graph (plans.py)
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -98,7 +107,18 @@ class ComputationGraph(BatchingGraph):
         node._graph = self
         node._index = len(self.nodes)
         self.nodes.append(node)
+        if self._st is not None:
+            self._fold(node)
         return node
+
+    def _fold(self, t):
+        """Fold a node made the general way into the structure state (plans.py)."""
+        tok = plans.general_token(self, self._st, t) if t._index == self._st_n else None
+        if tok is None:
+            self._st = None
+            return
+        self._st_n += 1
+        self._st = plans.step(tok)
 
     def record(self, op, args, attrs):
         # an expression kept from before renew_cg() belongs to a dropped graph: recorded
@@ -196,6 +216,8 @@ class ComputationGraph(BatchingGraph):
         t._index = len(nodes)
         nodes.append(t)
         if not batching:
+            if self._st is not None:
+                self._fold(t)
             return t
         d += 1
         depth[t] = d
@@ -225,6 +247,7 @@ class ComputationGraph(BatchingGraph):
         else:
             ak = ()
         key = [op, ak]
+        refs = []            # the inputs' places in the graph (-1: a constant from outside)
         depth = self._depth
         d = 0
         for a in args:
@@ -234,8 +257,11 @@ class ComputationGraph(BatchingGraph):
                     raise _stale(op.name)
                 if m is None or a.op is not None or a.requires_grad:
                     return self._record_keyed(op, args, attrs, promoted)
+                refs.append(-1)
             elif m is None:
                 return self._record_keyed(op, args, attrs, promoted)
+            else:
+                refs.append(a._index)
             if m[1] is not _F32 and not promoted and op.promote is not None:
                 return apply(op, args, attrs)       # not all float32: apply promotes first
             key.append(m)
@@ -256,14 +282,15 @@ class ComputationGraph(BatchingGraph):
                     return hit                       # made the general way
             meta, sid = hit
         else:
-            meta = _plain_metas.get(key)
-            if meta is None:
+            hit = _plain_metas.get(key)
+            if hit is None:
                 t = self._record_keyed(op, args, attrs, promoted)
-                t._meta = meta = intern_meta(*t._meta)
+                t._meta = intern_meta(*t._meta)
                 if len(_plain_metas) > 50000:
                     _plain_metas.clear()
-                _plain_metas[key] = meta
+                _plain_metas[key] = (t._meta, next(_key_ids))
                 return t
+            meta, kid = hit
             sid = None
         t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
         t._value = None
@@ -278,8 +305,22 @@ class ComputationGraph(BatchingGraph):
         t.name = None
         t._graph = self
         nodes = self.nodes
-        t._index = len(nodes)
+        t._index = n = len(nodes)
         nodes.append(t)
+        st = self._st
+        if st is not None:
+            # the structure's token (plans.py): the record key's id fixes the op, attributes
+            # and input shapes, refs the wiring
+            if n == self._st_n:
+                refs.append(kid)
+                refs.append(st)
+                refs.append(t.requires_grad)
+                refs = tuple(refs)
+                nxt = plans._trie.get(refs)
+                self._st = nxt if nxt is not None else plans.step(refs)
+                self._st_n = n + 1
+            else:
+                self._st = None
         if sid is not None:
             d += 1
             depth[t] = d
@@ -327,6 +368,20 @@ class ComputationGraph(BatchingGraph):
             node._meta = Meta((node._meta[0], node._meta[1]))
             self._own_metas.add(node._id)
         return node
+
+    def evaluate(self, target=None):
+        """BatchingGraph.evaluate; a fresh unbatched graph evaluated whole, whose structure
+        was seen before, runs its generated forward (plans.py)."""
+        st = self._st
+        if st is not None and self._frontier == 0 and not self._reruns:
+            n = len(self.nodes)
+            if (n == self._st_n and n > 1 and (target is None or target._index == n - 1)
+                    and not state.ANOMALY and plans.evaluate(self)):
+                return
+        BatchingGraph.evaluate(self, target)
+
+    def _evaluate_nodes(self):
+        BatchingGraph.evaluate(self)
 
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
@@ -381,6 +436,7 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._checkpoints = []
         self._fast_hits = {}
+        self._st = self._plan = None
         self.release_batches()
 
     # --- parameters that change while the graph is alive ------------------------------------------
@@ -402,6 +458,8 @@ class ComputationGraph(BatchingGraph):
     def reread(self, params=None):
         """After params (all when None) changed: the nodes not reached yet read them."""
         reached = max(self._frontier, self._kept)
+        if reached >= len(self.nodes):
+            return                                   # every node reached: none reads anew
         for (p, _), node in self._params.items():
             if node._index >= reached and (params is None or p in params):
                 node._value = p._value
@@ -416,6 +474,7 @@ class ComputationGraph(BatchingGraph):
         """DyNet's invalidate: every node is computed again, from the current parameters."""
         super().invalidate()
         self._kept = 0
+        self._plan = None
         self.reread()
 
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
@@ -428,6 +487,7 @@ class ComputationGraph(BatchingGraph):
         if not self._checkpoints:
             raise GraphError("cg_revert(): no cg_checkpoint() to revert to in this graph")
         n, self._params, lookups, self._backward_root = self._checkpoints.pop()
+        self._st = self._plan = None          # not replayed: the nodes kept their values
         kept = min(max(self._frontier, self._kept), n)
         for node in self.nodes[n:]:
             node._graph = _REVERTED
@@ -459,7 +519,13 @@ class ComputationGraph(BatchingGraph):
         if full:
             grads = self._full_backward(root)
         elif root.requires_grad:
-            grads = self.backward_from(root)
+            self.evaluate(root)
+            plan = self._plan
+            if plan is not None and root._index == plan.n - 1 == len(self.nodes) - 1 \
+                    and root.op is not None and not state.ANOMALY:
+                grads = plan.backward(self.nodes)      # the generated sweep (plans.py)
+            else:
+                grads = self.backward_from(root)
         else:
             grads = {}     # DyNet runs it too: nothing to update, every gradient is zero
         self._last_grads = grads
