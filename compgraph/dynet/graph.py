@@ -400,17 +400,45 @@ class ComputationGraph(BatchingGraph):
 
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
-        node = _make(array, requires_grad, BatchedExpression if batched else Expression)
-        node._meta = intern_meta(array.shape, array.dtype)
+        # written out (tensor._init, _adopt and _fold in one): every input, parameter and
+        # looked-up row of a graph is one of these
+        cls = BatchedExpression if batched else Expression
+        t = cls.__new__(cls)
+        t._value = array
+        t._grad = None
+        t.requires_grad = requires_grad
+        t.op = None
+        t.inputs = None
+        t.attrs = _NOATTRS
+        t._id = _next_id()
+        t._retain = False
+        t.name = None
+        shape, dtype = array.shape, array.dtype
+        m = _interned.get((shape, dtype))
+        t._meta = m if m is not None else intern_meta(shape, dtype)
         if batched:
             self._has_batched = True
-        return self._adopt(node)
+        t._graph = self
+        nodes = self.nodes
+        t._index = n = len(nodes)
+        nodes.append(t)
+        st = self._st
+        if st is not None:
+            if n == self._st_n and array.__class__ is np.ndarray:
+                tok = (st, "L", t._meta, requires_grad, cls)     # the Meta: (shape, dtype)
+                nxt = plans._trie.get(tok)
+                self._st = nxt if nxt is not None else plans.step(tok)
+                self._st_n = n + 1
+            else:
+                self._st = None
+        return t
 
     def param_node(self, p, update=True):
         node = self._params.get((p, update))
         if node is None:
             node = self.leaf(p._value, update)
-            if update:
+            if update and self.autobatch:
+                # shared by every member of a batch: a Meta of its own (see Meta)
                 self.shared_ids.add(node._id)
                 node._meta = _param_meta(p)
             self._params[(p, update)] = node

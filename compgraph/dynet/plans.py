@@ -67,7 +67,7 @@ def general_token(graph, st, t):
     if t.op is None:
         if v.__class__ is not np.ndarray:
             return None
-        return (st, "L", v.shape, v.dtype, t.requires_grad, t.__class__)
+        return (st, "L", (v.shape, v.dtype), t.requires_grad, t.__class__)
     from ..executors.rules import attrs_key
     ak = attrs_key(t.attrs) if t.attrs else ()
     if ak is None or v is not None:
