@@ -247,7 +247,6 @@ class ComputationGraph(BatchingGraph):
         else:
             ak = ()
         key = [op, ak]
-        refs = []            # the inputs' places in the graph (-1: a constant from outside)
         depth = self._depth
         d = 0
         for a in args:
@@ -255,13 +254,10 @@ class ComputationGraph(BatchingGraph):
             if a._graph is not self:
                 if a._graph is not None:
                     raise _stale(op.name)
-                if m is None or a.op is not None or a.requires_grad:
+                if m is None or a.op is not None or a.requires_grad or a._index is not None:
                     return self._record_keyed(op, args, attrs, promoted)
-                refs.append(-1)
             elif m is None:
                 return self._record_keyed(op, args, attrs, promoted)
-            else:
-                refs.append(a._index)
             if m[1] is not _F32 and not promoted and op.promote is not None:
                 return apply(op, args, attrs)       # not all float32: apply promotes first
             key.append(m)
@@ -310,14 +306,17 @@ class ComputationGraph(BatchingGraph):
         st = self._st
         if st is not None:
             # the structure's token (plans.py): the record key's id fixes the op, attributes
-            # and input shapes, refs the wiring
+            # and input shapes, the inputs' places in the graph the wiring (None: a constant
+            # from outside the graph, which the replay reads as an argument)
             if n == self._st_n:
-                refs.append(kid)
-                refs.append(st)
-                refs.append(t.requires_grad)
-                refs = tuple(refs)
-                nxt = plans._trie.get(refs)
-                self._st = nxt if nxt is not None else plans.step(refs)
+                if len(args) == 2:
+                    tok = (st, kid, t.requires_grad, args[0]._index, args[1]._index)
+                elif len(args) == 1:
+                    tok = (st, kid, t.requires_grad, args[0]._index)
+                else:
+                    tok = (st, kid, t.requires_grad, *[a._index for a in args])
+                nxt = plans._trie.get(tok)
+                self._st = nxt if nxt is not None else plans.step(tok)
                 self._st_n = n + 1
             else:
                 self._st = None
