@@ -129,6 +129,8 @@ class Trainer:
         sparse = [p for p, _, _, rows in pieces if rows is not None]
         if cg is not None and sparse:
             cg.hold(set(sparse))
+        # the rate times the clipping factor, rounded to float32 once for every parameter
+        self._lr_scale = _F32(self.learning_rate) * scale
         update = self._update
         for p, value, g, rows in pieces:
             if rows is None:
@@ -168,7 +170,7 @@ class SimpleSGDTrainer(Trainer):
         super().__init__(m, learning_rate)
 
     def _update(self, p, value, g, rows, scale):
-        return value - g * (_F32(self.learning_rate) * scale)
+        return value - g * self._lr_scale      # _F32(learning_rate) * scale (update())
 
 
 class MomentumSGDTrainer(Trainer):
