@@ -40,7 +40,7 @@ _trie = {}              # (state, token...) -> the state after that node
 _seen = {}              # state -> how many whole evaluations from a fresh graph
 _plans = {}             # state -> GraphPlan (or _NONE: could not be written)
 _NONE = object()
-_MAX = 200000           # trie entries before everything is dropped (states are never reused)
+_MAX = 100000           # trie entries before everything is dropped (states are never reused)
 # Writing a plan costs about 100 us per node (Python's compile() of ~4 lines a node); a replay
 # saves about 1.5 us per node.  So a small graph (xor, an MLP step) is planned the second time
 # it is seen, a big one only once it has recurred often enough to be likely to pay: seen

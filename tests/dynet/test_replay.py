@@ -13,6 +13,7 @@ import pytest
 
 import compgraph.dynet as dy
 from compgraph.dynet import graph as dygraph, plans
+from compgraph.random import manual_seed
 from compgraph.errors import ShapeError
 
 
@@ -349,3 +350,61 @@ def test_the_trie_is_exact_on_wiring():
     dy.sum_elems(a - b)
     assert dy.cg()._st == states[2]
     assert isinstance(dygraph.ComputationGraph._st, type(None))
+
+
+def _both_ways(run):
+    got = run()
+    with pytest.MonkeyPatch.context() as m:
+        _no_replay(m)
+        ref = run()
+    return got, ref
+
+
+def test_a_parameter_changed_between_forward_and_backward_of_a_replayed_graph(eager_plans):
+    """set_value() after the forward: backward uses the values the forward read (DyNet's
+    rule, graph.hold), replayed or not."""
+    def run():
+        pc, ps = _xor_model()
+        out = []
+        for k in range(4):
+            dy.renew_cg()
+            loss = _xor_loss(ps, 3)
+            out.append(loss.value())
+            ps[2].set_value(np.array([[0.5 + k, -2.0]], np.float32))
+            loss.backward()
+            out.append([p.grad_as_array() for p in pc._all()])
+            for p in pc._all():
+                p._zero_grad()
+        return out, dy.cg()._plan is not None
+
+    (got, replayed), (ref, _) = _both_ways(run)
+    assert replayed
+    for g, r in zip(got, ref):
+        if isinstance(g, float):
+            assert g == r
+        else:
+            for u, v in zip(g, r):
+                np.testing.assert_array_equal(u, v)
+
+
+def test_dropout_masks_are_arguments_of_the_replay(eager_plans):
+    """dropout's mask is a constant made per graph: each replay must read its own."""
+    def run():
+        manual_seed(11)
+        pc, ps = _xor_model()
+        out = []
+        for k in range(6):
+            dy.renew_cg()
+            W, b, V, a = (dy.parameter(p) for p in ps)
+            h = dy.dropout(dy.tanh(W * dy.inputVector([1.0, 1.0]) + b), 0.5)
+            loss = dy.sum_elems(V * h + a)
+            out.append(loss.value())
+            loss.backward()
+        out.append([p.grad_as_array() for p in pc._all()])
+        return out, dy.cg()._plan is not None
+
+    (got, replayed), (ref, _) = _both_ways(run)
+    assert replayed
+    assert got[:-1] == ref[:-1] and len(set(got[:-1])) > 1     # the masks did change
+    for u, v in zip(got[-1], ref[-1]):
+        np.testing.assert_array_equal(u, v)
