@@ -23,6 +23,7 @@ from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause, lstm_fusion, plans
+from .plans import _trie   # (cleared, never rebound)
 
 
 _NP = array_namespace(np)
@@ -247,6 +248,7 @@ class ComputationGraph(BatchingGraph):
         else:
             ak = ()
         key = [op, ak]
+        batching = self.autobatch
         depth = self._depth
         d = 0
         for a in args:
@@ -265,12 +267,12 @@ class ComputationGraph(BatchingGraph):
                 rg = True
             if a.__class__ is BatchedExpression:
                 batched = True
-            if a._value is None:
+            if batching and a._value is None:
                 da = depth.get(a, 0)
                 if da > d:
                     d = da
         key = tuple(key)
-        if self.autobatch:
+        if batching:
             hit = self._fast_hits.get(key)
             if hit is None:
                 hit = self._miss_batched(op, args, attrs, promoted, key)
@@ -315,18 +317,19 @@ class ComputationGraph(BatchingGraph):
                     tok = (st, kid, t.requires_grad, args[0]._index)
                 else:
                     tok = (st, kid, t.requires_grad, *[a._index for a in args])
-                nxt = plans._trie.get(tok)
+                nxt = _trie.get(tok)
                 self._st = nxt if nxt is not None else plans.step(tok)
                 self._st_n = n + 1
             else:
                 self._st = None
+            return t
         if sid is not None:
             d += 1
             depth[t] = d
             self._sigof[t] = sid
             self._sig_depth[sid] += d
             self._sig_count[sid] += 1
-        elif self.autobatch:
+        elif batching:
             depth[t] = d + 1
         return t
 
@@ -425,7 +428,7 @@ class ComputationGraph(BatchingGraph):
         if st is not None:
             if n == self._st_n and array.__class__ is np.ndarray:
                 tok = (st, "L", t._meta, requires_grad, cls)     # the Meta: (shape, dtype)
-                nxt = plans._trie.get(tok)
+                nxt = _trie.get(tok)
                 self._st = nxt if nxt is not None else plans.step(tok)
                 self._st_n = n + 1
             else:
