@@ -92,9 +92,9 @@ class ComputationGraph(BatchingGraph):
         self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
         self._sig_keys = []        # signature id -> (signature, layout)
         self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
-        # the structure state (plans.py) of the first _st_n nodes; None: not replayable
+        # the structure state of the nodes so far (plans.py; its size says how many nodes
+        # were folded into it); None: not replayable
         self._st = None if autobatch or immediate_compute else plans.ROOT
-        self._st_n = 0
         self._plan = None          # the plan whose forward computed this graph (plans.py)
 
     def _adopt(self, node):
@@ -114,12 +114,8 @@ class ComputationGraph(BatchingGraph):
 
     def _fold(self, t):
         """Fold a node made the general way into the structure state (plans.py)."""
-        tok = plans.general_token(self, self._st, t) if t._index == self._st_n else None
-        if tok is None:
-            self._st = None
-            return
-        self._st_n += 1
-        self._st = plans.step(tok)
+        tok = plans.general_token(self, self._st, t)
+        self._st = None if tok is None else plans.step(tok)
 
     def record(self, op, args, attrs):
         # an expression kept from before renew_cg() belongs to a dropped graph: recorded
@@ -293,7 +289,7 @@ class ComputationGraph(BatchingGraph):
         t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
         t._value = None
         t._grad = None
-        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.requires_grad = rg = rg and not op.nondiff and state.GRAD_ENABLED
         t.op = op
         t.inputs = args
         t.attrs = attrs
@@ -303,25 +299,21 @@ class ComputationGraph(BatchingGraph):
         t.name = None
         t._graph = self
         nodes = self.nodes
-        t._index = n = len(nodes)
+        t._index = len(nodes)
         nodes.append(t)
         st = self._st
         if st is not None:
             # the structure's token (plans.py): the record key's id fixes the op, attributes
             # and input shapes, the inputs' places in the graph the wiring (None: a constant
             # from outside the graph, which the replay reads as an argument)
-            if n == self._st_n:
-                if len(args) == 2:
-                    tok = (st, kid, t.requires_grad, args[0]._index, args[1]._index)
-                elif len(args) == 1:
-                    tok = (st, kid, t.requires_grad, args[0]._index)
-                else:
-                    tok = (st, kid, t.requires_grad, *[a._index for a in args])
-                nxt = _trie.get(tok)
-                self._st = nxt if nxt is not None else plans.step(tok)
-                self._st_n = n + 1
+            if len(args) == 2:
+                tok = (st, kid, rg, args[0]._index, args[1]._index)
+            elif len(args) == 1:
+                tok = (st, kid, rg, args[0]._index)
             else:
-                self._st = None
+                tok = (st, kid, rg, *[a._index for a in args])
+            nxt = _trie.get(tok)
+            self._st = nxt if nxt is not None else plans.step(tok)
             return t
         if sid is not None:
             d += 1
@@ -377,7 +369,7 @@ class ComputationGraph(BatchingGraph):
         st = self._st
         if st is not None and self._frontier == 0 and not self._reruns:
             n = len(self.nodes)
-            if (n == self._st_n and n > 1 and (target is None or target._index == n - 1)
+            if (plans.size(st) == n and n > 1 and (target is None or target._index == n - 1)
                     and not state.ANOMALY and plans.evaluate(self)):
                 return
         BatchingGraph.evaluate(self, target)
@@ -422,15 +414,14 @@ class ComputationGraph(BatchingGraph):
             self._has_batched = True
         t._graph = self
         nodes = self.nodes
-        t._index = n = len(nodes)
+        t._index = len(nodes)
         nodes.append(t)
         st = self._st
         if st is not None:
-            if n == self._st_n and array.__class__ is np.ndarray:
+            if array.__class__ is np.ndarray:
                 tok = (st, "L", t._meta, requires_grad, cls)     # the Meta: (shape, dtype)
                 nxt = _trie.get(tok)
                 self._st = nxt if nxt is not None else plans.step(tok)
-                self._st_n = n + 1
             else:
                 self._st = None
         return t

@@ -48,6 +48,9 @@ _MAX = 100000           # trie entries before everything is dropped (states are 
 _USES_PER_NODE = 16
 
 
+_sizes = {ROOT: 0}      # state -> how many nodes were folded into it
+
+
 def step(token):
     """The state after a node whose token (its first element the state before) is given."""
     nxt = _trie.get(token)
@@ -56,8 +59,18 @@ def step(token):
             _trie.clear()
             _seen.clear()
             _plans.clear()
+            _sizes.clear()
+            _sizes[ROOT] = 0
         nxt = _trie[token] = next(_ids)
+        # (a state from before a clear has no size: its graph is never replayed)
+        _sizes[nxt] = _sizes.get(token[0], -1 << 40) + 1
     return nxt
+
+
+def size(st):
+    """The number of nodes folded into state st: a graph whose every node was folded (none
+    was made by a path that does not fold, see ComputationGraph) has len(nodes) of them."""
+    return _sizes.get(st, -1)
 
 
 def general_token(graph, st, t):
