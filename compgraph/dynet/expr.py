@@ -924,6 +924,14 @@ def _layout(node, v):
 
 def _value(self, recalculate=False):
     """A float for a scalar (DyNet dims (1,)), else nested lists (the batch last)."""
+    g = self._graph
+    if self.__class__ is Expression and not recalculate and g is _Current.cg and g is not None:
+        # the usual loss.value(): a float straight from the 0-d or 1-element array (float()
+        # of a float32 is exact, as the float64 copy npvalue makes)
+        g.evaluate(self)
+        v = self._value
+        if v.ndim == 0 or v.shape == (1,):
+            return float(v.reshape(()))
     v = _npvalue(self, recalculate)
     if v.size == 1 and len(_dims(self)) <= 1 and (self.__class__ is not BatchedExpression
                                                   or self._value.shape[0] == 1):

@@ -111,8 +111,8 @@ def evaluate(graph):
         graph._evaluate_nodes()
         try:
             plan = GraphPlan(graph)
-        except _Unplannable:
-            plan = _NONE
+        except Exception:       # (_Unplannable, or an op the writer cannot write): the plan
+            plan = _NONE        # is an optimization; this structure runs node by node
         _plans[st] = plan
         if plan is not _NONE:
             graph._plan = plan
