@@ -14,13 +14,12 @@ depends on and nothing it does not --
 
 Two graphs with one state therefore have the same nodes, wired the same way, on arrays of the
 same shapes; the trie makes that exact (no hash collisions: a state is a path of equal
-tokens).  The second time a state is evaluated whole, from a fresh graph, its forward and
-backward are written as straight-line Python by replay.py's writer (the code compile()
-replays: one call per op, the VJPs with their broadcast reductions worked out once); from the
-third time on, evaluate() runs the generated forward -- every node still gets its value, so
+tokens).  The _PLAN_AT-th time a state is evaluated whole, from a fresh graph, its forward
+and backward are written as straight-line Python by replay.py's writer (the code compile()
+replays: one call per op, the VJPs with their broadcast reductions worked out once); from
+then on, evaluate() runs the generated forward -- every node still gets its value, so
 value() of any intermediate, gradient(), incremental forwards and the node-by-node backward
-keep working -- and backward() of the graph's last node runs the generated backward (a big
-graph waits longer before it is written: see _USES_PER_NODE).  Anything
+keep working -- and backward() of the graph's last node runs the generated backward.  Anything
 else (a graph evaluated in parts, invalidated, reverted, autobatched, anomaly mode, an operand
 from outside that needs a gradient, attributes without a key) takes the node-by-node path,
 which the replay must equal exactly (tests/dynet/test_replay.py).
@@ -41,11 +40,12 @@ _seen = {}              # state -> how many whole evaluations from a fresh graph
 _plans = {}             # state -> GraphPlan (or _NONE: could not be written)
 _NONE = object()
 _MAX = 100000           # trie entries before everything is dropped (states are never reused)
-# Writing a plan costs about 100 us per node (Python's compile() of ~4 lines a node); a replay
-# saves about 1.5 us per node.  So a small graph (xor, an MLP step) is planned the second time
-# it is seen, a big one only once it has recurred often enough to be likely to pay: seen
-# n times, a graph of up to n * _USES_PER_NODE nodes is planned.
-_USES_PER_NODE = 16
+# Writing a plan costs some 30-60 us per node (Python's compile() of ~2.5 statements a node)
+# and a replay saves about 1.5 us per node, small graph or big: a plan pays after some 20-40
+# replays.  So a structure is planned once it has recurred _PLAN_AT times (a structure seen
+# that often tends to keep coming: xor's, or a tagger's sentence lengths over epochs); one
+# seen a few times only (most sentence lengths in a short run) is never written.
+_PLAN_AT = 32
 
 
 _sizes = {ROOT: 0}      # state -> how many nodes were folded into it
@@ -105,9 +105,9 @@ def evaluate(graph):
     if plan is None:
         n = _seen.get(st, 0) + 1
         _seen[st] = n
-        if n < 2 or n * _USES_PER_NODE < len(graph.nodes):
+        if n < _PLAN_AT:
             return False
-        # the second time: computed node by node, then written down from its values
+        # computed node by node, then written down from its values
         graph._evaluate_nodes()
         try:
             plan = GraphPlan(graph)
@@ -177,7 +177,9 @@ class GraphPlan:
             v = names[id(t)]
             if t._value.ndim == 0:       # a reduction may hand back a NumPy scalar
                 body.append(f"    if {v}.__class__ is not ndarray: {v} = asarray({v})")
-            body.append(f"    N[{t._index}]._value = {v}")
+                body.append(f"    N[{t._index}]._value = {v}")
+            else:                        # (one statement: compile() costs per statement)
+                body[-1] = body[-1].replace(f"    {v} = ", f"    N[{t._index}]._value = {v} = ", 1)
         used = _used(body)
         leaves = [v for v in fetch if v in used]
         fwd = ["def forward(N):"] + [f"    {v} = {fetch[v]}" for v in leaves]
@@ -199,12 +201,11 @@ class GraphPlan:
                 bwd.append(f"    {g} = asarray({g})")
             ret.append(g)
         bwd.append(f"    return ({''.join(g + ', ' for g in ret)})")
+        bwd = _merged(bwd)
         used = _used(bwd)
-        loads = []
-        for t in nodes:
-            v = names[id(t)]
-            if v in used:
-                loads.append(f"    {v} = {fetch[v] if v in fetch else f'N[{t._index}]._value'}")
+        # every node's value in one statement (the unused ones into `_`)
+        loads = ["    " + ", ".join(names[id(t)] if names[id(t)] in used else "_" for t in nodes)
+                 + ", = [x._value for x in N]"]
         for v in fetch:
             if v[0] == "e" and v in used:
                 loads.append(f"    {v} = {fetch[v]}")
@@ -224,6 +225,24 @@ def _stand_in(x):
     if x.requires_grad:
         raise _Unplannable        # a gradient that leaves the graph: the general sweep
     return _make(x._value)
+
+
+_TEMP = re.compile(r"^    t = (.*)$")
+_TAKE = re.compile(r"^    (\w+) = (\1 \+ )?t$")
+
+
+def _merged(lines):
+    """The writer's `t = <vjp>` followed by `g = t` or `g = g + t` as one statement each
+    (the same operations in the same order: compile() costs per statement)."""
+    out = []
+    for line in lines:
+        m = _TAKE.match(line)
+        prev = _TEMP.match(out[-1]) if m and out else None
+        if prev is not None:
+            out[-1] = f"    {m.group(1)} = {m.group(2) or ''}{prev.group(1)}"
+        else:
+            out.append(line)
+    return out
 
 
 def _used(lines):
