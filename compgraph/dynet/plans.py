@@ -9,8 +9,10 @@ depends on and nothing it does not --
 * a leaf (input, parameter, looked-up row, constant): its shape, dtype, class and whether it
   requires a gradient -- not its value, which the replay reads afresh;
 * an op node: the op, its attributes' key (rules.attrs_key: equal keys, equal attributes),
-  whether it requires a gradient, and for each input the index of that node in the graph (or,
-  for a constant from outside the graph, its shape and dtype).
+  its inputs' shapes and dtypes, whether it requires a gradient, and for each input the index
+  of that node in the graph (None: a constant from outside the graph, a label or a dropout
+  mask, which the replay reads afresh too).  On _record_fast's path the first three are the
+  id of its record key, so a token is a few ints.
 
 Two graphs with one state therefore have the same nodes, wired the same way, on arrays of the
 same shapes; the trie makes that exact (no hash collisions: a state is a path of equal
