@@ -261,8 +261,9 @@ def random_bernoulli(dim, p, scale=1.0, batch_size=1):
 
 def parameter(*ps, update=True):
     """The node of a parameter (or a lookup table, whole) in the current graph."""
-    nodes = [p.expr(update) for p in ps]
-    return nodes[0] if len(nodes) == 1 else nodes
+    if len(ps) == 1:
+        return ps[0].expr(update)
+    return [p.expr(update) for p in ps]
 
 
 def const_parameter(*ps):

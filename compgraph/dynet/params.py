@@ -299,7 +299,8 @@ class Parameters(_AsExpression):
     def expr(self, update=False):
         """The node of this parameter in the current graph; DyNet 2.1's default update=False
         is a constant (dy.const_parameter); used directly in an expression it is updated."""
-        return cg().param_node(self, bool(update))
+        g = _Current.cg
+        return (g if g is not None else cg()).param_node(self, update is True or bool(update))
 
     def shape(self):
         return self._value.shape
