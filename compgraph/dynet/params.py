@@ -328,7 +328,7 @@ class Parameters(_AsExpression):
         return self._value, self._grad, None
 
     def _zero_grad(self):
-        self._grad[...] = 0
+        self._grad.fill(0)
 
     def __repr__(self):
         return f"Parameter {self._name}"

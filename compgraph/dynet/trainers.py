@@ -137,10 +137,9 @@ class Trainer:
                 p._value = update(p, value, g, None, scale)
             else:
                 value[rows] = update(p, value[rows], g, rows, scale)
+            p._zero_grad()          # (each rule's result is a new array: g is not kept)
         if cg is not None and pieces:
             cg.reread({p for p, _, _, _ in pieces})
-        for p, *_ in pieces:
-            p._zero_grad()
 
     def _slot(self, p, name, rows):
         """Per-parameter optimizer state (momentum, squared gradients), row-aligned."""
