@@ -93,8 +93,9 @@ class ComputationGraph(BatchingGraph):
         self._sig_keys = []        # signature id -> (signature, layout)
         self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
         # the structure state of the nodes so far (plans.py; its size says how many nodes
-        # were folded into it); None: not replayable
-        self._st = None if autobatch or immediate_compute else plans.ROOT
+        # were folded into it); None: not replayable, or not folded (plans.folding())
+        self._counted = not (autobatch or immediate_compute)
+        self._st = plans.ROOT if self._counted and plans.folding() else None
         self._plan = None          # the plan whose forward computed this graph (plans.py)
 
     def _adopt(self, node):
@@ -366,12 +367,13 @@ class ComputationGraph(BatchingGraph):
     def evaluate(self, target=None):
         """BatchingGraph.evaluate; a fresh unbatched graph evaluated whole, whose structure
         was seen before, runs its generated forward (plans.py)."""
-        st = self._st
-        if st is not None and self._frontier == 0 and not self._reruns:
+        if self._counted and self._frontier == 0 and not self._reruns:
             n = len(self.nodes)
-            if (plans.size(st) == n and n > 1 and (target is None or target._index == n - 1)
-                    and not state.ANOMALY and plans.evaluate(self)):
-                return
+            if n > 1 and (target is None or target._index == n - 1) and not state.ANOMALY:
+                plans.count_size(n)
+                st = self._st
+                if st is not None and plans.size(st) == n and plans.evaluate(self):
+                    return
         BatchingGraph.evaluate(self, target)
 
     def _evaluate_nodes(self):

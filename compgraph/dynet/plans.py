@@ -16,7 +16,8 @@ depends on and nothing it does not --
 
 Two graphs with one state therefore have the same nodes, wired the same way, on arrays of the
 same shapes; the trie makes that exact (no hash collisions: a state is a path of equal
-tokens).  The _PLAN_AT-th time a state is evaluated whole, from a fresh graph, its forward
+tokens; graphs are folded once graphs of their size recur, see _FOLD_AT).  The _PLAN_AT-th
+time a state is evaluated whole, from a fresh graph, its forward
 and backward are written as straight-line Python by replay.py's writer (the code compile()
 replays: one call per op, the VJPs with their broadcast reductions worked out once); from
 then on, evaluate() runs the generated forward -- every node still gets its value, so
@@ -51,6 +52,29 @@ _PLAN_AT = 32
 
 
 _sizes = {ROOT: 0}      # state -> how many nodes were folded into it
+
+# Folding costs ~0.2 us a node, which a graph that is never replayed pays for nothing (a
+# tagger's sentences, in a run too short for their lengths to recur _PLAN_AT times).  So a
+# graph is folded only while graphs of the last one's size (node count) keep coming back:
+# once a size has been evaluated _FOLD_AT times, the next graphs are folded (and counted, and
+# replayed once planned); a graph of a rare size turns it off for the next one.
+_FOLD_AT = 16
+_size_count = {}        # node count -> fresh whole evaluations of unbatched graphs
+_fold = [False]
+
+
+def folding():
+    """Whether a new graph folds its nodes (ComputationGraph.__init__)."""
+    return _fold[0]
+
+
+def count_size(n):
+    """A fresh unbatched graph of n nodes is evaluated whole."""
+    c = _size_count.get(n, 0) + 1
+    if c == 1 and len(_size_count) > 10000:
+        _size_count.clear()
+    _size_count[n] = c
+    _fold[0] = c >= _FOLD_AT
 
 
 def step(token):

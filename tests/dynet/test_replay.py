@@ -18,11 +18,14 @@ from compgraph.errors import ShapeError
 
 
 @pytest.fixture(autouse=True)
-def fresh_plans():
+def fresh_plans(monkeypatch):
     """Structures seen by earlier tests (the same shapes: plans are shared by programs) would
-    make the counts below depend on the test order."""
-    for d in (plans._trie, plans._seen, plans._plans):
+    make the counts below depend on the test order; every graph is folded (see the test of
+    _FOLD_AT for the gate)."""
+    for d in (plans._trie, plans._seen, plans._plans, plans._size_count):
         d.clear()
+    monkeypatch.setattr(plans, "_FOLD_AT", 0)
+    monkeypatch.setattr(plans, "_fold", [True])
     dy.renew_cg()
 
 
@@ -408,3 +411,21 @@ def test_dropout_masks_are_arguments_of_the_replay(eager_plans):
     assert got[:-1] == ref[:-1] and len(set(got[:-1])) > 1     # the masks did change
     for u, v in zip(got[-1], ref[-1]):
         np.testing.assert_array_equal(u, v)
+
+
+def test_graphs_are_folded_once_their_size_recurs(monkeypatch):
+    monkeypatch.setattr(plans, "_FOLD_AT", 3)
+    monkeypatch.setattr(plans, "_PLAN_AT", 2)
+    pc, ps = _xor_model()
+    folded = []
+    for k in range(8):
+        dy.renew_cg()
+        folded.append(dy.cg()._st is not None)
+        (_xor_loss(ps, 1) if k != 4 else dy.sum_elems(_xor_loss(ps, 1) * 2.0)).value()
+    # sizes seen: 15 (x3) -> fold; a graph of another size (k=4) -> not the next one; then on
+    # again after the size-15 graph k=5 (its 4th) -> fold from k=6
+    assert folded == [True, False, False, True, True, False, True, True]
+    dy.renew_cg()
+    loss = _xor_loss(ps, 1)
+    loss.value()
+    assert dy.cg()._plan is not None          # folded, counted and planned all the same
