@@ -29,7 +29,7 @@ from .plans import _trie   # (cleared, never rebound)
 _NP = array_namespace(np)
 _F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
-_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id), across unbatched graphs
+_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id), unbatched graphs
 _key_ids = itertools.count()
 _batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
 
