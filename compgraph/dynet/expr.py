@@ -261,8 +261,9 @@ def random_bernoulli(dim, p, scale=1.0, batch_size=1):
 
 def parameter(*ps, update=True):
     """The node of a parameter (or a lookup table, whole) in the current graph."""
-    nodes = [p.expr(update) for p in ps]
-    return nodes[0] if len(nodes) == 1 else nodes
+    if len(ps) == 1:
+        return ps[0].expr(update)
+    return [p.expr(update) for p in ps]
 
 
 def const_parameter(*ps):
@@ -924,6 +925,14 @@ def _layout(node, v):
 
 def _value(self, recalculate=False):
     """A float for a scalar (DyNet dims (1,)), else nested lists (the batch last)."""
+    g = self._graph
+    if self.__class__ is Expression and not recalculate and g is _Current.cg and g is not None:
+        # the usual loss.value(): a float straight from the 0-d or 1-element array (float()
+        # of a float32 is exact, as the float64 copy npvalue makes)
+        g.evaluate(self)
+        v = self._value
+        if v.ndim == 0 or v.shape == (1,):
+            return float(v.reshape(()))
     v = _npvalue(self, recalculate)
     if v.size == 1 and len(_dims(self)) <= 1 and (self.__class__ is not BatchedExpression
                                                   or self._value.shape[0] == 1):

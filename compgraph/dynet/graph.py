@@ -11,6 +11,8 @@ A *batched* expression (lookup_batch, inputTensor(batched=True), or anything com
 from one) is a BatchedExpression: the same node with the batch as its leading axis.  Its
 class is the flag, so dialect functions know where DyNet's dimensions start.
 """
+import itertools
+
 import numpy as np
 
 from .. import state
@@ -20,13 +22,15 @@ from ..executors.autobatch import BatchingGraph, _infer
 from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
-from . import gcpause, lstm_fusion
+from . import gcpause, lstm_fusion, plans
+from .plans import _trie   # (cleared, never rebound)
 
 
 _NP = array_namespace(np)
 _F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
-_plain_metas = {}      # _record_fast's key -> Meta of the result, across unbatched graphs
+_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id), unbatched graphs
+_key_ids = itertools.count()
 _batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
 
 
@@ -71,6 +75,8 @@ class BatchedExpression(Expression):
 class ComputationGraph(BatchingGraph):
     """One DyNet graph: lazy until a value is asked for, alive until renew_cg()."""
     node_class = Expression
+    _st = None
+    _plan = None
 
     def __init__(self, autobatch=False, immediate_compute=False, check_validity=False):
         super().__init__(autobatch=autobatch)
@@ -86,6 +92,11 @@ class ComputationGraph(BatchingGraph):
         self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
         self._sig_keys = []        # signature id -> (signature, layout)
         self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
+        # the structure state of the nodes so far (plans.py; its size says how many nodes
+        # were folded into it); None: not replayable, or not folded (plans.folding())
+        self._counted = not (autobatch or immediate_compute)
+        self._st = plans.ROOT if self._counted and plans.folding() else None
+        self._plan = None          # the plan whose forward computed this graph (plans.py)
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -98,7 +109,14 @@ class ComputationGraph(BatchingGraph):
         node._graph = self
         node._index = len(self.nodes)
         self.nodes.append(node)
+        if self._st is not None:
+            self._fold(node)
         return node
+
+    def _fold(self, t):
+        """Fold a node made the general way into the structure state (plans.py)."""
+        tok = plans.general_token(self, self._st, t)
+        self._st = None if tok is None else plans.step(tok)
 
     def record(self, op, args, attrs):
         # an expression kept from before renew_cg() belongs to a dropped graph: recorded
@@ -196,6 +214,8 @@ class ComputationGraph(BatchingGraph):
         t._index = len(nodes)
         nodes.append(t)
         if not batching:
+            if self._st is not None:
+                self._fold(t)
             return t
         d += 1
         depth[t] = d
@@ -225,6 +245,7 @@ class ComputationGraph(BatchingGraph):
         else:
             ak = ()
         key = [op, ak]
+        batching = self.autobatch
         depth = self._depth
         d = 0
         for a in args:
@@ -232,7 +253,7 @@ class ComputationGraph(BatchingGraph):
             if a._graph is not self:
                 if a._graph is not None:
                     raise _stale(op.name)
-                if m is None or a.op is not None or a.requires_grad:
+                if m is None or a.op is not None or a.requires_grad or a._index is not None:
                     return self._record_keyed(op, args, attrs, promoted)
             elif m is None:
                 return self._record_keyed(op, args, attrs, promoted)
@@ -243,12 +264,12 @@ class ComputationGraph(BatchingGraph):
                 rg = True
             if a.__class__ is BatchedExpression:
                 batched = True
-            if a._value is None:
+            if batching and a._value is None:
                 da = depth.get(a, 0)
                 if da > d:
                     d = da
         key = tuple(key)
-        if self.autobatch:
+        if batching:
             hit = self._fast_hits.get(key)
             if hit is None:
                 hit = self._miss_batched(op, args, attrs, promoted, key)
@@ -256,19 +277,20 @@ class ComputationGraph(BatchingGraph):
                     return hit                       # made the general way
             meta, sid = hit
         else:
-            meta = _plain_metas.get(key)
-            if meta is None:
+            hit = _plain_metas.get(key)
+            if hit is None:
                 t = self._record_keyed(op, args, attrs, promoted)
-                t._meta = meta = intern_meta(*t._meta)
+                t._meta = intern_meta(*t._meta)
                 if len(_plain_metas) > 50000:
                     _plain_metas.clear()
-                _plain_metas[key] = meta
+                _plain_metas[key] = (t._meta, next(_key_ids))
                 return t
+            meta, kid = hit
             sid = None
         t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
         t._value = None
         t._grad = None
-        t.requires_grad = rg and not op.nondiff and state.GRAD_ENABLED
+        t.requires_grad = rg = rg and not op.nondiff and state.GRAD_ENABLED
         t.op = op
         t.inputs = args
         t.attrs = attrs
@@ -280,13 +302,27 @@ class ComputationGraph(BatchingGraph):
         nodes = self.nodes
         t._index = len(nodes)
         nodes.append(t)
+        st = self._st
+        if st is not None:
+            # the structure's token (plans.py): the record key's id fixes the op, attributes
+            # and input shapes, the inputs' places in the graph the wiring (None: a constant
+            # from outside the graph, which the replay reads as an argument)
+            if len(args) == 2:
+                tok = (st, kid, rg, args[0]._index, args[1]._index)
+            elif len(args) == 1:
+                tok = (st, kid, rg, args[0]._index)
+            else:
+                tok = (st, kid, rg, *[a._index for a in args])
+            nxt = _trie.get(tok)
+            self._st = nxt if nxt is not None else plans.step(tok)
+            return t
         if sid is not None:
             d += 1
             depth[t] = d
             self._sigof[t] = sid
             self._sig_depth[sid] += d
             self._sig_count[sid] += 1
-        elif self.autobatch:
+        elif batching:
             depth[t] = d + 1
         return t
 
@@ -328,6 +364,21 @@ class ComputationGraph(BatchingGraph):
             self._own_metas.add(node._id)
         return node
 
+    def evaluate(self, target=None):
+        """BatchingGraph.evaluate; a fresh unbatched graph evaluated whole, whose structure
+        was seen before, runs its generated forward (plans.py)."""
+        if self._counted and self._frontier == 0 and not self._reruns:
+            n = len(self.nodes)
+            if n > 1 and (target is None or target._index == n - 1) and not state.ANOMALY:
+                plans.count_size(n)
+                st = self._st
+                if st is not None and plans.size(st) == n and plans.evaluate(self):
+                    return
+        BatchingGraph.evaluate(self, target)
+
+    def _evaluate_nodes(self):
+        BatchingGraph.evaluate(self)
+
     def compute(self, node):
         """Graph.compute for the node-by-node evaluation of an unbatched DyNet graph: every
         input of a DyNet node has its value by then (the nodes before it ran first, and
@@ -345,17 +396,44 @@ class ComputationGraph(BatchingGraph):
 
     # --- leaves -----------------------------------------------------------------------------
     def leaf(self, array, requires_grad=False, batched=False):
-        node = _make(array, requires_grad, BatchedExpression if batched else Expression)
-        node._meta = intern_meta(array.shape, array.dtype)
+        # written out (tensor._init, _adopt and _fold in one): every input, parameter and
+        # looked-up row of a graph is one of these
+        cls = BatchedExpression if batched else Expression
+        t = cls.__new__(cls)
+        t._value = array
+        t._grad = None
+        t.requires_grad = requires_grad
+        t.op = None
+        t.inputs = None
+        t.attrs = _NOATTRS
+        t._id = _next_id()
+        t._retain = False
+        t.name = None
+        shape, dtype = array.shape, array.dtype
+        m = _interned.get((shape, dtype))
+        t._meta = m if m is not None else intern_meta(shape, dtype)
         if batched:
             self._has_batched = True
-        return self._adopt(node)
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        st = self._st
+        if st is not None:
+            if array.__class__ is np.ndarray:
+                tok = (st, "L", t._meta, requires_grad, cls)     # the Meta: (shape, dtype)
+                nxt = _trie.get(tok)
+                self._st = nxt if nxt is not None else plans.step(tok)
+            else:
+                self._st = None
+        return t
 
     def param_node(self, p, update=True):
         node = self._params.get((p, update))
         if node is None:
             node = self.leaf(p._value, update)
-            if update:
+            if update and self.autobatch:
+                # shared by every member of a batch: a Meta of its own (see Meta)
                 self.shared_ids.add(node._id)
                 node._meta = _param_meta(p)
             self._params[(p, update)] = node
@@ -381,6 +459,7 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._checkpoints = []
         self._fast_hits = {}
+        self._st = self._plan = None
         self.release_batches()
 
     # --- parameters that change while the graph is alive ------------------------------------------
@@ -402,6 +481,8 @@ class ComputationGraph(BatchingGraph):
     def reread(self, params=None):
         """After params (all when None) changed: the nodes not reached yet read them."""
         reached = max(self._frontier, self._kept)
+        if reached >= len(self.nodes):
+            return                                   # every node reached: none reads anew
         for (p, _), node in self._params.items():
             if node._index >= reached and (params is None or p in params):
                 node._value = p._value
@@ -416,6 +497,7 @@ class ComputationGraph(BatchingGraph):
         """DyNet's invalidate: every node is computed again, from the current parameters."""
         super().invalidate()
         self._kept = 0
+        self._plan = None
         self.reread()
 
     # --- checkpoints (DyNet's cg_checkpoint / cg_revert) -----------------------------------------
@@ -428,6 +510,7 @@ class ComputationGraph(BatchingGraph):
         if not self._checkpoints:
             raise GraphError("cg_revert(): no cg_checkpoint() to revert to in this graph")
         n, self._params, lookups, self._backward_root = self._checkpoints.pop()
+        self._st = self._plan = None          # not replayed: the nodes kept their values
         kept = min(max(self._frontier, self._kept), n)
         for node in self.nodes[n:]:
             node._graph = _REVERTED
@@ -459,7 +542,13 @@ class ComputationGraph(BatchingGraph):
         if full:
             grads = self._full_backward(root)
         elif root.requires_grad:
-            grads = self.backward_from(root)
+            self.evaluate(root)
+            plan = self._plan
+            if plan is not None and root._index == plan.n - 1 == len(self.nodes) - 1 \
+                    and root.op is not None and not state.ANOMALY:
+                grads = plan.backward(self.nodes)      # the generated sweep (plans.py)
+            else:
+                grads = self.backward_from(root)
         else:
             grads = {}     # DyNet runs it too: nothing to update, every gradient is zero
         self._last_grads = grads

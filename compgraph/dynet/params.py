@@ -299,7 +299,8 @@ class Parameters(_AsExpression):
     def expr(self, update=False):
         """The node of this parameter in the current graph; DyNet 2.1's default update=False
         is a constant (dy.const_parameter); used directly in an expression it is updated."""
-        return cg().param_node(self, bool(update))
+        g = _Current.cg
+        return (g if g is not None else cg()).param_node(self, update is True or bool(update))
 
     def shape(self):
         return self._value.shape
@@ -327,7 +328,7 @@ class Parameters(_AsExpression):
         return self._value, self._grad, None
 
     def _zero_grad(self):
-        self._grad[...] = 0
+        self._grad.fill(0)
 
     def __repr__(self):
         return f"Parameter {self._name}"

@@ -110,7 +110,8 @@ class Trainer:
         if self.clipping_enabled:
             # DyNet's norm is over every parameter's gradient, a frozen one's (set_updated
             # (False)) too -- which update() never clears, so it keeps accumulating
-            norm = float(np.sqrt(sum(float(np.vdot(p._grad, p._grad)) for p in self.model._all())))
+            vdot = np.vdot
+            norm = math.sqrt(sum([float(vdot(g, g)) for g in [p._grad for p in self.model._all()]]))
             if not math.isfinite(norm):
                 raise GraphError(f"{type(self).__name__}.update(): the gradient norm is {norm} "
                                  f"(DyNet raises too: magnitude of gradient is bad); "
@@ -125,17 +126,20 @@ class Trainer:
         # its array: dense updates make a new array instead, and for a table's rows (changed
         # in place) the graph first copies what it computed (graph.hold / reread)
         cg = _Current.cg
-        if cg is not None:
-            cg.hold({p for p, _, _, rows in pieces if rows is not None})
+        sparse = [p for p, _, _, rows in pieces if rows is not None]
+        if cg is not None and sparse:
+            cg.hold(set(sparse))
+        # the rate times the clipping factor, rounded to float32 once for every parameter
+        self._lr_scale = _F32(self.learning_rate) * scale
+        update = self._update
         for p, value, g, rows in pieces:
             if rows is None:
-                p._value = self._update(p, value, g, None, scale)
+                p._value = update(p, value, g, None, scale)
             else:
-                value[rows] = self._update(p, value[rows], g, rows, scale)
-        if cg is not None:
+                value[rows] = update(p, value[rows], g, rows, scale)
+            p._zero_grad()          # (each rule's result is a new array: g is not kept)
+        if cg is not None and pieces:
             cg.reread({p for p, _, _, _ in pieces})
-        for p, *_ in pieces:
-            p._zero_grad()
 
     def _slot(self, p, name, rows):
         """Per-parameter optimizer state (momentum, squared gradients), row-aligned."""
@@ -165,7 +169,7 @@ class SimpleSGDTrainer(Trainer):
         super().__init__(m, learning_rate)
 
     def _update(self, p, value, g, rows, scale):
-        return value - g * (_F32(self.learning_rate) * scale)
+        return value - g * self._lr_scale      # _F32(learning_rate) * scale (update())
 
 
 class MomentumSGDTrainer(Trainer):
