@@ -18,8 +18,11 @@ import inspect
 from functools import partial
 
 META = frozenset({"shape", "dtype", "ndim", "size"})   # what a freed value still answers
-_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
-                    "LOAD_FAST_AND_CLEAR", "DELETE_FAST", "STORE_FAST"})
+# Instructions naming a function's local variables: any opname with one of these parts.
+# Newer Pythons fuse loads (3.13's LOAD_FAST_LOAD_FAST, 3.14's LOAD_FAST_BORROW...), whose
+# argval is a tuple of names; matching by part keeps them counted as reads.
+_LOCAL_PARTS = ("FAST", "DEREF", "CLOSURE")
+_PLAIN_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_BORROW"})
 ALL = None   # "reads everything": what an undecidable VJP is taken to read
 
 
@@ -38,13 +41,16 @@ def derive(fn, n_fixed):
     used = set()
     instrs = list(dis.get_instructions(code))
     for j, ins in enumerate(instrs):
-        if ins.opname not in _LOADS:
+        if not any(part in ins.opname for part in _LOCAL_PARTS):
             continue
         nxt = instrs[j + 1] if j + 1 < len(instrs) else None
-        if (ins.opname == "LOAD_FAST" and nxt is not None and nxt.opname == "LOAD_ATTR"
+        if (ins.opname in _PLAIN_LOADS and nxt is not None and nxt.opname == "LOAD_ATTR"
                 and nxt.argval in META):
             continue                     # x.shape: metadata only
-        used.add(ins.argval)
+        if isinstance(ins.argval, tuple):
+            used.update(ins.argval)      # a fused load of several locals
+        else:
+            used.add(ins.argval)
     used.update(code.co_cellvars)        # captured by an inner function: assume read
     params = names[n_fixed:]
     reads_ans = params[0] in used
