@@ -229,6 +229,16 @@ class _Lowering:
             # fresh product is cheaper than matmul's out= on small results
             if ins[0].ndim == 1:
                 self.emit(f"{v} = np.dot({r[1]}, {r[0]})")    # gemv, as @; a cheaper call
+            elif t.numel() >= _SMALL and _gemm_in_place(t.dtype) is not None:
+                # the same BLAS call as (W @ X^T)^T (so the same bits), its result written
+                # into a C-ordered buffer instead of coming out Fortran-ordered: the ufuncs
+                # after it (bias, tanh, their VJPs into C-ordered buffers) then walk their
+                # arrays in order, 3-5x faster than crosswise
+                dst = self.buf(t._value)
+                self.env[f"gemm_{t.dtype.name}"] = _gemm_in_place(t.dtype)
+                self.emit(f"gemm_{t.dtype.name}(1.0, {r[1]}.T, {r[0]}.T, trans_a=1, beta=0.0, "
+                          f"c={dst}.T, overwrite_c=1)")
+                self.emit(f"{v} = {dst}")
             else:                     # W @ X^T is BLAS's faster layout; the result's view
                 self.emit(f"{v} = ({r[1]} @ {r[0]}.T).T")
             self.emit(f"{v} += {r[2]}")
@@ -413,13 +423,20 @@ class _Lowering:
         name, scale = g
         same = all(np.shape(y._value) == t.shape or id(y) in self.const for y in ins)
         if op == "linear" and ins[0].ndim in (1, 2) and ins[2].ndim == 1 and name is not None:
+            key = (id(t), "scaled")
+            if i == 0 and scale != 1.0 and ins[1].requires_grad:
+                # the weight's gradient puts the scale on g anyway: do it first and multiply
+                # the scaled g, so that the scale does not travel on to a pass over the
+                # (larger) input gradient.  The same numbers: a pending scale is a power of
+                # two, which commutes with the product exactly
+                self.done[key] = self.array(g, t)
+                name, scale = self.done[key], 1.0
             if i == 0:                         # the scale passes through the product
                 mm = "np.dot({}, {})" if x.ndim == 1 else "{} @ {}"     # (gemv: as @)
                 self.emit(f"{name}_x = " + mm.format(name, r[1]))
                 self.shapes[f"{name}_x"] = x.shape
                 return (f"{name}_x", scale)
             # the weight's and bias's gradients: the scale goes on the small g, once
-            key = (id(t), "scaled")
             if key not in self.done:
                 self.done[key] = self.array(g, t)
             gs, dst = self.done[key], target or self.buf(x._value)
