@@ -17,6 +17,11 @@ What makes it cheap, compared with the general writer in replay.py:
   out= into buffers allocated once per plan, and their VJPs too; scalar constants made while
   tracing (0.5 * x, x ** 2) are folded into the code as Python numbers; any other op runs its
   own table entry, as in the general writer;
+* products write where their result lives: an outer-product weight gradient (batch 1) by
+  BLAS gemm with k = 1 straight into .grad (2x NumPy's broadcast multiply), a batch's
+  linear forward by the gemm NumPy would call, into a C-ordered buffer (the ufuncs after it
+  then walk their arrays in order), and the mean's 1/n is put on the output gradient
+  before its product with the weight, not on the larger gradient after it;
 * the optimizer is not called: zero_grad(set_to_none=True) and SGD's update (no momentum,
   weight decay or maximize; the group's lr is read on every call, so schedulers work) are
   written inline: the weight gradient goes straight into the .grad buffer and the update is
