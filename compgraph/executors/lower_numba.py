@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..tensor import _make
-from .lower_numpy import _Lowering, _plain_sgd, folded_constants, sgd_step
+from .lower_numpy import _Lowering, folded_constants, sgd_step
 
 JIT_EXTRA = "pip install 'compgraph[jit]'"
 _TINY = 256          # weight elements: below this a product is explicit loops, not BLAS
@@ -470,8 +470,7 @@ class _Kernel:
 
     def wrapper(self, kernel, leaves, params, ins):
         """The Python side: the guard (one tuple comparison), the .grad buffers, the call."""
-        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "plain": _plain_sgd,
-               "DT": self.dt, "make": _make}
+        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "DT": self.dt}
         G = [np.empty_like(x._value) for x in leaves]
         GT = [_make(a) for a in G]
         env.update(Gs=G, GTs=GT, renew=_Lowering._renew(G, GT))
@@ -479,12 +478,23 @@ class _Kernel:
         for k, a in enumerate(self.args):
             parts.append(f"a{k}.__class__, a{k}._value.shape, a{k}._value.dtype, a{k}.requires_grad")
             key += [a.__class__, a._value.shape, a._value.dtype, a.requires_grad]
+        leaf_ids = {id(x) for x in leaves}
         for k, e in enumerate(self.externals):
-            if id(e) not in self.const:
-                env[f"E{k}"] = e
+            if id(e) in self.const:
+                continue
+            env[f"E{k}"] = e
+            if id(e) in leaf_ids:
+                # a parameter, updated in place: checked by the identity of its array (held
+                # here, so that no other array can take its id) and passed as that array,
+                # one comparison instead of three attribute reads per call
+                env[f"V{k}"] = e._value
+                parts.append(f"id(E{k}._value), E{k}.requires_grad")
+                key += [id(e._value), e.requires_grad]
+            else:
                 parts.append(f"E{k}._value.shape, E{k}._value.dtype, E{k}.requires_grad")
                 key += [e._value.shape, e._value.dtype, e.requires_grad]
         env["KEY"] = tuple(key)
+        env["rebind"] = self._rebinder(env, leaf_ids)
         groups = self.opt.param_groups
         for gi, group in enumerate(groups):
             env[f"group{gi}"] = group
@@ -494,16 +504,20 @@ class _Kernel:
         env["others"] = others
         call = []
         for name in ins:
-            call.append({"a": f"{name}._value", "e": f"E{name[1:]}._value",
+            call.append({"a": f"{name}._value",
+                         "e": f"V{name[1:]}" if f"V{name[1:]}" in env else f"E{name[1:]}._value",
                          "G": f"Gs[{name[1:]}]", "l": f"group{name[2:]}['lr']"}[name[0]])
         res = "np.array(loss, dtype=DT)" if self.out.shape == () else "loss"
         argn = ", ".join(f"a{k}" for k in range(len(self.args)))
         lines = ["def fast(*args):",
                  f"    if len(args) != {len(self.args)}: return None",
                  f"    {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "    pass",
-                 f"    if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY: return None",
-                 "    if not (" + " and ".join(f"plain(group{gi})" for gi in range(len(groups)))
-                 + "): return None"]
+                 f"    if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY "
+                 "and not rebind(args): return None",
+                 # (the test of _plain_sgd, inline: a call costs more than the test)
+                 "    if " + " or ".join(f"group{gi}['momentum'] or group{gi}['weight_decay'] or "
+                                         f"group{gi}['maximize']" for gi in range(len(groups)))
+                 + ": return None"]
         for j in range(len(leaves)):       # a .grad someone else holds: a new buffer
             lines.append(f"    if rc(GTs[{j}]) > 3 or rc(Gs[{j}]) > 3: renew({j})")
         lines.append(f"    loss = kernel({', '.join(call)})")
@@ -520,6 +534,37 @@ class _Kernel:
         kernel.compile(tuple(numba.typeof(values[n[0]](int(n[2:] if n[0] == "l" else n[1:])))
                              for n in ins))
         return env["fast"]
+
+
+    def _rebinder(self, env, leaf_ids):
+        """rebind(args): after the guard failed, whether the same kernel still applies --
+        every tensor of the traced shape, dtype and requires_grad -- with parameters whose
+        arrays were replaced (p.data = ..., load_state_dict(assign=True)); if so the new
+        arrays are held and the key renewed, so later calls take the one comparison again.
+        (Numba's dispatch compiles once more for an array of another memory layout.)"""
+        args = [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad) for a in self.args]
+        exts = [(k, e, (e._value.shape, e._value.dtype, e.requires_grad))
+                for k, e in enumerate(self.externals) if id(e) not in self.const]
+
+        def rebind(given):
+            try:
+                if [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad)
+                        for a in given] != args:
+                    return False
+            except AttributeError:
+                return False
+            if any((e._value.shape, e._value.dtype, e.requires_grad) != m for _, e, m in exts):
+                return False
+            key = [x for a in args for x in a]
+            for k, e, m in exts:
+                if id(e) in leaf_ids:
+                    env[f"V{k}"] = e._value
+                    key += [id(e._value), e.requires_grad]
+                else:
+                    key += list(m)
+            env["KEY"] = tuple(key)
+            return True
+        return rebind
 
 
 def cache_dir():

@@ -102,3 +102,26 @@ def test_division_by_zero_gives_numpys_inf_not_an_exception():
     assert math.isinf(le) and ln == le
     for p, q in zip(models[0].parameters(), models[1].parameters()):
         np.testing.assert_array_equal(np.isnan(q.detach().numpy()), np.isnan(p.detach().numpy()))
+
+
+def test_a_replaced_parameter_array_is_rebound_not_stale():
+    """The kernel gets each parameter's array held since the last call (checked by
+    identity); after p.data = ... it must use the new array, natively, not the old one."""
+    cg.manual_seed(8)
+    models = [_mlp() for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    opts = [cg.optim.SGD(m.parameters(), lr=0.1) for m in models]
+    eager = _step_fn(models[0], opts[0], F.cross_entropy)
+    native = cg.compile(_step_fn(models[1], opts[1], F.cross_entropy), backend="numba")
+    batches = _batches(8, steps=6)
+    for k, (x, t) in enumerate(batches):
+        if k == 3:                                   # new arrays, new values, both models
+            for m in models:
+                m[0].weight.data = cg.tensor(m[0].weight.detach().numpy() * 0.5)
+        np.testing.assert_allclose(native(x, t).item(), eager(x, t).item(), rtol=1e-5)
+    (plan,) = native.plans.values()
+    fast_globals = plan.fast.__globals__
+    held = [v for k, v in fast_globals.items() if k.startswith("V")]
+    assert any(v is models[1][0].weight._value for v in held)   # the native path took it
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-5, atol=1e-7)
