@@ -18,10 +18,9 @@ What makes it cheap, compared with the general writer in replay.py:
   tracing (0.5 * x, x ** 2) are folded into the code as Python numbers; any other op runs its
   own table entry, as in the general writer;
 * products write where their result lives: an outer-product weight gradient (batch 1) by
-  BLAS gemm with k = 1 straight into .grad (2x NumPy's broadcast multiply), a batch's
-  linear forward by the gemm NumPy would call, into a C-ordered buffer (the ufuncs after it
-  then walk their arrays in order), and the mean's 1/n is put on the output gradient
-  before its product with the weight, not on the larger gradient after it;
+  BLAS gemm with k = 1 straight into .grad (2x NumPy's broadcast multiply), and the mean's
+  1/n is put on the output gradient before its product with the weight, not on the larger
+  gradient after it;
 * the optimizer is not called: zero_grad(set_to_none=True) and SGD's update (no momentum,
   weight decay or maximize; the group's lr is read on every call, so schedulers work) are
   written inline: the weight gradient goes straight into the .grad buffer and the update is
@@ -234,16 +233,6 @@ class _Lowering:
             # fresh product is cheaper than matmul's out= on small results
             if ins[0].ndim == 1:
                 self.emit(f"{v} = np.dot({r[1]}, {r[0]})")    # gemv, as @; a cheaper call
-            elif t.numel() >= _SMALL and _gemm_in_place(t.dtype) is not None:
-                # the same BLAS call as (W @ X^T)^T (so the same bits), its result written
-                # into a C-ordered buffer instead of coming out Fortran-ordered: the ufuncs
-                # after it (bias, tanh, their VJPs into C-ordered buffers) then walk their
-                # arrays in order, 3-5x faster than crosswise
-                dst = self.buf(t._value)
-                self.env[f"gemm_{t.dtype.name}"] = _gemm_in_place(t.dtype)
-                self.emit(f"gemm_{t.dtype.name}(1.0, {r[1]}.T, {r[0]}.T, trans_a=1, beta=0.0, "
-                          f"c={dst}.T, overwrite_c=1)")
-                self.emit(f"{v} = {dst}")
             else:                     # W @ X^T is BLAS's faster layout; the result's view
                 self.emit(f"{v} = ({r[1]} @ {r[0]}.T).T")
             self.emit(f"{v} += {r[2]}")
