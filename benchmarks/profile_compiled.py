@@ -1,6 +1,6 @@
 """Where a compiled step's replay time goes: ns per generated line, NumPy backend.
 
-    python benchmarks/profile_compiled.py [xor|mlp-single|mlp-batch ...] [--top 12]
+    python benchmarks/profile_compiled.py [xor|mlp-single|mlp-batch ...] [--top 12] [--in-sequence]
 
 Builds the workload's compgraph-compiled step (impl_compgraph's model and loss), traces it
 on the first example, then times the lowered step function `fast` as a whole and each line
@@ -8,7 +8,14 @@ of its generated source on its own: every line is run many times in a namespace 
 replay's variables (the guard's `return None` becomes `pass`), minus the cost of running an
 empty line the same way.  The lines' sum against the whole call shows what is left outside
 them (the call, argument unpacking).  Per-line times include the in-place updates' effect
-on the weights, which is harmless for a measurement.
+on the weights, which is harmless for a measurement.  A line that updates an array in place
+(`np.multiply(a, b, out=b)`) and is run again and again drives its numbers towards
+subnormals, which are slow: its isolated cost can be far too high.
+
+--in-sequence times the lines where they run instead: the generated function is compiled
+again with a clock read after every statement of its body and replayed on the workload's
+consecutive examples (as the benchmark does), so each line's time includes the cache state
+the previous lines leave; the clock's own cost per line is measured and subtracted.
 """
 import argparse
 import os
@@ -48,6 +55,14 @@ def build(workload):
     step = torch.compile(train_step)
     step(*args)
     plan, = step.plans.values()
+    if workload == "xor":
+        batches = [(torch.from_numpy(x[i]), torch.from_numpy(t[i])) for i in range(4)] * 250
+    else:
+        if b > 1:
+            x, y = W.mlp_batch_data(True)
+        batches = [(torch.from_numpy(x[s:s + b]), torch.from_numpy(y[s:s + b]))
+                   for s in range(0, len(x) - b + 1, b)]
+    build.batches = batches
     return plan, args
 
 
@@ -123,14 +138,68 @@ def profile(workload, top, calls=3000):
         print(f"| {sum(c for c, _ in rest) * 1e9:,.0f} | the other {len(rest)} lines |")
 
 
+def _instrumented(source, env):
+    """The generated function again, with `_T[k] += clock() - t0; t0 = clock()` after each
+    statement of its body past the guard; (the function, the statements)."""
+    out, stmts, timing = [], [], False
+    for line in source.splitlines():
+        s = line.strip()
+        indent = line[:len(line) - len(line.lstrip())]
+        if timing and len(indent) == 8 and not s.startswith("return "):
+            out += [line, f"{indent}_T[{len(stmts)}] += _pc() - _t0; _t0 = _pc()"]
+            stmts.append(s)
+            continue
+        out.append(line)
+        if s.startswith("if key != KEY"):
+            out.append(f"{indent}_t0 = _pc()")
+            timing = True
+    env = dict(env, _T=[0.0] * len(stmts), _pc=time.process_time)
+    exec(compile("\n".join(out) + "\n", "<profiled>", "exec"), env)
+    return env["fast"], env["_T"], stmts
+
+
+def profile_in_sequence(workload, top, rounds=5):
+    plan, _ = build(workload)
+    batches = build.batches
+    fast, T, stmts = _instrumented(plan.fast_source, plan.fast.__globals__)
+    # the clock's own cost per statement: the same instrumentation around `pass`
+    empty = "def fast():\n    if 1:\n        if key != KEY: pass\n" + "        pass\n" * 50
+    clock, CT, _ = _instrumented(empty, {"key": 0, "KEY": 0})
+    for _ in range(2000):
+        clock()
+    per_clock = sum(CT) / (2000 * 50)
+    for a in batches[:20]:                # warm up
+        fast(*a)
+    for k in range(len(T)):
+        T[k] = 0.0
+    calls, start = 0, time.process_time()
+    for _ in range(rounds):
+        for a in batches:
+            fast(*a)
+            calls += 1
+    whole = (time.process_time() - start) / calls - per_clock * len(T)
+    costs = sorted(((t / calls - per_clock, s) for t, s in zip(T, stmts)), reverse=True)
+    total = sum(c for c, _ in costs)
+    print(f"\n## {workload}, in sequence: {whole * 1e9:,.0f} ns per replay ({calls} replays over "
+          f"{len(batches)} examples); its {len(stmts)} statements after the guard "
+          f"{total * 1e9:,.0f} ns (clock cost {per_clock * 1e9:,.0f} ns a line, subtracted)\n")
+    print("| ns | line |\n| ---: | --- |")
+    for c, s in costs[:top]:
+        print(f"| {c * 1e9:,.0f} | `{s[:110]}` |")
+    if costs[top:]:
+        print(f"| {sum(c for c, _ in costs[top:]) * 1e9:,.0f} | the other {len(costs) - top} lines |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("workloads", nargs="*", default=["xor", "mlp-single", "mlp-batch"])
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--in-sequence", action="store_true",
+                    help="time each line where it runs, over consecutive examples")
     args = ap.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     for w in args.workloads:
-        profile(w, args.top)
+        (profile_in_sequence if args.in_sequence else profile)(w, args.top)
 
 
 if __name__ == "__main__":

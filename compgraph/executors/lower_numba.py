@@ -9,7 +9,11 @@ written as the source of one `numba.njit(cache=True)` kernel:
 * linear's products go through np.dot (BLAS) except tiny ones (explicit loops) and outer
   products (batch 1: a loop, where a k=1 GEMM is several times slower);
 * each parameter's SGD update p -= lr * g is a statement in the loop that writes its
-  gradient into the .grad buffer, emitted once nothing else reads the parameter.
+  gradient into the .grad buffer, emitted once nothing else reads the parameter; a batch's
+  weight gradient is written by the BLAS product itself into the .grad buffer;
+* the loops vectorize: float division has NumPy's semantics (error_model="numpy": inf and
+  nan, no check per division) and a float32 tanh is plain arithmetic (tanh32 below), where
+  math.tanh would be one libm call per element.
 
 Shapes, dtypes and folded constants are literals in the source, so one source is one
 signature; the source is written to $XDG_CACHE_HOME/compgraph/numba/<hash>.py and imported
@@ -24,6 +28,7 @@ computes the same thing.)
 """
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 
@@ -31,13 +36,31 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..tensor import _make
-from .lower_numpy import _Lowering, _plain_sgd, folded_constants, sgd_step
+from .lower_numpy import _Lowering, folded_constants, sgd_step
 
 JIT_EXTRA = "pip install 'compgraph[jit]'"
 _TINY = 256          # weight elements: below this a product is explicit loops, not BLAS
 _COVERED = ("linear", "sigmoid", "tanh", "exp", "log", "add", "sub", "mul", "div", "neg",
             "pow (by a constant)", "sum (of everything)", "cross_entropy (mean, class indices)")
 _modules = {}        # source hash -> the imported kernel
+
+# tanh of a float32 in plain arithmetic, which LLVM vectorizes (math.tanh is a libm call per
+# element: ~50x slower than NumPy's SIMD tanh on a 64x256 batch, ~10x slower than this).
+# In float64: a = min(|x|, 10) (tanh 10 rounds to 1 in float32); u = e^(a/16) - 1 by its
+# Taylor series to the 11th power (relative error < 1e-11 for a/16 <= 0.625); five times
+# u <- u (u + 2), which is e^(2y) - 1 from e^y - 1, so u = e^(2a) - 1 with its relative
+# accuracy kept (no cancellation near 0, where u ~ 2a); tanh a = u / (u + 2); the sign
+# (and -0) from x, NaN passed through.  Rounded to float32 it equalled tanh computed in
+# float64 and rounded, on 24 million samples over 1e-6..10 and the special values (NumPy's
+# own float32 tanh is 1 ulp off on ~20% of them).  Written into the kernel's file, so that
+# a change here changes the source hash and Numba's disk cache cannot serve a stale kernel.
+_TANH32 = "\n".join(
+    ["@numba.njit(inline='always', error_model='numpy')", "def tanh32(x):",
+     "    xd = np.float64(x)", "    a = -xd if xd < 0 else xd", "    a = a if a < 10.0 else 10.0",
+     "    y = a * 0.0625", f"    u = {1 / math.factorial(11)!r}"]
+    + [f"    u = u * y + {1 / math.factorial(k)!r}" for k in range(10, 0, -1)]
+    + ["    u = u * y"] + ["    u = u * (u + 2.0)"] * 5
+    + ["    return math.copysign(u / (u + 2.0), xd) if xd == xd else xd", "", ""])
 
 
 def require_numba():
@@ -81,6 +104,7 @@ class _Kernel:
         if self.dt.kind != "f":
             _unsupported(f"the loss has dtype {self.dt}, not a float")
         self.lines, self.allocs = [], []
+        self.helpers = set()              # source of the jitted helpers the kernel calls
         self.group = None                 # (shape, statements) of the open loop nest
         self.n = 0
 
@@ -153,6 +177,9 @@ class _Kernel:
             if all(id(x) in self.const for x in ins):
                 _unsupported(f"{op} of constants only")
             expr = _ELEMENTWISE[op](*[self.val(x, shape) for x in ins])
+            if op == "tanh" and self.dt == np.float32:
+                expr = f"tanh32({self.val(ins[0], shape)})"
+                self.helpers.add(_TANH32)
             if shape == ():
                 return self.emit(f"{v} = {expr}")
             self.allocs.append(f"    {v} = np.empty({shape}, np.{self.dt.name})")
@@ -346,6 +373,13 @@ class _Kernel:
             return self.add_grad(W, f"{g}[i0] * {xn}[i1]", (m, n))
         if x.shape[0] == 1:
             return self.add_grad(W, f"{g}[0, i0] * {xn}[0, i1]", (m, n))
+        j = self.leaf_slot.get(id(W))
+        if j is not None and id(W) not in self.grads and W._value.flags.c_contiguous:
+            # straight into the .grad buffer (C-ordered like W): no 800 KB product to
+            # allocate and copy on every call
+            self.emit(f"np.dot({g}.T, {xn}, G{j})")
+            self.grads[id(W)] = ("arr", f"G{j}", True)
+            return
         tmp = self.new()
         self.emit(f"{tmp} = np.dot({g}.T, {xn})")
         return self._take(W, tmp)
@@ -424,8 +458,11 @@ class _Kernel:
         source = "\n".join([
             '"""A training step compiled by compgraph (executors/lower_numba.py)."""',
             "import math", "import numpy as np", "import numba",
-            "from compgraph.errors import BoundsError", "", "",
-            "@numba.njit(cache=True, nogil=True)",
+            "from compgraph.errors import BoundsError", "", ""] + sorted(self.helpers) + [
+            # error_model="numpy": a float division by zero gives inf or nan, as NumPy (and
+            # eager code) does, instead of a check per division that keeps LLVM from
+            # vectorizing the loop
+            "@numba.njit(cache=True, nogil=True, error_model='numpy')",
             f"def kernel({', '.join(ins)}):"] + self.allocs + self.lines
             + [f"    return {res}", ""])
         kernel = _load(source)
@@ -433,8 +470,7 @@ class _Kernel:
 
     def wrapper(self, kernel, leaves, params, ins):
         """The Python side: the guard (one tuple comparison), the .grad buffers, the call."""
-        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "plain": _plain_sgd,
-               "DT": self.dt, "make": _make}
+        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "DT": self.dt}
         G = [np.empty_like(x._value) for x in leaves]
         GT = [_make(a) for a in G]
         env.update(Gs=G, GTs=GT, renew=_Lowering._renew(G, GT))
@@ -442,12 +478,23 @@ class _Kernel:
         for k, a in enumerate(self.args):
             parts.append(f"a{k}.__class__, a{k}._value.shape, a{k}._value.dtype, a{k}.requires_grad")
             key += [a.__class__, a._value.shape, a._value.dtype, a.requires_grad]
+        leaf_ids = {id(x) for x in leaves}
         for k, e in enumerate(self.externals):
-            if id(e) not in self.const:
-                env[f"E{k}"] = e
+            if id(e) in self.const:
+                continue
+            env[f"E{k}"] = e
+            if id(e) in leaf_ids:
+                # a parameter, updated in place: checked by the identity of its array (held
+                # here, so that no other array can take its id) and passed as that array,
+                # one comparison instead of three attribute reads per call
+                env[f"V{k}"] = e._value
+                parts.append(f"id(E{k}._value), E{k}.requires_grad")
+                key += [id(e._value), e.requires_grad]
+            else:
                 parts.append(f"E{k}._value.shape, E{k}._value.dtype, E{k}.requires_grad")
                 key += [e._value.shape, e._value.dtype, e.requires_grad]
         env["KEY"] = tuple(key)
+        env["rebind"] = self._rebinder(env, leaf_ids)
         groups = self.opt.param_groups
         for gi, group in enumerate(groups):
             env[f"group{gi}"] = group
@@ -457,16 +504,20 @@ class _Kernel:
         env["others"] = others
         call = []
         for name in ins:
-            call.append({"a": f"{name}._value", "e": f"E{name[1:]}._value",
+            call.append({"a": f"{name}._value",
+                         "e": f"V{name[1:]}" if f"V{name[1:]}" in env else f"E{name[1:]}._value",
                          "G": f"Gs[{name[1:]}]", "l": f"group{name[2:]}['lr']"}[name[0]])
         res = "np.array(loss, dtype=DT)" if self.out.shape == () else "loss"
         argn = ", ".join(f"a{k}" for k in range(len(self.args)))
         lines = ["def fast(*args):",
                  f"    if len(args) != {len(self.args)}: return None",
                  f"    {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "    pass",
-                 f"    if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY: return None",
-                 "    if not (" + " and ".join(f"plain(group{gi})" for gi in range(len(groups)))
-                 + "): return None"]
+                 f"    if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY "
+                 "and not rebind(args): return None",
+                 # (the test of _plain_sgd, inline: a call costs more than the test)
+                 "    if " + " or ".join(f"group{gi}['momentum'] or group{gi}['weight_decay'] or "
+                                         f"group{gi}['maximize']" for gi in range(len(groups)))
+                 + ": return None"]
         for j in range(len(leaves)):       # a .grad someone else holds: a new buffer
             lines.append(f"    if rc(GTs[{j}]) > 3 or rc(Gs[{j}]) > 3: renew({j})")
         lines.append(f"    loss = kernel({', '.join(call)})")
@@ -483,6 +534,37 @@ class _Kernel:
         kernel.compile(tuple(numba.typeof(values[n[0]](int(n[2:] if n[0] == "l" else n[1:])))
                              for n in ins))
         return env["fast"]
+
+
+    def _rebinder(self, env, leaf_ids):
+        """rebind(args): after the guard failed, whether the same kernel still applies --
+        every tensor of the traced shape, dtype and requires_grad -- with parameters whose
+        arrays were replaced (p.data = ..., load_state_dict(assign=True)); if so the new
+        arrays are held and the key renewed, so later calls take the one comparison again.
+        (Numba's dispatch compiles once more for an array of another memory layout.)"""
+        args = [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad) for a in self.args]
+        exts = [(k, e, (e._value.shape, e._value.dtype, e.requires_grad))
+                for k, e in enumerate(self.externals) if id(e) not in self.const]
+
+        def rebind(given):
+            try:
+                if [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad)
+                        for a in given] != args:
+                    return False
+            except AttributeError:
+                return False
+            if any((e._value.shape, e._value.dtype, e.requires_grad) != m for _, e, m in exts):
+                return False
+            key = [x for a in args for x in a]
+            for k, e, m in exts:
+                if id(e) in leaf_ids:
+                    env[f"V{k}"] = e._value
+                    key += [id(e._value), e.requires_grad]
+                else:
+                    key += list(m)
+            env["KEY"] = tuple(key)
+            return True
+        return rebind
 
 
 def cache_dir():
