@@ -1,269 +1,340 @@
-"""The LSTM step as DyNet users write it, recognised in an autobatched graph and run as one
-batched kernel.
+"""The idioms DyNet users write node by node, recognised in an autobatched graph and run as
+fused regions (regions.py): one member of a batch instead of a dozen nodes on the agenda.
 
-The idiom (benchmarks/dynet_programs.py, DyNet's examples)::
+Two idioms (benchmarks/dynet_programs.py, DyNet's examples)::
 
-    g = dy.affine_transform([b, Wx, x, Wh, h])          # the four gates at once
-    i = dy.logistic(dy.pick_range(g, 0, H))             # (any order of the ranges)
-    f = dy.logistic(dy.pick_range(g, H, 2 * H))
-    o = dy.logistic(dy.pick_range(g, 2 * H, 3 * H))
-    u = dy.tanh(dy.pick_range(g, 3 * H, 4 * H))
-    c = dy.cmult(f, c_prev) + dy.cmult(i, u)            # (operands in either order)
+    g = dy.affine_transform([b, Wx, x, Wh, h])       # affine: b + Wx x + Wh h, written by the
+                                                     # dialect as add(add(b, Wx x), Wh h)
+    i = dy.logistic(dy.pick_range(g, 0, H))          # a gated cell: gates are activations
+    f = dy.logistic(dy.pick_range(g, H, 2 * H))      #   (logistic or tanh) of ranges of one g,
+    o = dy.logistic(dy.pick_range(g, 2 * H, 3 * H))  #   the cell a sum of products, each of a
+    u = dy.tanh(dy.pick_range(g, 3 * H, 4 * H))      #   gate and a gate or an outside vector,
+    c = dy.cmult(f, c_prev) + dy.cmult(i, u)         #   and h = o * tanh(c)
     h = dy.cmult(o, dy.tanh(c))
 
-is 13 nodes after g (4 ranges, 4 activations, 3 products, a sum and a tanh); batched one
-signature at a time they are 13 batches a time step, each a gather, a NumPy call and a
-scatter per member, and as many in backward.  Matched from h when the graph is evaluated,
-the 13 become one member of a fused signature (its inputs g and c_prev, its outputs h and
-c): forward is a gather of g and c_prev, eight NumPy calls on (B, H) arrays and the values
-of the 13 nodes handed out as rows; backward is the closed form of the 13 VJPs on the same
-arrays and one scatter to g and c_prev.
+The cell covers the LSTM step (c = f*c_prev + i*u), the Tree-LSTM's leaf (c = i*u) and its
+binary node (c = i*u + f_l*c_l + f_r*c_r), in any order of ranges and operands.  The affine
+is an add chain b + W1 x1 + W2 x2 ... of shared weights W_k (parameters) and per-member
+vectors x_k; its bias may be shared or per member.
 
-Nothing is lost: every one of the 13 nodes gets its value (the same kernels as its own op:
-compgraph's sigmoid and tanh forwards), so a later value() or a new expression on any of
-them works; a member some of whose inner nodes got a gradient from outside the step (an
-expression built on a gate, say) runs its backward node by node instead; unbatched,
-steps on batched expressions, or mixing dtypes, are left alone.
+Matching: the first region of a structure is found by the general matchers below
+(_cell, _affine), which give its nodes in creation order (a topological order) and their
+Program; its *template* -- the op and attributes of each instruction and which slots feed
+it, in the order of the node's inputs -- then checks every later candidate by walking from
+its root along its inputs, a few comparisons per node.  A region is fused only when all of
+its nodes are pending float vectors of this graph, unbatched Expressions, not in another
+region, and no external is one of them; anything else stays node by node.
 """
 import numpy as np
 
-from ..executors.autobatch import Batch, FusedLayout, _node_vjp
 from ..ops import OPS
-from ..ops.namespace import array_namespace
+from .regions import ADD, MUL, MV, PICK, SIG, TANH, Member, Program
 
-_MUL, _ADD, _SIG, _TANH, _GETITEM = (OPS[n] for n in ("mul", "add", "sigmoid", "tanh", "getitem"))
-_NP = array_namespace(np)
-_sigmoid, _tanh = _SIG.fwd, _TANH.fwd
-
-
-class Step:
-    """One matched LSTM step: a member of a fused batch (the agenda sees its inputs, g and
-    c_prev; `outs` are the nodes computed when it runs, in creation order)."""
-    __slots__ = ("inputs", "outs", "_value", "_graph")
-
-    def __init__(self, graph, g, c, outs):
-        self.inputs, self.outs, self._value, self._graph = (g, c), outs, None, graph
+_MUL, _ADD, _SIG, _TANH, _GETITEM, _MATMUL = (
+    OPS[n] for n in ("mul", "add", "sigmoid", "tanh", "getitem", "matmul"))
+_KINDS = {_MUL: MUL, _ADD: ADD, _SIG: SIG, _TANH: TANH, _GETITEM: PICK, _MATMUL: MV}
+CELL, AFFINE = "gated_cell (fused)", "affine (fused)"
 
 
-class LSTMStep(FusedLayout):
-    """The fused signature: the gates' ranges in g, and the position of each of the 13
-    nodes in a Step's `outs` (so that values and gradients go to the right node)."""
-    name = "lstm_step (fused)"
-    nodes_per_member = 13
+# --- the general matchers: the nodes of a region, or None ---------------------------------------------
 
-    def __init__(self, ranges, where):
-        self.ranges = ranges          # (i, f, o, u): slices of g
-        self.where = where            # names -> index in outs (_WHERE)
-
-    # --- forward ---------------------------------------------------------------------------
-    def run(self, graph, group):
-        si, sf, so, su = self.ranges
-        G = np.array([s.inputs[0]._value for s in group])
-        C = np.array([s.inputs[1]._value for s in group])
-        PI, PF, PO, PU = G[:, si], G[:, sf], G[:, so], G[:, su]
-        I, F, O, U = _sigmoid(_NP, PI), _sigmoid(_NP, PF), _sigmoid(_NP, PO), _tanh(_NP, PU)
-        M1, M2 = F * C, I * U
-        CN = M1 + M2
-        TC = _tanh(_NP, CN)
-        Hh = O * TC
-        # every node's value, a row of its kind's (B, H) array (in _ORDER); iterating an
-        # array yields its rows without a Python-level index per row
-        outs = [s.outs for s in group]
-        for j, a in enumerate((PI, PF, PO, PU, I, F, O, U, M1, M2, CN, TC, Hh)):
-            for nodes, row in zip(outs, a):
-                nodes[j]._value = row
-        graph._batches.append(Batch(group, None, self, (G, C, I, F, O, U, TC)))
-        graph._count(self, 13 * len(group), 1)
-        return [n for nodes in outs for n in nodes]
-
-    # --- backward --------------------------------------------------------------------------
-    def vjp(self, ns, b, grads, keep_all):
-        w = self.where
-        kh, kc = w["h"], w["c"]
-        inner = [k for k in range(13) if k != kh and k != kc]
-        take = grads.get if keep_all else (lambda n: grads.pop(n, None))
-        fused, gh, gc, alone = [], [], [], []
-        for k, s in enumerate(b.nodes):
-            outs = s.outs
-            if keep_all or any([outs[j] in grads for j in inner]):
-                alone.append(s)       # a gradient reached an inner node from outside the step
-                continue
-            a, c = take(outs[kh]), take(outs[kc])
-            if a is None and c is None:
-                continue
-            fused.append(k)
-            gh.append(a)
-            gc.append(c)
-        for s in alone:
-            for node in reversed(s.outs):
-                g = take(node)
-                if g is not None:
-                    _node_vjp(ns, node, g, grads)
-        if not fused:
-            return
-        G, C, I, F, O, U, TC = b.out
-        if len(fused) != len(b.nodes):
-            G, C, I, F, O, U, TC = (a[fused] for a in b.out)
-        GH = _stack(gh, I)
-        GC = _stack(gc, I)
-        dTC = GH * O                                   # h = o * tc
-        dO = GH * TC
-        dCN = dTC * (1 - TC * TC)                      # tc = tanh(c)
-        if GC is not None:
-            dCN = dCN + GC if GH is not None else GC
-        dG = np.zeros_like(G)
-        si, sf, so, su = self.ranges
-        dG[:, si] += (dCN * U) * I * (1 - I)           # c = f * c_prev + i * u
-        dG[:, sf] += (dCN * C) * F * (1 - F)
-        dG[:, so] += dO * O * (1 - O)
-        dG[:, su] += (dCN * I) * (1 - U * U)
-        dC = dCN * F
-        nodes = b.nodes
-        get = grads.get
-        for row, k in enumerate(fused):
-            g, c = nodes[k].inputs
-            if g.requires_grad:
-                prev = get(g)
-                grads[g] = dG[row] if prev is None else prev + dG[row]
-            if c.requires_grad:
-                prev = get(c)
-                grads[c] = dC[row] if prev is None else prev + dC[row]
+def _is_gate(x, g):
+    return (x.op is _SIG or x.op is _TANH) and x.inputs[0].op is _GETITEM and x.inputs[0].inputs[0] is g
 
 
-def _stack(gs, like):
-    """The members' gradients as one (B, H) array, zeros where a member has none; None when
-    none has one."""
-    if all(g is None for g in gs):
-        return None
-    return np.array([np.zeros(like.shape[1:], like.dtype) if g is None else g for g in gs])
-
-
-# --- matching -------------------------------------------------------------------------------------
-# A Step's `outs` are always in this order -- a topological one (each node after its inputs),
-# which the node-by-node backward of a member walks in reverse.
-_ORDER = ("pi", "pf", "po", "pu", "i", "f", "o", "u", "fc", "iu", "c", "tc", "h")
-_WHERE = {name: k for k, name in enumerate(_ORDER)}
-
-
-def _gate(x, act, g):
-    """Whether x is act(pick_range of g)."""
-    if x.op is not act:
-        return False
-    p = x.inputs[0]
-    return p.op is _GETITEM and p.inputs[0] is g
-
-
-def _match(h):
-    """The 13 nodes of the step ending at h (a cmult), in _ORDER, with g and c_prev; or
-    None.  Only the structure is checked here; fuse() checks classes, shapes and ranges."""
+def _cell(h):
+    """(inner nodes, externals, roots) of the gated cell ending at h, or None."""
     a, b = h.inputs
-    if b.op is _TANH and a.op is _SIG:
+    if a.op is _SIG and b.op is _TANH:
         o, tc = a, b
-    elif a.op is _TANH and b.op is _SIG:
+    elif b.op is _SIG and a.op is _TANH:
         o, tc = b, a
     else:
         return None
-    cn = tc.inputs[0]
-    po = o.inputs[0]
-    if cn.op is not _ADD or po.op is not _GETITEM:
+    po, c = o.inputs[0], tc.inputs[0]
+    if po.op is not _GETITEM:
         return None
     g = po.inputs[0]
-    m1, m2 = cn.inputs
-    if m1.op is not _MUL or m2.op is not _MUL or m1 is m2:
-        return None
-    for iu, fc in ((m1, m2), (m2, m1)):
-        x, y = iu.inputs
-        if _gate(x, _SIG, g) and _gate(y, _TANH, g):
-            i, u = x, y
-        elif _gate(y, _SIG, g) and _gate(x, _TANH, g):
-            i, u = y, x
-        else:
+    inner, ext = [h, o, po, tc], [g]
+    adds = [c]
+    while adds:                                 # the sum of terms that is c
+        n = adds.pop()
+        inner.append(n)
+        if n.op is _ADD:
+            adds.extend(n.inputs)
             continue
-        x, y = fc.inputs
-        if x is not i and x is not o and _gate(x, _SIG, g):
-            f, c = x, y
-        elif y is not i and y is not o and _gate(y, _SIG, g):
-            f, c = y, x
-        else:
-            continue
-        break
-    else:
+        if n.op is not _MUL:
+            return None
+        x, y = n.inputs
+        gx, gy = _is_gate(x, g), _is_gate(y, g)
+        if not (gx or gy):
+            return None
+        for z, gz in ((x, gx), (y, gy)):
+            if gz:
+                inner.append(z)
+                inner.append(z.inputs[0])
+            else:
+                ext.append(z)
+    if not _is_gate(o, g):
         return None
-    return g, c, (i.inputs[0], f.inputs[0], po, u.inputs[0], i, f, o, u, fc, iu, cn, tc, h)
+    return inner, ext, (h, c)
 
 
-def _layout(graph, g, c, nodes, known):
-    """The fused signature's id for a step with these nodes, or None when the step does not
-    qualify (a batched expression, another dtype, shapes or ranges that are not four H-wide
-    ranges of a vector g).  `known` caches it per (metas, range attributes) for one fuse()."""
-    key = (g._meta, c._meta, id(nodes[0].attrs), id(nodes[1].attrs), id(nodes[2].attrs),
-           id(nodes[3].attrs))
-    hit = known.get(key, False)
-    if hit is not False:
-        return hit
-    known[key] = None
-    H = nodes[12]._meta[0]
-    gm, cm = g._meta, c._meta
-    if len(H) != 1 or len(gm[0]) != 1 or cm[0] != H or gm[1].kind != "f" or cm[1] != gm[1]:
-        return None                  # (one float dtype: then every inner node has it too)
-    ranges = []
-    for p in nodes[:4]:
-        index = p.attrs.get("index")
-        if index.__class__ is not tuple or len(index) != 1 or index[0].__class__ is not slice \
-                or index[0].step is not None:
+def _affine(root, shared_ids):
+    """(inner nodes, externals, roots) of the add chain b + W1 x1 + ... ending at root, or
+    None."""
+    inner, ext = [], []
+    n = root
+    while n.op is _ADD:
+        rest, m = n.inputs
+        if m.op is not _MATMUL or m._value is not None:
+            break
+        W, x = m.inputs
+        if W._id not in shared_ids or x._id in shared_ids:
+            break
+        inner.append(n)
+        inner.append(m)
+        ext.append(W)
+        ext.append(x)
+        n = rest
+    if not inner:
+        return None
+    ext.append(n)                               # the bias (or a per-member vector)
+    return inner, ext, (root,)
+
+
+# --- a region's program and template ----------------------------------------------------------------
+
+class Template:
+    """How to check a candidate root against a known region structure: instruction j is a
+    node with op ops[j] and attributes attrs[j] whose inputs are the slots feeds[j]; the
+    externals have these metas (stacked) or are shared.  `nodes_of(root, taken, cls)` gives
+    the candidate's slots (externals, then the instructions' nodes) or None; it is
+    generated straight-line code (see _checker), as it runs for every candidate."""
+    __slots__ = ("E", "metas", "shared", "program", "sids", "nodes_of")
+
+    def __init__(self, ops, attrs, feeds, metas, shared, program):
+        self.E, self.metas, self.shared, self.program = len(shared), metas, shared, program
+        self.sids = {}                          # shared externals' ids -> signature id
+        self.nodes_of = _checker(ops, attrs, feeds, len(shared))
+
+
+def _checker(ops, attrs, feeds, E):
+    """The candidate check of a template as one generated function: walking from the root
+    (the last instruction) back along each node's inputs, every node must have the
+    template's op and attributes, be pending, of the graph's node class and in no other
+    region, and a slot met twice must be the same node.  A loop over the template does
+    the same at three times the cost, and fuse() runs this once per candidate root."""
+    n = len(ops)
+    seen = {E + n - 1}
+    lines = ["def nodes_of(root, taken, cls):", f"    s{E + n - 1} = root"]
+    for j in range(n - 1, -1, -1):
+        if E + j not in seen:
+            return None                         # an instruction no later one uses: not a region
+        v = f"s{E + j}"
+        lines.append(f"    if {v}.op is not OPS[{j}] or {v}._value is not None or "
+                     f"{v}.__class__ is not cls or {v} in taken:")
+        lines.append("        return None")
+        if attrs[j] is not None:
+            lines.append(f"    if {v}.attrs is not ATTRS[{j}] and {v}.attrs != ATTRS[{j}]:")
+            lines.append("        return None")
+        lines.append(f"    ins = {v}.inputs")
+        for pos, slot in enumerate(feeds[j]):
+            if slot in seen:
+                lines.append(f"    if ins[{pos}] is not s{slot}:")
+                lines.append("        return None")
+            else:
+                seen.add(slot)
+                lines.append(f"    s{slot} = ins[{pos}]")
+    if len(seen) != E + n:
+        return None
+    lines.append("    return [" + ", ".join(f"s{k}" for k in range(E + n)) + "]")
+    env = {"OPS": ops, "ATTRS": attrs}
+    exec(compile("\n".join(lines) + "\n", "<compgraph region template>", "exec"), env)
+    return env["nodes_of"]
+
+
+def _program(graph, name, inner, ext, roots):
+    """The Template of a region found by a general matcher, or None when it does not qualify
+    (see the module doc)."""
+    cls = graph.node_class
+    inner = sorted(set(inner), key=lambda n: n._index)
+    slot = {}
+    shared, metas = [], []
+    for k, x in enumerate(ext):
+        if x in slot:                            # the same node twice: one slot
+            continue
+        if x._graph is not graph or x._meta is None:
             return None
-        lo, hi, _ = index[0].indices(gm[0][0])
-        if hi - lo != H[0]:
+        slot[x] = len(shared)
+        is_shared = x._id in graph.shared_ids
+        shared.append(is_shared)
+        metas.append(None if is_shared else x._meta)
+    E = len(shared)
+    dtype = inner[-1]._meta[1]
+    if dtype.kind != "f":
+        return None
+    for j, n in enumerate(inner):
+        if n._value is not None or n.__class__ is not cls or n._meta[1] != dtype or n in slot:
             return None
-        ranges.append(slice(lo, hi))
-    sig = ("lstm_step", gm, cm, tuple((r.start, r.stop) for r in ranges))
-    sid = graph._sig_ids.get(sig)
+        slot[n] = E + j
+    ops, attrs, feeds, instrs = [], [], [], []
+    for j, n in enumerate(inner):
+        kind = _KINDS.get(n.op)
+        feed = []
+        for x in n.inputs:
+            s = slot.get(x)
+            if s is None or (x._meta[1] != dtype and not (s < E and shared[s])):
+                return None
+            feed.append(s)
+        shape = n._meta[0]
+        ins = [x._meta[0] for x in n.inputs]
+        p = None
+        if kind is PICK:
+            p = _range(n, ins[0])
+            if p is None or (feed[0] < E and shared[feed[0]]):
+                return None
+        elif kind is MV:
+            if not (feed[0] < E and shared[feed[0]]) or (feed[1] < E and shared[feed[1]]) \
+                    or len(ins[0]) != 2 or len(ins[1]) != 1:
+                return None
+        elif kind is MUL or kind is ADD:
+            if ins[0] != shape or ins[1] != shape or len(shape) != 1:
+                return None
+            stacked = [not (s < E and shared[s]) for s in feed]
+            if not any(stacked) or (kind is MUL and not all(stacked)):
+                return None
+        elif kind is None or len(shape) != 1:
+            return None
+        ops.append(n.op)
+        attrs.append(n.attrs if kind is PICK else None)
+        feeds.append(tuple(feed))
+        instrs.append((kind, feed[0], feed[1] if len(feed) > 1 else None, p))
+    root_slots = tuple(slot[r] - E for r in roots)
+    program = Program(name, tuple(shared), tuple(instrs), root_slots)
+    t = Template(tuple(ops), tuple(attrs), tuple(feeds), tuple(metas), tuple(shared), program)
+    return t if t.nodes_of is not None else None
+
+
+def _range(pick, shape):
+    """The slice of a pick_range of a vector (a stepless range), or None."""
+    index = pick.attrs.get("index")
+    if len(shape) != 1 or index.__class__ is not tuple or len(index) != 1 \
+            or index[0].__class__ is not slice or index[0].step is not None:
+        return None
+    lo, hi, _ = index[0].indices(shape[0])
+    return slice(lo, hi) if hi > lo else None
+
+
+# --- fuse: the graph's pending nodes with regions replaced by Members ---------------------------------
+
+def _signature(graph, t, by):
+    """The signature id of a candidate that fits template t: its shared externals' ids (the
+    same W in every member) and stacked externals' metas must agree."""
+    key = []
+    first = by[t.E]._index
+    for k in range(t.E):
+        x = by[k]
+        if x._graph is not graph or x._meta is None:
+            return None
+        if x._index >= first:                   # made among the region's nodes (a promotion):
+            for o in by[t.E:]:                  # it must not be one of them
+                if o is x:
+                    return None
+        if t.shared[k]:
+            if x._id not in graph.shared_ids:
+                return None
+            key.append(x._id)
+        else:
+            m = t.metas[k]
+            if x._meta is not m and x._meta != m or x._id in graph.shared_ids:
+                return None
+    key = tuple(key)
+    sid = t.sids.get(key)
     if sid is None:
-        sid = graph._intern(sig, LSTMStep(tuple(ranges), _WHERE))
-    known[key] = sid
+        p = t.program
+        metas = tuple(None if m is None else (m[0], m[1]) for m in t.metas)
+        sig = (p.name, p.key, metas, key)
+        sid = t.sids[key] = graph._intern(sig, p)
     return sid
 
 
 def fuse(graph, pending):
-    """pending with each LSTM step found replaced by one Step (at its h's place); the
-    signatures of the steps interned in the graph, their depth that of their h."""
-    from .graph import Expression
-    steps = {}
+    """pending with each region found replaced by one Member (at its root's place); the
+    Members' signatures interned in the graph.  A Member's depth is that of one node on its
+    externals (1 + the deepest), not its root's: the agenda then sees a chain of fused
+    steps as it would see a chain of single nodes, and an output layer hanging off every
+    step still waits for the whole chain (it is deeper on average)."""
+    cls = graph.node_class
+    shared_ids = graph.shared_ids
+    depth, sigof = graph._depth, graph._sigof
+    sig_depth, sig_count = graph._sig_depth, graph._sig_count
+    templates = {}                              # (op, affine chain length) -> [Template]
+    members = {}
     taken = set()
-    known = {}
-    depth = graph._depth
-    sigof, sig_depth, sig_count = graph._sigof, graph._sig_depth, graph._sig_count
-    for h in pending:
-        if h.op is not _MUL:
-            continue
-        m = _match(h)
-        if m is None:
-            continue
-        g, c, nodes = m
-        if g.__class__ is not Expression or c.__class__ is not Expression:
-            continue
-        sid = _layout(graph, g, c, nodes, known)
-        if sid is None:
-            continue
-        for n in nodes:
-            if n in taken or n._value is not None or n.__class__ is not Expression:
-                break
+    for k in range(len(pending) - 1, -1, -1):   # roots are made after their regions' nodes
+        n = pending[k]
+        op = n.op
+        if op is _MUL:
+            a, b = n.inputs             # h = o * tanh(c), c a sum or a product
+            th = a if a.op is _TANH else b
+            if th.op is not _TANH or (th is a and b.op is not _SIG) or (th is b and a.op is not _SIG) \
+                    or (th.inputs[0].op is not _ADD and th.inputs[0].op is not _MUL):
+                continue
+            kind = op
+        elif op is _ADD:
+            if n.inputs[1].op is not _MATMUL or n in taken:
+                continue
+            kind, x = 1, n.inputs[0]            # the chain's length: a template of another
+            while x.op is _ADD and x.inputs[1].op is _MATMUL:   # length would cut it short
+                kind += 1
+                x = x.inputs[0]
         else:
-            taken.update(nodes)
-            step = Step(graph, g, c, nodes)
-            steps[h] = step
-            d = depth.get(h, 1)
-            sigof[step] = sid
-            sig_depth[sid] += d
-            sig_count[sid] += 1
-    if not steps:
+            continue
+        if n.__class__ is not cls:
+            continue
+        known = templates.get(kind)
+        if known is None:
+            known = templates[kind] = []
+        sid = None
+        for t in known:
+            by = t.nodes_of(n, taken, cls)
+            if by is not None:
+                sid = _signature(graph, t, by)
+                if sid is not None:
+                    break
+        if sid is None:                         # a structure not met yet in this graph
+            found = _cell(n) if op is _MUL else _affine(n, shared_ids)
+            if found is None:
+                continue
+            t = _program(graph, CELL if op is _MUL else AFFINE, *found)
+            if t is None:
+                continue
+            by = t.nodes_of(n, taken, cls)
+            sid = None if by is None else _signature(graph, t, by)
+            if sid is None:
+                continue
+            known.append(t)
+        outs, ext = by[t.E:], by[:t.E]
+        taken.update(outs)
+        m = members[n] = Member(graph, ext, outs)
+        d = 0                                   # the member's depth: one node's, on its inputs
+        for x in ext:
+            dx = depth.get(x, 0)
+            if dx > d:
+                d = dx
+        d += 1
+        sigof[m] = sid
+        sig_depth[sid] += d
+        sig_count[sid] += 1
+    if not members:
         return pending
     out = []
     for n in pending:
         if n not in taken:
             out.append(n)
         else:
-            s = steps.get(n)
-            if s is not None:
-                out.append(s)
+            m = members.get(n)
+            if m is not None:
+                out.append(m)
     return out
