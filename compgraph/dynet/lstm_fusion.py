@@ -27,6 +27,7 @@ region, and no external is one of them; anything else stays node by node.
 """
 import numpy as np
 
+from ..executors.rules import attrs_key
 from ..ops import OPS
 from .regions import ADD, MUL, MV, PICK, SIG, TANH, Member, Program
 
@@ -106,28 +107,53 @@ def _affine(root, shared_ids):
 # --- a region's program and template ----------------------------------------------------------------
 
 class Template:
-    """How to check a candidate root against a known region structure: instruction j is a
-    node with op ops[j] and attributes attrs[j] whose inputs are the slots feeds[j]; the
-    externals have these metas (stacked) or are shared.  `nodes_of(root, taken, cls)` gives
-    the candidate's slots (externals, then the instructions' nodes) or None; it is
-    generated straight-line code (see _checker), as it runs for every candidate."""
-    __slots__ = ("E", "metas", "shared", "program", "sids", "nodes_of")
+    """A known region structure: its Program, and `match(root, taken, cls, graph,
+    shared_ids, depth)`, which checks a candidate root against it and gives (externals,
+    the instructions' nodes, the shared externals' ids, the member's depth) or None."""
+    __slots__ = ("program", "sids", "match")
 
     def __init__(self, ops, attrs, feeds, metas, shared, program):
-        self.E, self.metas, self.shared, self.program = len(shared), metas, shared, program
+        self.program = program
         self.sids = {}                          # shared externals' ids -> signature id
-        self.nodes_of = _checker(ops, attrs, feeds, len(shared))
+        self.match = _matcher(ops, attrs, feeds, metas, shared)
+
+    def sid(self, graph, key, metas):
+        sid = self.sids.get(key)
+        if sid is None:
+            p = self.program
+            sid = self.sids[key] = graph._intern((p.name, p.key, metas, key), p)
+        return sid
 
 
-def _checker(ops, attrs, feeds, E):
-    """The candidate check of a template as one generated function: walking from the root
-    (the last instruction) back along each node's inputs, every node must have the
-    template's op and attributes, be pending, of the graph's node class and in no other
-    region, and a slot met twice must be the same node.  A loop over the template does
-    the same at three times the cost, and fuse() runs this once per candidate root."""
-    n = len(ops)
+_matchers = {}           # a template's structure -> its generated match, across graphs
+
+
+def _matcher(ops, attrs, feeds, metas, shared):
+    """A template's match, generated once per structure (compile() costs more than a whole
+    graph's matching)."""
+    key = (ops, tuple(None if a is None else attrs_key(a) for a in attrs), feeds,
+           tuple(None if m is None else (m[0], m[1]) for m in metas), shared)
+    f = _matchers.get(key, False)
+    if f is False:
+        if len(_matchers) > 1000:
+            _matchers.clear()
+        f = _matchers[key] = _generate(ops, attrs, feeds, metas, shared)
+    return f
+
+
+def _generate(ops, attrs, feeds, metas, shared):
+    """A template's match as one generated function, straight-line code: it runs once per
+    candidate root, and a loop over the template costs three times as much.
+
+    Walking from the root (the last instruction) back along each node's inputs, every node
+    must have the template's op and attributes, be pending, of the graph's node class and
+    in no other region, and a slot met twice must be the same node.  Every external must
+    be a node of this graph, not one of the region's own nodes, shared (a parameter) where
+    the template's is, else with the template's meta; the member's depth is one node's on
+    the externals."""
+    E, n = len(shared), len(ops)
     seen = {E + n - 1}
-    lines = ["def nodes_of(root, taken, cls):", f"    s{E + n - 1} = root"]
+    lines = ["def match(root, taken, cls, graph, shared_ids, depth):", f"    s{E + n - 1} = root"]
     for j in range(n - 1, -1, -1):
         if E + j not in seen:
             return None                         # an instruction no later one uses: not a region
@@ -148,10 +174,26 @@ def _checker(ops, attrs, feeds, E):
                 lines.append(f"    s{slot} = ins[{pos}]")
     if len(seen) != E + n:
         return None
-    lines.append("    return [" + ", ".join(f"s{k}" for k in range(E + n)) + "]")
-    env = {"OPS": ops, "ATTRS": attrs}
+    inside = " or ".join(f"x is s{E + j}" for j in range(n))
+    lines += [f"    first = s{E}._index", "    d = 0"]
+    for k in range(E):
+        lines += [f"    x = s{k}",
+                  "    if x._graph is not graph or x._meta is None:",
+                  "        return None",
+                  f"    if x._index >= first and ({inside}):",
+                  "        return None"]
+        if shared[k]:
+            lines += ["    if x._id not in shared_ids:", "        return None"]
+        else:
+            lines += [f"    if x._id in shared_ids or (x._meta is not M[{k}] and x._meta != M[{k}]):",
+                      "        return None"]
+        lines += ["    dx = depth.get(x, 0)", "    if dx > d:", "        d = dx"]
+    ids = "".join(f"s{k}._id, " for k in range(E) if shared[k])
+    lines.append(f"    return [{', '.join(f's{k}' for k in range(E))}], "
+                 f"[{', '.join(f's{E + j}' for j in range(n))}], ({ids}), d + 1")
+    env = {"OPS": ops, "ATTRS": attrs, "M": metas}
     exec(compile("\n".join(lines) + "\n", "<compgraph region template>", "exec"), env)
-    return env["nodes_of"]
+    return env["match"]
 
 
 def _program(graph, name, inner, ext, roots):
@@ -213,7 +255,7 @@ def _program(graph, name, inner, ext, roots):
     root_slots = tuple(slot[r] - E for r in roots)
     program = Program(name, tuple(shared), tuple(instrs), root_slots)
     t = Template(tuple(ops), tuple(attrs), tuple(feeds), tuple(metas), tuple(shared), program)
-    return t if t.nodes_of is not None else None
+    return t if t.match is not None else None
 
 
 def _range(pick, shape):
@@ -228,41 +270,15 @@ def _range(pick, shape):
 
 # --- fuse: the graph's pending nodes with regions replaced by Members ---------------------------------
 
-def _signature(graph, t, by):
-    """The signature id of a candidate that fits template t: its shared externals' ids (the
-    same W in every member) and stacked externals' metas must agree."""
-    key = []
-    first = by[t.E]._index
-    for k in range(t.E):
-        x = by[k]
-        if x._graph is not graph or x._meta is None:
-            return None
-        if x._index >= first:                   # made among the region's nodes (a promotion):
-            for o in by[t.E:]:                  # it must not be one of them
-                if o is x:
-                    return None
-        if t.shared[k]:
-            if x._id not in graph.shared_ids:
-                return None
-            key.append(x._id)
-        else:
-            m = t.metas[k]
-            if x._meta is not m and x._meta != m or x._id in graph.shared_ids:
-                return None
-    key = tuple(key)
-    sid = t.sids.get(key)
-    if sid is None:
-        p = t.program
-        metas = tuple(None if m is None else (m[0], m[1]) for m in t.metas)
-        sig = (p.name, p.key, metas, key)
-        sid = t.sids[key] = graph._intern(sig, p)
-    return sid
+def metas_of(ext, shared):
+    """The stacked externals' (shape, dtype), hashable by value: part of the signature."""
+    return tuple(None if s else (x._meta[0], x._meta[1]) for x, s in zip(ext, shared))
 
 
 def fuse(graph, pending):
     """pending with each region found replaced by one Member (at its root's place); the
     Members' signatures interned in the graph.  A Member's depth is that of one node on its
-    externals (1 + the deepest), not its root's: the agenda then sees a chain of fused
+    externals (1 + the deepest, see _generate), not its root's: the agenda sees a chain of fused
     steps as it would see a chain of single nodes, and an output layer hanging off every
     step still waits for the whole chain (it is deeper on average)."""
     cls = graph.node_class
@@ -296,34 +312,23 @@ def fuse(graph, pending):
         known = templates.get(kind)
         if known is None:
             known = templates[kind] = []
-        sid = None
         for t in known:
-            by = t.nodes_of(n, taken, cls)
-            if by is not None:
-                sid = _signature(graph, t, by)
-                if sid is not None:
-                    break
-        if sid is None:                         # a structure not met yet in this graph
+            r = t.match(n, taken, cls, graph, shared_ids, depth)
+            if r is not None:
+                break
+        else:                                   # a structure not met yet in this graph
             found = _cell(n) if op is _MUL else _affine(n, shared_ids)
-            if found is None:
-                continue
-            t = _program(graph, CELL if op is _MUL else AFFINE, *found)
-            if t is None:
-                continue
-            by = t.nodes_of(n, taken, cls)
-            sid = None if by is None else _signature(graph, t, by)
-            if sid is None:
+            t = None if found is None else _program(graph, CELL if op is _MUL else AFFINE, *found)
+            r = None if t is None else t.match(n, taken, cls, graph, shared_ids, depth)
+            if r is None:
                 continue
             known.append(t)
-        outs, ext = by[t.E:], by[:t.E]
+        ext, outs, key, d = r
+        sid = t.sids.get(key)
+        if sid is None:
+            sid = t.sid(graph, key, metas_of(ext, t.program.shared))
         taken.update(outs)
         m = members[n] = Member(graph, ext, outs)
-        d = 0                                   # the member's depth: one node's, on its inputs
-        for x in ext:
-            dx = depth.get(x, 0)
-            if dx > d:
-                d = dx
-        d += 1
         sigof[m] = sid
         sig_depth[sid] += d
         sig_count[sid] += 1

@@ -107,17 +107,17 @@ class Program(FusedLayout):
             return
         pop = grads.pop
         E = len(self.shared)
-        slots = self.roots
-        if not grads.keys().isdisjoint(flat):
-            slots = range(len(self.instrs))    # a gradient from outside reached an inner node
         taken = []
         reached = None
-        for j in slots:
-            gs = [pop(m.outs[j], None) for m in group]
-            have = [g is not None for g in gs]
-            if True in have:
-                taken.append((j, gs))
-                reached = have if reached is None else [x or y for x, y in zip(reached, have)]
+        for slots in (self.roots, self.inner):
+            for j in slots:
+                gs = [pop(m.outs[j], None) for m in group]
+                have = [g is not None for g in gs]
+                if True in have:
+                    taken.append((j, gs))
+                    reached = have if reached is None else [x or y for x, y in zip(reached, have)]
+            if grads.keys().isdisjoint(flat):
+                break                 # (else a gradient from outside reached an inner node)
         if reached is None:
             return
         if False in reached:          # members that do not reach the root: left out
