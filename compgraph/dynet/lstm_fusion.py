@@ -15,7 +15,8 @@ Two idioms (benchmarks/dynet_programs.py, DyNet's examples)::
 The cell covers the LSTM step (c = f*c_prev + i*u), the Tree-LSTM's leaf (c = i*u) and its
 binary node (c = i*u + f_l*c_l + f_r*c_r), in any order of ranges and operands.  The affine
 is an add chain b + W1 x1 + W2 x2 ... of shared weights W_k (parameters) and per-member
-vectors x_k; its bias may be shared or per member.
+vectors x_k; its bias may be shared or per member.  A cell's g made by an affine is one
+region with it: one member per LSTM step.
 
 Matching: the first region of a structure is found by the general matchers below
 (_cell, _affine), which give its nodes in creation order (a topological order) and their
@@ -43,8 +44,10 @@ def _is_gate(x, g):
     return (x.op is _SIG or x.op is _TANH) and x.inputs[0].op is _GETITEM and x.inputs[0].inputs[0] is g
 
 
-def _cell(h):
-    """(inner nodes, externals, roots) of the gated cell ending at h, or None."""
+def _cell(h, shared_ids):
+    """(inner nodes, externals, roots) of the gated cell ending at h, or None; with the
+    affine transform that makes its g, when there is one (one member then does a whole
+    LSTM step: half the members, batches and gathers of two regions)."""
     a, b = h.inputs
     if a.op is _SIG and b.op is _TANH:
         o, tc = a, b
@@ -78,6 +81,11 @@ def _cell(h):
                 ext.append(z)
     if not _is_gate(o, g):
         return None
+    if g._value is None and g.op is _ADD:
+        affine = _affine(g, shared_ids)
+        if affine is not None:
+            inner += affine[0]
+            ext = affine[1] + [x for x in ext if x is not g]
     return inner, ext, (h, c)
 
 
@@ -317,7 +325,7 @@ def fuse(graph, pending):
             if r is not None:
                 break
         else:                                   # a structure not met yet in this graph
-            found = _cell(n) if op is _MUL else _affine(n, shared_ids)
+            found = _cell(n, shared_ids) if op is _MUL else _affine(n, shared_ids)
             t = None if found is None else _program(graph, CELL if op is _MUL else AFFINE, *found)
             r = None if t is None else t.match(n, taken, cls, graph, shared_ids, depth)
             if r is None:
