@@ -154,9 +154,10 @@ def _generate(ops, attrs, feeds, metas, shared):
     candidate root, and a loop over the template costs three times as much.
 
     Walking from the root (the last instruction) back along each node's inputs, every node
-    must have the template's op and attributes, be pending, of the graph's node class and
-    in no other region, and a slot met twice must be the same node.  Every external must
-    be a node of this graph, not one of the region's own nodes, shared (a parameter) where
+    must have the template's op and attributes, be pending and in no other region, and a
+    slot met twice must be the same node.  Every external must be a node of this graph, of
+    its unbatched node class (then so are the region's nodes, made from them), not one of
+    the region's own nodes, shared (a parameter) where
     the template's is, else with the template's meta; the member's depth is one node's on
     the externals."""
     E, n = len(shared), len(ops)
@@ -166,8 +167,8 @@ def _generate(ops, attrs, feeds, metas, shared):
         if E + j not in seen:
             return None                         # an instruction no later one uses: not a region
         v = f"s{E + j}"
-        lines.append(f"    if {v}.op is not OPS[{j}] or {v}._value is not None or "
-                     f"{v}.__class__ is not cls or {v} in taken:")
+        # (no class check: a node of unbatched externals is unbatched, see the externals')
+        lines.append(f"    if {v}.op is not OPS[{j}] or {v}._value is not None or {v} in taken:")
         lines.append("        return None")
         if attrs[j] is not None:
             lines.append(f"    if {v}.attrs is not ATTRS[{j}] and {v}.attrs != ATTRS[{j}]:")
@@ -186,7 +187,7 @@ def _generate(ops, attrs, feeds, metas, shared):
     lines += [f"    first = s{E}._index", "    d = 0"]
     for k in range(E):
         lines += [f"    x = s{k}",
-                  "    if x._graph is not graph or x._meta is None:",
+                  "    if x._graph is not graph or x._meta is None or x.__class__ is not cls:",
                   "        return None",
                   f"    if x._index >= first and ({inside}):",
                   "        return None"]

@@ -199,11 +199,12 @@ class Program(FusedLayout):
         """Which slots need a gradient: an external whose node (in some member) requires
         one, and an instruction any of whose operands does."""
         need = []
+        g0 = group[0].inputs
         for k, shared in enumerate(self.shared):
-            if shared:
-                need.append(group[0].inputs[k].requires_grad)
-            else:
-                need.append(any([m.inputs[k].requires_grad for m in group]))
+            # (the first member decides, except for an input that needs none there: a zero
+            # initial state, rarely a mix)
+            need.append(g0[k].requires_grad or
+                        (not shared and any([m.inputs[k].requires_grad for m in group])))
         for kind, a, b, _ in self.instrs:
             need.append(need[a] or (b is not None and need[b]))
         return need

@@ -449,7 +449,9 @@ class BatchingGraph(Graph):
                 if flags.__class__ is RaggedLayout:
                     self._run_ragged(group, flags)
                 elif isinstance(flags, FusedLayout):
-                    group = flags.run(self, group)      # the nodes it computed
+                    # the nodes it computed, of which only a few (h and c of a step) have
+                    # consumers: the comprehension is cheaper than the loop below
+                    group = [n for n in flags.run(self, group) if n in consumers]
                 elif len(group) == 1:
                     self._run_single(group[0])
                 else:
