@@ -295,10 +295,15 @@ def fuse(graph, pending):
     depth, sigof = graph._depth, graph._sigof
     sig_depth, sig_count = graph._sig_depth, graph._sig_count
     templates = {}                              # (op, affine chain length) -> [Template]
-    members = {}
+    out = []                                    # the result, in reverse
     taken = set()
-    for k in range(len(pending) - 1, -1, -1):   # roots are made after their regions' nodes
+    for k in range(len(pending) - 1, -1, -1):
+        # a region's root is made after its other nodes: walking back, they are taken by the
+        # time they come, and what is not taken is the result (no second pass)
         n = pending[k]
+        if n in taken:
+            continue
+        out.append(n)
         op = n.op
         if op is _MUL:
             a, b = n.inputs             # h = o * tanh(c), c a sum or a product
@@ -308,7 +313,7 @@ def fuse(graph, pending):
                 continue
             kind = op
         elif op is _ADD:
-            if n.inputs[1].op is not _MATMUL or n in taken:
+            if n.inputs[1].op is not _MATMUL:
                 continue
             kind, x = 1, n.inputs[0]            # the chain's length: a template of another
             while x.op is _ADD and x.inputs[1].op is _MATMUL:   # length would cut it short
@@ -337,18 +342,9 @@ def fuse(graph, pending):
         if sid is None:
             sid = t.sid(graph, key, metas_of(ext, t.program.shared))
         taken.update(outs)
-        m = members[n] = Member(graph, ext, outs)
+        out[-1] = m = Member(graph, ext, outs)
         sigof[m] = sid
         sig_depth[sid] += d
         sig_count[sid] += 1
-    if not members:
-        return pending
-    out = []
-    for n in pending:
-        if n not in taken:
-            out.append(n)
-        else:
-            m = members.get(n)
-            if m is not None:
-                out.append(m)
+    out.reverse()
     return out
