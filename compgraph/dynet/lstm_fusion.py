@@ -301,7 +301,7 @@ def fuse(graph, pending):
         # a region's root is made after its other nodes: walking back, they are taken by the
         # time they come, and what is not taken is the result (no second pass)
         n = pending[k]
-        if n in taken:
+        if n in taken or n._value is not None:
             continue
         out.append(n)
         op = n.op

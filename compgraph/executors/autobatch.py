@@ -362,13 +362,15 @@ class BatchingGraph(Graph):
         end = len(self.nodes) if target is None else target._index + 1
         if end <= self._frontier:
             return
-        pending = [n for n in self.nodes[self._frontier:end] if n._value is None]
-        self._frontier = end
+        start, self._frontier = self._frontier, end
+        if self.autobatch:
+            # the agenda (and _fuse) skip the nodes that have values (leaves): one pass less
+            self._run_agenda(self.nodes[start:end])
+            return
+        pending = [n for n in self.nodes[start:end] if n._value is None]
         if not pending:
             return
-        if self.autobatch:
-            self._run_agenda(pending)
-        elif not (self._reruns and self._static is not None and self._static(pending)):
+        if not (self._reruns and self._static is not None and self._static(pending)):
             # (static.py: a graph evaluated again runs its generated forward)
             for n in pending:
                 self.compute(n)
@@ -413,6 +415,8 @@ class BatchingGraph(Graph):
         ready, solo = {}, []
         ready_get = ready.get
         for n in pending:
+            if n._value is not None:
+                continue
             w = 0
             for x in n.inputs:
                 if x._value is None:
@@ -478,8 +482,8 @@ class BatchingGraph(Graph):
                             r.append(c)
 
     def _fuse(self, pending):
-        """pending with recognised idioms replaced by members of FusedLayout signatures
-        (none here; see FusedLayout)."""
+        """pending (which may hold nodes with values: they are skipped) with recognised
+        idioms replaced by members of FusedLayout signatures (none here; see FusedLayout)."""
         return pending
 
     def _run_single(self, node):
