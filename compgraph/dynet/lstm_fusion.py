@@ -255,8 +255,8 @@ def _program(graph, name, inner, ext, roots):
             stacked = [not (s < E and shared[s]) for s in feed]
             if not any(stacked) or (kind is MUL and not all(stacked)):
                 return None
-        elif kind is None or len(shape) != 1:
-            return None
+        elif kind is None or len(shape) != 1 or (feed[0] < E and shared[feed[0]]):
+            return None          # (an activation of a shared vector would not be stacked)
         ops.append(n.op)
         attrs.append(n.attrs if kind is PICK else None)
         feeds.append(tuple(feed))
