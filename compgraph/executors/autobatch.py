@@ -498,7 +498,10 @@ class BatchingGraph(Graph):
         B = len(nodes)
         out_nd = len(n0._meta[0])
         args = []
-        for i, x0 in enumerate(n0.inputs):
+        if rule.equal_parts and True not in flags:
+            # esum's stack of losses (equal parts, many): one gather for all of them
+            args = list(np.array([[x._value for x in m.inputs] for m in nodes]).swapaxes(0, 1))
+        for i, x0 in enumerate(n0.inputs if not args else ()):
             if flags[i]:
                 args.append(x0._value)
                 continue

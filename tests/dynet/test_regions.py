@@ -168,3 +168,25 @@ def test_batched_expressions_are_left_alone():
         return dy.sum_batches(dy.sum_elems(h))
     report = _same(m, build)
     assert CELL not in report.ops and AFFINE not in report.ops
+
+
+def test_stacks_of_many_parts_batched_equal_the_unbatched_graph():
+    """esum's stack of k parts (scalars, and vectors) batched across members with the same
+    k: one gather of every part, and part i's gradient its slice of G (rules.Stack)."""
+    compgraph.manual_seed(15)
+    m = dy.ParameterCollection()
+    emb, W = m.add_lookup_parameters((15, 4)), m.add_parameters((3, 4))
+    to_float64(m)
+    groups = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [0, 2, 4, 6, 8, 10], [1, 3, 5]]
+
+    def build():
+        We = dy.parameter(W)
+        total = []
+        for ids in groups:
+            vecs = [dy.tanh(We * dy.lookup(emb, k)) for k in ids]
+            total.append(dy.sum_elems(dy.esum(vecs)))                     # vectors
+            total.append(dy.esum([dy.sum_elems(dy.cmult(v, v)) for v in vecs]))   # scalars
+        return dy.esum(total)
+    report = _same(m, build)
+    nodes, batches = report.ops["stack"]
+    assert batches < nodes                          # the stacks of six parts ran together
