@@ -171,8 +171,10 @@ def test_batched_expressions_are_left_alone():
 
 
 def test_stacks_of_many_parts_batched_equal_the_unbatched_graph():
-    """esum's stack of k parts (scalars, and vectors) batched across members with the same
-    k: one gather of every part, and part i's gradient its slice of G (rules.Stack)."""
+    """esum's, logsumexp's and concatenate_cols' stacks of k parts (scalars, vectors; axis 0
+    and -1) batched across members with the same k: one gather of every part, and part i's
+    gradient its slice of G (rules.Stack) -- logsumexp and a weighted sum of the columns
+    give every part a different gradient."""
     compgraph.manual_seed(15)
     m = dy.ParameterCollection()
     emb, W = m.add_lookup_parameters((15, 4)), m.add_parameters((3, 4))
@@ -186,6 +188,9 @@ def test_stacks_of_many_parts_batched_equal_the_unbatched_graph():
             vecs = [dy.tanh(We * dy.lookup(emb, k)) for k in ids]
             total.append(dy.sum_elems(dy.esum(vecs)))                     # vectors
             total.append(dy.esum([dy.sum_elems(dy.cmult(v, v)) for v in vecs]))   # scalars
+            total.append(dy.logsumexp([dy.sum_elems(v) for v in vecs]))
+            cols = dy.concatenate_cols(vecs)                                # (3, k), axis -1
+            total.append(dy.sum_elems(dy.cmult(cols, dy.logistic(cols))))
         return dy.esum(total)
     report = _same(m, build)
     nodes, batches = report.ops["stack"]
