@@ -80,7 +80,7 @@ class Program(FusedLayout):
             elif kind is ADD:
                 y = x + S[b]
             else:                               # MV
-                y = S[b] @ x.T
+                y = S[b] @ graph.transposed(x)
             S.append(y)
         done = []
         # member by member (a member's nodes lie together in memory: 30% faster than slot

@@ -173,6 +173,7 @@ class BatchingGraph(Graph):
         self._frontier = 0
         self._batches = []
         self._stats = {}
+        self._transposed = {}     # id -> (parameter matrix, its transpose), per evaluation
         self._depth = {}          # node -> depth, noted when recorded
         self._recorded = {}       # record key -> ((shape, dtype), signature id)
         self._sigof = {}          # node -> signature id; absent: the node runs alone
@@ -388,6 +389,7 @@ class BatchingGraph(Graph):
         """Drop the per-node bookkeeping (the graph is done with)."""
         self.__dict__.pop("_static_plans", None)     # static.py's plans hold the nodes
         self._batches = []
+        self._transposed = {}
         self._depth = {}
         self._sigof = {}
         self._recorded = {}
@@ -407,6 +409,7 @@ class BatchingGraph(Graph):
         lowest average depth (DyNet's agenda-based heuristic).  This loop runs once per node
         of the graph, so queueing a ready node is written out at both places it happens
         rather than called."""
+        self._transposed = {}
         pending = self._fuse(pending)
         sigof_get = self._sigof.get
         avg = [t / c for t, c in zip(self._sig_depth, self._sig_count)]
@@ -480,6 +483,16 @@ class BatchingGraph(Graph):
                             ready[s] = [c]
                         else:
                             r.append(c)
+
+    def transposed(self, w):
+        """w.T as a C-contiguous copy, made once per evaluation: a parameter's matrix times
+        a batch of vectors, X @ W.T, is 3-5x faster in BLAS against the copy than against
+        the transposed view on batches of a few dozen.  (No user code runs inside an
+        evaluation, so the parameter cannot change under the copy.)"""
+        hit = self._transposed.get(id(w))
+        if hit is None or hit[0] is not w:
+            hit = self._transposed[id(w)] = (w, np.ascontiguousarray(w.T))
+        return hit[1]
 
     def _fuse(self, pending):
         """pending (which may hold nodes with values: they are skipped) with recognised
