@@ -1,7 +1,7 @@
 """The idioms DyNet users write node by node, recognised in an autobatched graph and run as
 fused regions (regions.py): one member of a batch instead of a dozen nodes on the agenda.
 
-Two idioms (benchmarks/dynet_programs.py, DyNet's examples)::
+Three idioms (benchmarks/dynet_programs.py, DyNet's examples)::
 
     g = dy.affine_transform([b, Wx, x, Wh, h])       # affine: b + Wx x + Wh h, written by the
                                                      # dialect as add(add(b, Wx x), Wh h)
@@ -16,7 +16,9 @@ The cell covers the LSTM step (c = f*c_prev + i*u), the Tree-LSTM's leaf (c = i*
 binary node (c = i*u + f_l*c_l + f_r*c_r), in any order of ranges and operands.  The affine
 is an add chain b + W1 x1 + W2 x2 ... of shared weights W_k (parameters) and per-member
 vectors x_k; its bias may be shared or per member.  A cell's g made by an affine is one
-region with it: one member per LSTM step.
+region with it: one member per LSTM step.  The third is the output layer and its loss,
+pickneglogsoftmax(affine_transform([b, W, h]), class): the affine and the cross-entropy
+of its logits, the class a per-member constant.
 
 Matching: the first region of a structure is found by the general matchers below
 (_cell, _affine), which give its nodes in creation order (a topological order) and their
@@ -30,12 +32,12 @@ import numpy as np
 
 from ..executors.rules import attrs_key
 from ..ops import OPS
-from .regions import ADD, MUL, MV, PICK, SIG, TANH, Member, Program
+from .regions import ADD, MUL, MV, PICK, SIG, TANH, XENT, Member, Program
 
-_MUL, _ADD, _SIG, _TANH, _GETITEM, _MATMUL = (
-    OPS[n] for n in ("mul", "add", "sigmoid", "tanh", "getitem", "matmul"))
-_KINDS = {_MUL: MUL, _ADD: ADD, _SIG: SIG, _TANH: TANH, _GETITEM: PICK, _MATMUL: MV}
-CELL, AFFINE = "gated_cell (fused)", "affine (fused)"
+_MUL, _ADD, _SIG, _TANH, _GETITEM, _MATMUL, _XENT = (
+    OPS[n] for n in ("mul", "add", "sigmoid", "tanh", "getitem", "matmul", "cross_entropy"))
+_KINDS = {_MUL: MUL, _ADD: ADD, _SIG: SIG, _TANH: TANH, _GETITEM: PICK, _MATMUL: MV, _XENT: XENT}
+CELL, AFFINE, LOSS = "gated_cell (fused)", "affine (fused)", "affine_xent (fused)"
 
 
 # --- the general matchers: the nodes of a region, or None ---------------------------------------------
@@ -112,6 +114,28 @@ def _affine(root, shared_ids):
     return inner, ext, (root,)
 
 
+def _loss(root, shared_ids):
+    """(inner nodes, externals, roots) of pickneglogsoftmax(b + W h ..., class): the output
+    layer and its loss, or None."""
+    logits, target = root.inputs
+    if logits.op is not _ADD or logits._value is not None:
+        return None
+    found = _affine(logits, shared_ids)
+    if found is None:
+        return None
+    inner, ext, _ = found
+    return inner + [root], ext + [target], (root,)
+
+
+def _constant(x):
+    """Whether x is a constant made outside the graph (pickneglogsoftmax's class)."""
+    return x._graph is None and x.op is None and not x.requires_grad and x._value is not None
+
+
+def _meta_of(x):
+    return x._meta if x._meta is not None else (x._value.shape, x._value.dtype)
+
+
 # --- a region's program and template ----------------------------------------------------------------
 
 class Template:
@@ -120,10 +144,10 @@ class Template:
     the instructions' nodes, the shared externals' ids, the member's depth) or None."""
     __slots__ = ("program", "sids", "match")
 
-    def __init__(self, ops, attrs, feeds, metas, shared, program):
+    def __init__(self, ops, attrs, feeds, metas, shared, constant, program):
         self.program = program
         self.sids = {}                          # shared externals' ids -> signature id
-        self.match = _matcher(ops, attrs, feeds, metas, shared)
+        self.match = _matcher(ops, attrs, feeds, metas, shared, constant)
 
     def sid(self, graph, key, metas):
         sid = self.sids.get(key)
@@ -136,20 +160,20 @@ class Template:
 _matchers = {}           # a template's structure -> its generated match, across graphs
 
 
-def _matcher(ops, attrs, feeds, metas, shared):
+def _matcher(ops, attrs, feeds, metas, shared, constant):
     """A template's match, generated once per structure (compile() costs more than a whole
     graph's matching)."""
     key = (ops, tuple(None if a is None else attrs_key(a) for a in attrs), feeds,
-           tuple(None if m is None else (m[0], m[1]) for m in metas), shared)
+           tuple(None if m is None else (m[0], m[1]) for m in metas), shared, constant)
     f = _matchers.get(key, False)
     if f is False:
         if len(_matchers) > 1000:
             _matchers.clear()
-        f = _matchers[key] = _generate(ops, attrs, feeds, metas, shared)
+        f = _matchers[key] = _generate(ops, attrs, feeds, metas, shared, constant)
     return f
 
 
-def _generate(ops, attrs, feeds, metas, shared):
+def _generate(ops, attrs, feeds, metas, shared, constant):
     """A template's match as one generated function, straight-line code: it runs once per
     candidate root, and a loop over the template costs three times as much.
 
@@ -157,9 +181,10 @@ def _generate(ops, attrs, feeds, metas, shared):
     must have the template's op and attributes, be pending and in no other region, and a
     slot met twice must be the same node.  Every external must be a node of this graph, of
     its unbatched node class (then so are the region's nodes, made from them), not one of
-    the region's own nodes, shared (a parameter) where
-    the template's is, else with the template's meta; the member's depth is one node's on
-    the externals."""
+    the region's own nodes, shared (a parameter) where the template's is, else with the
+    template's meta -- or, where the template's is, a constant of no graph (a class id)
+    with the template's shape and dtype; the member's depth is one node's on the
+    externals."""
     E, n = len(shared), len(ops)
     seen = {E + n - 1}
     lines = ["def match(root, taken, cls, graph, shared_ids, depth):", f"    s{E + n - 1} = root"]
@@ -186,8 +211,15 @@ def _generate(ops, attrs, feeds, metas, shared):
     inside = " or ".join(f"x is s{E + j}" for j in range(n))
     lines += [f"    first = s{E}._index", "    d = 0"]
     for k in range(E):
-        lines += [f"    x = s{k}",
-                  "    if x._graph is not graph or x._meta is None or x.__class__ is not cls:",
+        lines.append(f"    x = s{k}")
+        if constant[k]:                         # a constant of no graph: its value's meta
+            lines += ["    if x._graph is not None or x.op is not None or x.requires_grad "
+                      "or x._value is None:",
+                      "        return None",
+                      f"    if x._value.shape != M[{k}][0] or x._value.dtype != M[{k}][1]:",
+                      "        return None"]
+            continue
+        lines += ["    if x._graph is not graph or x._meta is None or x.__class__ is not cls:",
                   "        return None",
                   f"    if x._index >= first and ({inside}):",
                   "        return None"]
@@ -215,12 +247,12 @@ def _program(graph, name, inner, ext, roots):
     for k, x in enumerate(ext):
         if x in slot:                            # the same node twice: one slot
             continue
-        if x._graph is not graph or x._meta is None:
+        if (x._graph is not graph or x._meta is None) and not _constant(x):
             return None
         slot[x] = len(shared)
-        is_shared = x._id in graph.shared_ids
+        is_shared = x._graph is graph and x._id in graph.shared_ids
         shared.append(is_shared)
-        metas.append(None if is_shared else x._meta)
+        metas.append(None if is_shared else _meta_of(x))
     E = len(shared)
     dtype = inner[-1]._meta[1]
     if dtype.kind != "f":
@@ -233,13 +265,14 @@ def _program(graph, name, inner, ext, roots):
     for j, n in enumerate(inner):
         kind = _KINDS.get(n.op)
         feed = []
-        for x in n.inputs:
+        for pos, x in enumerate(n.inputs):
             s = slot.get(x)
-            if s is None or (x._meta[1] != dtype and not (s < E and shared[s])):
+            if s is None or (_meta_of(x)[1] != dtype and not (s < E and shared[s])
+                             and not (kind is XENT and pos == 1)):
                 return None
             feed.append(s)
         shape = n._meta[0]
-        ins = [x._meta[0] for x in n.inputs]
+        ins = [_meta_of(x)[0] for x in n.inputs]
         p = None
         if kind is PICK:
             p = _range(n, ins[0])
@@ -248,6 +281,11 @@ def _program(graph, name, inner, ext, roots):
         elif kind is MV:
             if not (feed[0] < E and shared[feed[0]]) or (feed[1] < E and shared[feed[1]]) \
                     or len(ins[0]) != 2 or len(ins[1]) != 1:
+                return None
+        elif kind is XENT:                      # logits (C,) of the region, a class id
+            target = metas[feed[1]] if feed[1] < E else None
+            if feed[0] < E or target is None or target[0] != () or target[1].kind not in "iu" \
+                    or len(ins[0]) != 1 or n.attrs.get("reduction") not in ("sum", "mean"):
                 return None
         elif kind is MUL or kind is ADD:
             if ins[0] != shape or ins[1] != shape or len(shape) != 1:
@@ -258,12 +296,14 @@ def _program(graph, name, inner, ext, roots):
         elif kind is None or len(shape) != 1 or (feed[0] < E and shared[feed[0]]):
             return None          # (an activation of a shared vector would not be stacked)
         ops.append(n.op)
-        attrs.append(n.attrs if kind is PICK else None)
+        attrs.append(n.attrs if kind is PICK or kind is XENT else None)
         feeds.append(tuple(feed))
         instrs.append((kind, feed[0], feed[1] if len(feed) > 1 else None, p))
     root_slots = tuple(slot[r] - E for r in roots)
     program = Program(name, tuple(shared), tuple(instrs), root_slots)
-    t = Template(tuple(ops), tuple(attrs), tuple(feeds), tuple(metas), tuple(shared), program)
+    constant = tuple(_constant(x) for x in slot if slot[x] < E)
+    t = Template(tuple(ops), tuple(attrs), tuple(feeds), tuple(metas), tuple(shared), constant,
+                 program)
     return t if t.match is not None else None
 
 
@@ -281,7 +321,7 @@ def _range(pick, shape):
 
 def metas_of(ext, shared):
     """The stacked externals' (shape, dtype), hashable by value: part of the signature."""
-    return tuple(None if s else (x._meta[0], x._meta[1]) for x, s in zip(ext, shared))
+    return tuple(None if s else tuple(_meta_of(x)) for x, s in zip(ext, shared))
 
 
 def fuse(graph, pending):
@@ -294,7 +334,7 @@ def fuse(graph, pending):
     shared_ids = graph.shared_ids
     depth, sigof = graph._depth, graph._sigof
     sig_depth, sig_count = graph._sig_depth, graph._sig_count
-    templates = {}                              # (op, affine chain length) -> [Template]
+    templates = {}              # the root's op (with an affine chain's length) -> [Template]
     out = []                                    # the result, in reverse
     taken = set()
     for k in range(len(pending) - 1, -1, -1):
@@ -312,13 +352,15 @@ def fuse(graph, pending):
                     or (th.inputs[0].op is not _ADD and th.inputs[0].op is not _MUL):
                 continue
             kind = op
-        elif op is _ADD:
-            if n.inputs[1].op is not _MATMUL:
+        elif op is _ADD or op is _XENT:
+            x = n if op is _ADD else n.inputs[0]
+            if x.op is not _ADD or x.inputs[1].op is not _MATMUL:
                 continue
-            kind, x = 1, n.inputs[0]            # the chain's length: a template of another
+            kind = 0                            # the chain's length: a template of another
             while x.op is _ADD and x.inputs[1].op is _MATMUL:   # length would cut it short
                 kind += 1
                 x = x.inputs[0]
+            kind = (op, kind)
         else:
             continue
         if n.__class__ is not cls:
@@ -331,8 +373,13 @@ def fuse(graph, pending):
             if r is not None:
                 break
         else:                                   # a structure not met yet in this graph
-            found = _cell(n, shared_ids) if op is _MUL else _affine(n, shared_ids)
-            t = None if found is None else _program(graph, CELL if op is _MUL else AFFINE, *found)
+            if op is _MUL:
+                name, found = CELL, _cell(n, shared_ids)
+            elif op is _ADD:
+                name, found = AFFINE, _affine(n, shared_ids)
+            else:
+                name, found = LOSS, _loss(n, shared_ids)
+            t = None if found is None else _program(graph, name, *found)
             r = None if t is None else t.match(n, taken, cls, graph, shared_ids, depth)
             if r is None:
                 continue

@@ -27,6 +27,8 @@ from ..ops.namespace import array_namespace
 
 _NP = array_namespace(np)
 _sigmoid, _tanh = OPS["sigmoid"].fwd, OPS["tanh"].fwd
+_XENT = OPS["cross_entropy"]
+_xent, _xent_vjp = _XENT.fwd, _XENT.vjps_for(2)[0]
 
 # instruction kinds: (kind, a, b, param); a and b are slots (b is None for unary kinds)
 PICK = "pick"        # S[a][:, param]             param: a slice of the member's vector
@@ -35,6 +37,7 @@ TANH = "tanh"        # tanh(S[a])
 MUL = "mul"          # S[a] * S[b]
 ADD = "add"          # S[a] + S[b]                (either may be a shared vector)
 MV = "mv"            # S[a] @ x for x in S[b]      (S[a] a shared matrix: S[b] @ S[a].T)
+XENT = "xent"        # cross-entropy of logits S[a] and class ids S[b]: one loss per member
 
 
 class Member:
@@ -58,6 +61,7 @@ class Program(FusedLayout):
         self.roots = roots
         self.inner = tuple(j for j in range(len(instrs)) if j not in roots)
         self.nodes_per_member = len(instrs)
+        self.scalars = tuple(j for j, ins in enumerate(instrs) if ins[0] is XENT)   # 0-d results
         # hashable (slices are not, before Python 3.12): part of the batching signature
         self.key = tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs)
 
@@ -79,13 +83,20 @@ class Program(FusedLayout):
                 y = x * S[b]
             elif kind is ADD:
                 y = x + S[b]
-            else:                               # MV
+            elif kind is MV:
                 y = S[b] @ graph.transposed(x)
+            else:                               # XENT (the node's 'sum' of one loss is that loss)
+                y = _xent(_NP, x, S[b], reduction="none")
             S.append(y)
+        E = len(self.shared)
+        cols = S[E:]
+        for j in self.scalars:                  # 0-d arrays, as the nodes' own values
+            y = cols[j]
+            cols[j] = [y[k, ...] for k in range(len(group))]
         done = []
         # member by member (a member's nodes lie together in memory: 30% faster than slot
         # by slot on a graph fresh from building); iterating an array yields its rows
-        for m, rows in zip(group, zip(*S[len(self.shared):])):
+        for m, rows in zip(group, zip(*cols)):
             nodes = m.outs
             for node, row in zip(nodes, rows):
                 node._value = row
@@ -174,11 +185,13 @@ class Program(FusedLayout):
                     acc(a, d)
                 if need[b]:
                     acc(b, d)
-            else:                                 # MV: a the shared matrix, b the stacked vectors
+            elif kind is MV:                      # a the shared matrix, b the stacked vectors
                 if need[a]:
                     acc(a, d.T @ S[b])
                 if need[b]:
                     acc(b, d @ S[a])
+            elif need[a]:                         # XENT: the class ids need none
+                acc(a, _xent_vjp(_NP, d, S[E + j], S[a], S[b], reduction="none"))
         get = grads.get
         for k in range(E):
             d = D[k]

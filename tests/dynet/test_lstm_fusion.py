@@ -12,7 +12,7 @@ from .helpers import analytic_grads, to_float64
 
 H, E, V, T = 6, 4, 15, 3
 FUSED = "gated_cell (fused)"
-AFFINE = "affine (fused)"
+LOSS = "affine_xent (fused)"
 
 
 def _model(seed=0):
@@ -79,8 +79,9 @@ def test_fused_steps_equal_the_unbatched_graph(variant):
     assert nodes == 17 * words                     # every step fused, with its gates' affine...
     assert batches == longest                      # ...one batch per time step
     assert "logistic" not in report.ops and "sigmoid" not in report.ops
-    # the gates' affine_transform (4 nodes) is in the step; the output layer's (2) fused too
-    assert report.ops[AFFINE][0] == 2 * words
+    # the gates' affine_transform (4 nodes) is in the step; the output layer and its loss
+    # (3) fused too
+    assert report.ops[LOSS] == (3 * words, 1)
     assert "matmul" not in report.ops and "add" not in report.ops
 
 

@@ -18,7 +18,7 @@ _spec = importlib.util.spec_from_file_location("dynet_programs", ROOT / "benchma
 programs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(programs)
 
-CELL, AFFINE = "gated_cell (fused)", "affine (fused)"
+CELL, AFFINE, LOSS = "gated_cell (fused)", "affine (fused)", "affine_xent (fused)"
 
 
 def _same(pc, build):
@@ -51,7 +51,8 @@ def test_tree_lstm_autobatched_equals_unbatched():
     # a leaf's cell: b + W x (2 nodes), 3 ranges, 3 gates, i*u, tanh, h; a binary node's:
     # b + Ul hl + Ur hr (4), 5 ranges, 5 gates, 3 products, 2 sums, tanh, h -- every one fused
     assert report.ops[CELL][0] == 11 * n + 21 * (n - k)
-    assert report.ops[AFFINE][0] == 2 * k            # the output layer's b + W h
+    assert report.ops[LOSS] == (3 * k, 1)            # the output layer and its loss
+    assert "cross_entropy" not in report.ops
     assert "sigmoid" not in report.ops and "mul" not in report.ops
     # leaf cells and node cells are two structures: never one batch, and the leaves (all
     # ready at once) are one
@@ -195,3 +196,41 @@ def test_stacks_of_many_parts_batched_equal_the_unbatched_graph():
     report = _same(m, build)
     nodes, batches = report.ops["stack"]
     assert batches < nodes                          # the stacks of six parts ran together
+
+
+def test_output_layer_and_loss_fused_values_and_an_outside_use_of_the_logits():
+    """pickneglogsoftmax(b + W h, class) fused: every loss node's value() is the unbatched
+    one (a float), and logits also used outside the region (a softmax term of the loss)
+    get that gradient too."""
+    compgraph.manual_seed(16)
+    m = dy.ParameterCollection()
+    emb, W, b = m.add_lookup_parameters((15, 4)), m.add_parameters((5, 4)), m.add_parameters(5)
+    to_float64(m)
+    words = [3, 1, 4, 1, 5, 9, 2, 6, 5]
+    classes = [0, 4, 4, 2, 1, 3, 0, 0, 2]
+
+    def run(autobatch):
+        for p in m._all():
+            p._zero_grad()
+        dy.renew_cg(autobatching=autobatch)
+        We, be = dy.parameter(W), dy.parameter(b)
+        losses, extra = [], []
+        for k, (w, c) in enumerate(zip(words, classes)):
+            logits = dy.affine_transform([be, We, dy.tanh(dy.lookup(emb, w))])
+            losses.append(dy.pickneglogsoftmax(logits, c))
+            if k % 3 == 0:
+                extra.append(dy.pick(dy.softmax(logits), c))
+        total = dy.esum(losses) + dy.esum(extra)
+        v = total.value()
+        each = [l.value() for l in losses]
+        total.backward()
+        return v, each, [p.grad_as_array() for p in m._all()], dy.cg().autobatch_report()
+
+    v0, e0, g0, _ = run(False)
+    v1, e1, g1, report = run(True)
+    assert report.ops[LOSS] == (3 * len(words), 1)
+    assert v1 == pytest.approx(v0, rel=1e-12)
+    assert all(isinstance(x, float) for x in e1)
+    np.testing.assert_allclose(e1, e0, rtol=1e-12)
+    for a, g in zip(g0, g1):
+        np.testing.assert_allclose(g, a, rtol=1e-9, atol=1e-12)
