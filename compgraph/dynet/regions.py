@@ -1,16 +1,18 @@
 """A fused region: several nodes of one member, run for the whole batch as one small program.
 
 The idioms lstm_fusion.py recognises (an affine transform written as add/matmul nodes; an
-LSTM or Tree-LSTM cell written as pick_range, logistic/tanh, cmult and +) are, per member,
-a handful of nodes whose inputs come from outside (the *externals*: g, c_prev, x, a shared
-W or b) and whose structure is the same in every member.  Such a structure is a Program:
+LSTM or Tree-LSTM cell written as pick_range, logistic/tanh, cmult and +; an output layer
+and its pickneglogsoftmax) are, per member, a handful of nodes whose inputs come from
+outside (the *externals*: x, h_prev, c_prev, a shared W or b, a class id) and whose
+structure is the same in every member.  Such a structure is a Program:
 a list of instructions over *slots* -- slots 0..E-1 are the externals, slot E+j the result
 of instruction j, always a stacked (B, ...) array.  A Program is a FusedLayout (the
 autobatch agenda runs equal Programs as one batch):
 
   forward   the externals gathered once (stacked, or the shared array once), then one NumPy
             call per instruction on the whole batch; every node of every member gets its row
-            (the same kernels as the nodes' own ops, so values are the unbatched ones);
+            (the nodes' own elementwise kernels, so those values are the unbatched ones; a
+            W x is a row of one X @ W.T, equal to the unbatched product up to rounding);
   backward  the same instructions in reverse on (B, ...) gradient arrays -- closed-form VJPs,
             one call each -- and one scatter of the externals' gradients to the members'
             inputs (a shared input gets the batch's sum).

@@ -94,7 +94,8 @@ class RaggedLayout:
 
 class FusedLayout:
     """A signature run by a kernel of its own: a recognised idiom of several nodes (the
-    DyNet dialect's LSTM step, compgraph/dynet/lstm_fusion.py), whose members are objects
+    DyNet dialect's fused regions: compgraph/dynet/lstm_fusion.py, regions.py), whose
+    members are objects
     with `inputs` (what they wait for) and `outs` (the nodes they compute).  `run(graph,
     group)` computes a group and returns the nodes whose consumers may run next;
     `vjp(ns, batch, grads, keep_all)` is its backward.  A graph puts such members on the
