@@ -223,12 +223,12 @@ def _generate(ops, attrs, feeds, metas, shared, constant):
                   "        return None",
                   f"    if x._index >= first and ({inside}):",
                   "        return None"]
-        if shared[k]:
+        if shared[k]:                           # (a parameter: depth 0)
             lines += ["    if x._id not in shared_ids:", "        return None"]
-        else:
-            lines += [f"    if x._id in shared_ids or (x._meta is not M[{k}] and x._meta != M[{k}]):",
-                      "        return None"]
-        lines += ["    dx = depth.get(x, 0)", "    if dx > d:", "        d = dx"]
+            continue
+        lines += [f"    if x._id in shared_ids or (x._meta is not M[{k}] and x._meta != M[{k}]):",
+                  "        return None",
+                  "    dx = depth.get(x, 0)", "    if dx > d:", "        d = dx"]
     ids = "".join(f"s{k}._id, " for k in range(E) if shared[k])
     lines.append(f"    return [{', '.join(f's{k}' for k in range(E))}], "
                  f"[{', '.join(f's{E + j}' for j in range(n))}], ({ids}), d + 1")
