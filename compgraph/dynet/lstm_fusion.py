@@ -337,9 +337,11 @@ def fuse(graph, pending):
     templates = {}              # the root's op (with an affine chain's length) -> [Template]
     out = []                                    # the result, in reverse
     taken = set()
-    for k in range(len(pending) - 1, -1, -1):
+    k = len(pending)
+    while k:
         # a region's root is made after its other nodes: walking back, they are taken by the
         # time they come, and what is not taken is the result (no second pass)
+        k -= 1
         n = pending[k]
         if n in taken or n._value is not None:
             continue
@@ -388,7 +390,14 @@ def fuse(graph, pending):
         sid = t.sids.get(key)
         if sid is None:
             sid = t.sid(graph, key, metas_of(ext, t.program.shared))
-        taken.update(outs)
+        j = k - len(outs) + 1
+        if j >= 0 and pending[j] is outs[0]:
+            # the region's nodes are the ones just below its root (the usual case: made one
+            # after the other): skipped at once, and no later root can reach them (a root's
+            # nodes are made before it), so they need not be remembered either
+            k = j
+        else:
+            taken.update(outs)
         out[-1] = m = Member(graph, ext, outs)
         sigof[m] = sid
         sig_depth[sid] += d
