@@ -38,6 +38,13 @@ def _step(x, h, c, Wx, Wh, b, variant):
         gi, gf, go, gu = gates[2], gates[0], gates[3], gates[1]
     else:
         gi, gf, go, gu = gates
+    if variant == "interleaved":                  # other nodes made among the step's
+        extra = dy.tanh(x)
+        i, f = dy.logistic(gi), dy.logistic(gf)
+        extra = dy.cmult(extra, x)
+        o, u = dy.logistic(go), dy.tanh(gu)
+        c = dy.cmult(f, c) + dy.cmult(i, u)
+        return dy.cmult(o, dy.tanh(c)), c, (i, f, o, u, extra)   # extra: into the loss
     i, f, o, u = dy.logistic(gi), dy.logistic(gf), dy.logistic(go), dy.tanh(gu)
     if variant == "swapped":                      # every operand order turned around
         c = dy.cmult(u, i) + dy.cmult(c, f)
@@ -56,6 +63,8 @@ def _build(P, data, variant="plain", use_gate=False):
             losses.append(dy.pickneglogsoftmax(dy.affine_transform([bo, Wo, h]), t))
             if use_gate:                          # an inner node used outside its step
                 losses.append(dy.sum_elems(gates[1]) * 0.5)
+            if len(gates) > 4:
+                losses.append(dy.sum_elems(gates[4]))
     return dy.esum(losses)
 
 
@@ -68,7 +77,7 @@ def _same(m, build):
     return dy.cg().autobatch_report()
 
 
-@pytest.mark.parametrize("variant", ["plain", "permuted", "swapped"])
+@pytest.mark.parametrize("variant", ["plain", "permuted", "swapped", "interleaved"])
 def test_fused_steps_equal_the_unbatched_graph(variant):
     m, P = _model()
     data = _data()
