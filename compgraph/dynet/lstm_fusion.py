@@ -163,8 +163,11 @@ _matchers = {}           # a template's structure -> its generated match, across
 def _matcher(ops, attrs, feeds, metas, shared, constant):
     """A template's match, generated once per structure (compile() costs more than a whole
     graph's matching)."""
-    key = (ops, tuple(None if a is None else attrs_key(a) for a in attrs), feeds,
-           tuple(None if m is None else (m[0], m[1]) for m in metas), shared, constant)
+    keys = tuple(None if a is None else attrs_key(a) for a in attrs)
+    if any(a is not None and k is None for a, k in zip(attrs, keys)):
+        return _generate(ops, attrs, feeds, metas, shared, constant)   # (not keyable: no cache)
+    key = (ops, keys, feeds, tuple(None if m is None else (m[0], m[1]) for m in metas), shared,
+           constant)
     f = _matchers.get(key, False)
     if f is False:
         if len(_matchers) > 1000:
