@@ -62,7 +62,6 @@ class Program(FusedLayout):
         self.instrs = instrs
         self.roots = roots
         self.inner = tuple(j for j in range(len(instrs)) if j not in roots)
-        self.nodes_per_member = len(instrs)
         self.scalars = tuple(j for j, ins in enumerate(instrs) if ins[0] is XENT)   # 0-d results
         # hashable (slices are not, before Python 3.12): part of the batching signature
         self.key = tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs)
