@@ -234,3 +234,36 @@ def test_output_layer_and_loss_fused_values_and_an_outside_use_of_the_logits():
     np.testing.assert_allclose(e1, e0, rtol=1e-12)
     for a, g in zip(g0, g1):
         np.testing.assert_allclose(g, a, rtol=1e-9, atol=1e-12)
+
+
+def test_a_second_evaluation_after_an_update_in_the_same_graph():
+    """Forward, backward, trainer.update(), then more steps built on the same graph and
+    evaluated: the fused steps of the second evaluation read the updated weights (nothing
+    of the first evaluation's, such as its transposed weights, is reused), as unbatched."""
+    compgraph.manual_seed(17)
+    m = dy.ParameterCollection()
+    P = _lstm_model(m, 6)
+    to_float64(m)
+    data = _sentences(17, 5)
+
+    def run(autobatch):
+        saved = [p._value.copy() for p in m._all()]    # both runs start from these weights
+        trainer = dy.SimpleSGDTrainer(m, learning_rate=0.5)
+        for p in m._all():
+            p._zero_grad()
+        dy.renew_cg(autobatching=autobatch)
+        first = dy.esum([dy.sum_elems(_run(P, ws)) for ws in data])
+        v1 = first.value()
+        first.backward()
+        trainer.update()
+        second = dy.esum([dy.sum_elems(_run(P, ws)) for ws in data])   # the same steps again
+        v2 = second.value()
+        for p, v in zip(m._all(), saved):
+            p._value = v
+        return v1, v2
+
+    a1, a2 = run(False)
+    b1, b2 = run(True)
+    assert b1 == pytest.approx(a1, rel=1e-10)
+    assert b2 == pytest.approx(a2, rel=1e-10)
+    assert abs(a2 - a1) > 1e-6                      # the update changed the second loss
