@@ -51,8 +51,8 @@ def _instrument(timer, clock):
     for name in ("compute", "_run_batch", "_run_ragged"):
         setattr(BatchingGraph, name, timed(getattr(BatchingGraph, name)))
     ComputationGraph.compute = timed(ComputationGraph.compute)    # its own, for unbatched graphs
-    from compgraph.dynet.lstm_fusion import LSTMStep            # the fused LSTM steps' kernel
-    LSTMStep.run = timed(LSTMStep.run)
+    from compgraph.dynet.regions import Program                 # the fused regions' kernel
+    Program.run = timed(Program.run)
     noop, plain = timed(lambda: None), (lambda: None)
     for f, sign in ((noop, 1), (plain, -1)):
         t = clock()

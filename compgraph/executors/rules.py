@@ -121,6 +121,7 @@ class Segments:
 class Rule:
     stack_all = False
     pad = False
+    equal_parts = False  # every input has one shape and dtype (stack's): gathered at once
     gathers = False      # batchable even when every input is shared (rows of one table)
 
     def key(self, node, flags):
@@ -230,6 +231,21 @@ class Shifted(Elementwise):
     def backward(self, xp, op, attrs, args, flags, nodes, out, G, need):
         return super().backward(xp, op, self.shift(attrs, nodes[0], len(nodes)), args, flags,
                                 nodes, out, G, need)
+
+
+class Stack(Shifted):
+    """stack of k parts: backward hands part i its slice of G directly (the op's own VJP,
+    called once per part with every part as an argument, costs O(k^2) for esum's long
+    stacks of losses)."""
+    equal_parts = True
+
+    def __init__(self):
+        super().__init__(shift_axis_attr)
+
+    def backward(self, xp, op, attrs, args, flags, nodes, out, G, need):
+        axis = self.shift(attrs, nodes[0], len(nodes))["axis"] % G.ndim
+        lead = (slice(None),) * axis
+        return [G[lead + (i,)] if need[i] else None for i in range(len(args))]
 
 
 def _single_int(index):
@@ -706,6 +722,7 @@ def table_rules():
     rules = {name: Elementwise() for name in ELEMENTWISE}
     axis = Shifted(shift_axis_attr)
     rules.update({name: axis for name in AXIS})
+    rules["stack"] = Stack()
     rules["reshape"] = Shifted(shift_shape_attr)
     rules["broadcast_to"] = Shifted(shift_shape_attr, pad=True)
     rules["permute_dims"] = Shifted(shift_axes_attr)

@@ -1,0 +1,250 @@
+"""A fused region: several nodes of one member, run for the whole batch as one small program.
+
+The idioms lstm_fusion.py recognises (an affine transform written as add/matmul nodes; an
+LSTM or Tree-LSTM cell written as pick_range, logistic/tanh, cmult and +; an output layer
+and its pickneglogsoftmax) are, per member, a handful of nodes whose inputs come from
+outside (the *externals*: x, h_prev, c_prev, a shared W or b, a class id) and whose
+structure is the same in every member.  Such a structure is a Program:
+a list of instructions over *slots* -- slots 0..E-1 are the externals, slot E+j the result
+of instruction j, always a stacked (B, ...) array.  A Program is a FusedLayout (the
+autobatch agenda runs equal Programs as one batch):
+
+  forward   the externals gathered once (stacked, or the shared array once), then one NumPy
+            call per instruction on the whole batch; every node of every member gets its row
+            (the nodes' own elementwise kernels, so those values are the unbatched ones; a
+            W x is a row of one X @ W.T, equal to the unbatched product up to rounding);
+  backward  the same instructions in reverse on (B, ...) gradient arrays -- closed-form VJPs,
+            one call each -- and one scatter of the externals' gradients to the members'
+            inputs (a shared input gets the batch's sum).
+
+Gradients that reach an inner node from outside the region (an expression built on a gate)
+are gathered into its slot before the reverse sweep, so they need no special path;
+members no gradient reached are dropped from the batch's backward, as autobatch does.
+"""
+import numpy as np
+
+from ..executors.autobatch import Batch, FusedLayout, _node_vjp
+from ..ops import OPS
+from ..ops.namespace import array_namespace
+
+_NP = array_namespace(np)
+_sigmoid, _tanh = OPS["sigmoid"].fwd, OPS["tanh"].fwd
+_XENT = OPS["cross_entropy"]
+_xent, _xent_vjp = _XENT.fwd, _XENT.vjps_for(2)[0]
+
+# instruction kinds: (kind, a, b, param); a and b are slots (b is None for unary kinds)
+PICK = "pick"        # S[a][:, param]             param: a slice of the member's vector
+SIG = "sigmoid"      # sigmoid(S[a])
+TANH = "tanh"        # tanh(S[a])
+MUL = "mul"          # S[a] * S[b]
+ADD = "add"          # S[a] + S[b]                (either may be a shared vector)
+MV = "mv"            # S[a] @ x for x in S[b]      (S[a] a shared matrix: S[b] @ S[a].T)
+XENT = "xent"        # cross-entropy of logits S[a] and class ids S[b]: one loss per member
+
+
+class Member:
+    """One member of a fused batch: `inputs` are its externals (what the agenda waits for),
+    `outs` the region's nodes in instruction order (a topological order)."""
+    __slots__ = ("inputs", "outs", "_value", "_graph")
+
+    def __init__(self, graph, inputs, outs):
+        self.inputs, self.outs, self._value, self._graph = inputs, outs, None, graph
+
+
+class Program(FusedLayout):
+    """A fused region's instructions; `shared[k]` says whether external k is the same node
+    in every member (passed once), `roots` which instructions' nodes are used outside the
+    region as a rule (their gradients are always gathered; the others' only when present)."""
+
+    def __init__(self, name, shared, instrs, roots):
+        self.name = name
+        self.shared = shared
+        self.instrs = instrs
+        self.roots = roots
+        self.inner = tuple(j for j in range(len(instrs)) if j not in roots)
+        self.scalars = tuple(j for j, ins in enumerate(instrs) if ins[0] is XENT)   # 0-d results
+        # hashable (slices are not, before Python 3.12): part of the batching signature
+        self.key = tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs)
+
+    # --- forward -----------------------------------------------------------------------------
+    def run(self, graph, group):
+        S = []
+        g0 = group[0].inputs
+        for k, shared in enumerate(self.shared):
+            S.append(g0[k]._value if shared else np.array([m.inputs[k]._value for m in group]))
+        for kind, a, b, p in self.instrs:
+            x = S[a]
+            if kind is PICK:
+                y = x[:, p]
+            elif kind is SIG:
+                y = _sigmoid(_NP, x)
+            elif kind is TANH:
+                y = _tanh(_NP, x)
+            elif kind is MUL:
+                y = x * S[b]
+            elif kind is ADD:
+                y = x + S[b]
+            elif kind is MV:
+                y = S[b] @ graph.transposed(x)
+            else:                               # XENT (the node's 'sum' of one loss is that loss)
+                y = _xent(_NP, x, S[b], reduction="none")
+            S.append(y)
+        E = len(self.shared)
+        cols = S[E:]
+        for j in self.scalars:                  # 0-d arrays, as the nodes' own values
+            y = cols[j]
+            cols[j] = [y[k, ...] for k in range(len(group))]
+        done = []
+        _scatter(len(cols))(group, cols, done)
+        graph._batches.append(Batch(group, None, self, (S, done)))
+        graph._count(self, len(done), 1)
+        return done
+
+    # --- backward ----------------------------------------------------------------------------
+    def vjp(self, ns, batch, grads, keep_all):
+        group = batch.nodes
+        S, flat = batch.out
+        if keep_all:                  # every node's gradient wanted: node by node
+            for m in group:
+                for node in reversed(m.outs):
+                    g = grads.get(node)
+                    if g is not None:
+                        _node_vjp(ns, node, g, grads)
+            return
+        pop = grads.pop
+        E = len(self.shared)
+        taken = []
+        reached = None
+        for slots in (self.roots, self.inner):
+            for j in slots:
+                gs = [pop(m.outs[j], None) for m in group]
+                have = [g is not None for g in gs]
+                if True in have:
+                    taken.append((j, gs))
+                    reached = have if reached is None else [x or y for x, y in zip(reached, have)]
+            if grads.keys().isdisjoint(flat):
+                break                 # (else a gradient from outside reached an inner node)
+        if reached is None:
+            return
+        if False in reached:          # members that do not reach the root: left out
+            keep = [k for k, r in enumerate(reached) if r]
+            group = [group[k] for k in keep]
+            S = [a if k < E and self.shared[k] else a[keep] for k, a in enumerate(S)]
+            taken = [(j, [gs[k] for k in keep]) for j, gs in taken]
+        D = [None] * len(S)
+        for j, gs in taken:
+            D[E + j] = _stack(gs, S[E + j])
+        need = self._need(group)
+        owned = set()                 # slots whose gradient array is ours to add into in place
+
+        shared = self.shared
+
+        def acc(slot, d):
+            if slot < E and shared[slot] and d.ndim > S[slot].ndim:
+                d = d.sum(0)                  # a shared operand: the batch's sum
+            prev = D[slot]
+            if prev is None:
+                D[slot] = d
+            else:
+                D[slot] = prev + d
+                owned.add(slot)
+        for j in range(len(self.instrs) - 1, -1, -1):
+            d = D[E + j]
+            if d is None:
+                continue
+            kind, a, b, p = self.instrs[j]
+            if kind is PICK:
+                if not need[a]:
+                    continue
+                if D[a] is None:
+                    D[a] = np.zeros_like(S[a])
+                elif a not in owned:
+                    D[a] = D[a].copy()
+                owned.add(a)
+                D[a][:, p] += d
+            elif kind is SIG:
+                if need[a]:
+                    y = S[E + j]
+                    acc(a, d * y * (1 - y))
+            elif kind is TANH:
+                if need[a]:
+                    y = S[E + j]
+                    acc(a, d * (1 - y * y))
+            elif kind is MUL:
+                if need[a]:
+                    acc(a, d * S[b])
+                if need[b]:
+                    acc(b, d * S[a])
+            elif kind is ADD:
+                if need[a]:
+                    acc(a, d)
+                if need[b]:
+                    acc(b, d)
+            elif kind is MV:                      # a the shared matrix, b the stacked vectors
+                if need[a]:
+                    acc(a, d.T @ S[b])
+                if need[b]:
+                    acc(b, d @ S[a])
+            elif need[a]:                         # XENT: the class ids need none
+                acc(a, _xent_vjp(_NP, d, S[E + j], S[a], S[b], reduction="none"))
+        get = grads.get
+        for k in range(E):
+            d = D[k]
+            if d is None:
+                continue
+            if self.shared[k]:
+                x = group[0].inputs[k]
+                prev = get(x)
+                grads[x] = d if prev is None else prev + d
+                continue
+            for m, row in zip(group, d):
+                x = m.inputs[k]
+                if x.requires_grad:
+                    prev = get(x)
+                    grads[x] = row if prev is None else prev + row
+
+    def _need(self, group):
+        """Which slots need a gradient: an external whose node (in some member) requires
+        one, and an instruction any of whose operands does."""
+        need = []
+        g0 = group[0].inputs
+        for k, shared in enumerate(self.shared):
+            # (the first member decides, except for an input that needs none there: a zero
+            # initial state, rarely a mix)
+            need.append(g0[k].requires_grad or
+                        (not shared and any([m.inputs[k].requires_grad for m in group])))
+        for kind, a, b, _ in self.instrs:
+            need.append(need[a] or (b is not None and need[b]))
+        return need
+
+
+_scatters = {}
+
+
+def _scatter(n):
+    """scatter(group, cols, done): every member's n nodes get their rows of the n result
+    arrays (iterating an array yields its rows), member by member -- a member's nodes lie
+    together in memory, 30% cheaper than slot by slot on a graph fresh from building --
+    in generated straight-line code (another 40% off the loops); `done` gets the nodes."""
+    f = _scatters.get(n)
+    if f is None:
+        rows = ", ".join(f"r{j}" for j in range(n))
+        lines = ["def scatter(group, cols, done):",
+                 "    extend = done.extend",
+                 f"    for m, {rows} in zip(group, *cols):",
+                 "        o = m.outs"]
+        lines += [f"        o[{j}]._value = r{j}" for j in range(n)]
+        lines.append("        extend(o)")
+        env = {}
+        exec(compile("\n".join(lines) + "\n", "<compgraph region scatter>", "exec"), env)
+        f = _scatters[n] = env["scatter"]
+    return f
+
+
+def _stack(gs, like):
+    """The members' gradients of one slot as one (B, ...) array, zeros where a member has
+    none."""
+    if any([g is None for g in gs]):
+        z = np.zeros(like.shape[1:], like.dtype)
+        gs = [z if g is None else g for g in gs]
+    return np.array(gs)
