@@ -18,11 +18,12 @@ import numpy as np
 from .. import state
 from ..autograd import backprop, reachable
 from ..errors import GraphError
-from ..executors.autobatch import BatchingGraph, _infer
+from ..executors.autobatch import BatchingGraph, _infer, _node_vjp
 from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause, lstm_fusion, plans
+from .regions import Member
 from .plans import _trie   # (cleared, never rebound)
 
 
@@ -97,6 +98,7 @@ class ComputationGraph(BatchingGraph):
         self._counted = not (autobatch or immediate_compute)
         self._st = plans.ROOT if self._counted and plans.folding() else None
         self._plan = None          # the plan whose forward computed this graph (plans.py)
+        self._regions = {}         # root -> Member: the fused regions of an unbatched graph
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -374,7 +376,56 @@ class ComputationGraph(BatchingGraph):
                 st = self._st
                 if st is not None and plans.size(st) == n and plans.evaluate(self):
                     return
+        if not self.autobatch and not self._reruns and lstm_fusion.FUSE_UNBATCHED \
+                and not state.ANOMALY:
+            end = len(self.nodes) if target is None else target._index + 1
+            if end - self._frontier >= 13:          # (an LSTM step's region is 17 nodes)
+                self._evaluate_fused(end)
+                return
         BatchingGraph.evaluate(self, target)
+
+    def _evaluate_fused(self, end):
+        """BatchingGraph.evaluate of an unbatched graph with the LSTM idioms run as fused
+        regions of one member (lstm_fusion.fuse_single, regions.Program.run1): the nodes'
+        own kernels, a region's nodes in one go; backward_from runs their backward."""
+        start, self._frontier = self._frontier, end
+        pending = [n for n in self.nodes[start:end] if n._value is None]
+        params = {node._id for node in self._params.values()}
+        compute = self.compute
+        for n in lstm_fusion.fuse_single(self, pending, params, self._regions):
+            if n.__class__ is Member:
+                n.program.run1(n)
+            else:
+                compute(n)
+
+    def backward_from(self, root, gradient=None, keep_all=False):
+        """BatchingGraph.backward_from; in an unbatched graph with fused regions, the same
+        reverse sweep over the graph's nodes with each region's backward run at its root
+        (its other nodes get no gradient of their own then: the region took theirs)."""
+        regions = self._regions
+        if not regions or keep_all or self.autobatch or root._graph is not self:
+            return BatchingGraph.backward_from(self, root, gradient, keep_all)
+        self.evaluate(root)
+        seed = np.ones(root.shape, root.dtype) if gradient is None else np.asarray(gradient, root.dtype)
+        grads = {root: seed}
+        pop, region = grads.pop, regions.get
+        for node in reversed(self.nodes[:root._index + 1]):
+            if node.op is None:
+                continue
+            m = region(node)
+            if m is not None:
+                m.program.vjp1(m, grads)
+                continue
+            g = pop(node, None)
+            if g is not None:
+                _node_vjp(_NP, node, g, grads)
+        out = {}
+        for x, g in grads.items():
+            if x.op is None:
+                out[x] = np.asarray(g)
+            elif x._graph is not self:          # an eager result: its history, the general way
+                return BatchingGraph.backward_from(self, root, gradient, keep_all)
+        return out
 
     def _evaluate_nodes(self):
         BatchingGraph.evaluate(self)
@@ -459,6 +510,7 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._checkpoints = []
         self._fast_hits = {}
+        self._regions = {}
         self._st = self._plan = None
         self.release_batches()
 

@@ -240,7 +240,7 @@ def _generate(ops, attrs, feeds, metas, shared, constant):
     return env["match"]
 
 
-def _program(graph, name, inner, ext, roots):
+def _program(graph, name, inner, ext, roots, shared_ids):
     """The Template of a region found by a general matcher, or None when it does not qualify
     (see the module doc)."""
     cls = graph.node_class
@@ -253,7 +253,7 @@ def _program(graph, name, inner, ext, roots):
         if (x._graph is not graph or x._meta is None) and not _constant(x):
             return None
         slot[x] = len(shared)
-        is_shared = x._graph is graph and x._id in graph.shared_ids
+        is_shared = x._graph is graph and x._id in shared_ids
         shared.append(is_shared)
         metas.append(None if is_shared else _meta_of(x))
     E = len(shared)
@@ -327,6 +327,56 @@ def metas_of(ext, shared):
     return tuple(None if s else tuple(_meta_of(x)) for x, s in zip(ext, shared))
 
 
+def _candidate(n, cls):
+    """The kind of region n may be the root of (the key of its templates), or None: a
+    cheap look at n and its inputs before any template runs."""
+    op = n.op
+    if op is _MUL:
+        a, b = n.inputs             # h = o * tanh(c), c a sum or a product
+        th = a if a.op is _TANH else b
+        if th.op is not _TANH or (th is a and b.op is not _SIG) or (th is b and a.op is not _SIG) \
+                or (th.inputs[0].op is not _ADD and th.inputs[0].op is not _MUL):
+            return None
+        kind = op
+    elif op is _ADD or op is _XENT:
+        x = n if op is _ADD else n.inputs[0]
+        if x.op is not _ADD or x.inputs[1].op is not _MATMUL:
+            return None
+        kind = 0                            # the chain's length: a template of another
+        while x.op is _ADD and x.inputs[1].op is _MATMUL:   # length would cut it short
+            kind += 1
+            x = x.inputs[0]
+        kind = (op, kind)
+    else:
+        return None
+    return kind if n.__class__ is cls else None
+
+
+def _match(n, kind, templates, taken, cls, graph, shared_ids, depth):
+    """(Template, its match's result) for the region rooted at n, or None; a structure not
+    met yet is found by the general matchers and added to `templates`."""
+    known = templates.get(kind)
+    if known is None or len(known) > 32:       # (a bound: every candidate tries them all)
+        known = templates[kind] = []
+    for t in known:
+        r = t.match(n, taken, cls, graph, shared_ids, depth)
+        if r is not None:
+            return t, r
+    op = n.op
+    if op is _MUL:
+        name, found = CELL, _cell(n, shared_ids)
+    elif op is _ADD:
+        name, found = AFFINE, _affine(n, shared_ids)
+    else:
+        name, found = LOSS, _loss(n, shared_ids)
+    t = None if found is None else _program(graph, name, *found, shared_ids)
+    r = None if t is None else t.match(n, taken, cls, graph, shared_ids, depth)
+    if r is None:
+        return None
+    known.append(t)
+    return t, r
+
+
 def fuse(graph, pending):
     """pending with each region found replaced by one Member (at its root's place); the
     Members' signatures interned in the graph.  A Member's depth is that of one node on its
@@ -337,7 +387,7 @@ def fuse(graph, pending):
     shared_ids = graph.shared_ids
     depth, sigof = graph._depth, graph._sigof
     sig_depth, sig_count = graph._sig_depth, graph._sig_count
-    templates = {}              # the root's op (with an affine chain's length) -> [Template]
+    templates = {}              # the root's kind -> [Template]
     out = []                                    # the result, in reverse
     taken = set()
     k = len(pending)
@@ -349,47 +399,13 @@ def fuse(graph, pending):
         if n in taken or n._value is not None:
             continue
         out.append(n)
-        op = n.op
-        if op is _MUL:
-            a, b = n.inputs             # h = o * tanh(c), c a sum or a product
-            th = a if a.op is _TANH else b
-            if th.op is not _TANH or (th is a and b.op is not _SIG) or (th is b and a.op is not _SIG) \
-                    or (th.inputs[0].op is not _ADD and th.inputs[0].op is not _MUL):
-                continue
-            kind = op
-        elif op is _ADD or op is _XENT:
-            x = n if op is _ADD else n.inputs[0]
-            if x.op is not _ADD or x.inputs[1].op is not _MATMUL:
-                continue
-            kind = 0                            # the chain's length: a template of another
-            while x.op is _ADD and x.inputs[1].op is _MATMUL:   # length would cut it short
-                kind += 1
-                x = x.inputs[0]
-            kind = (op, kind)
-        else:
+        kind = _candidate(n, cls)
+        if kind is None:
             continue
-        if n.__class__ is not cls:
+        found = _match(n, kind, templates, taken, cls, graph, shared_ids, depth)
+        if found is None:
             continue
-        known = templates.get(kind)
-        if known is None:
-            known = templates[kind] = []
-        for t in known:
-            r = t.match(n, taken, cls, graph, shared_ids, depth)
-            if r is not None:
-                break
-        else:                                   # a structure not met yet in this graph
-            if op is _MUL:
-                name, found = CELL, _cell(n, shared_ids)
-            elif op is _ADD:
-                name, found = AFFINE, _affine(n, shared_ids)
-            else:
-                name, found = LOSS, _loss(n, shared_ids)
-            t = None if found is None else _program(graph, name, *found)
-            r = None if t is None else t.match(n, taken, cls, graph, shared_ids, depth)
-            if r is None:
-                continue
-            known.append(t)
-        ext, outs, key, d = r
+        t, (ext, outs, key, d) = found
         sid = t.sids.get(key)
         if sid is None:
             sid = t.sid(graph, key, metas_of(ext, t.program.shared))
@@ -405,5 +421,45 @@ def fuse(graph, pending):
         sigof[m] = sid
         sig_depth[sid] += d
         sig_count[sid] += 1
+    out.reverse()
+    return out
+
+
+# Unbatched graphs fuse too (ComputationGraph.evaluate); False: node by node (the tests'
+# reference)
+FUSE_UNBATCHED = True
+_single_templates = {}     # fuse_single's templates, across graphs (a match checks everything)
+_NO_DEPTH = {}
+
+
+def fuse_single(graph, pending, shared_ids, regions):
+    """fuse for an unbatched graph: pending (in creation order) with each region found
+    replaced by one Member of its own, run by Program.run1; `regions` gets root -> Member,
+    for the backward (ComputationGraph.backward_from).  Only a region whose nodes are the
+    ones just below its root in `pending` is fused: then no node outside the region lies
+    among its nodes, and the graph's reverse sweep can run the whole region when it meets
+    the root (every outside consumer of its nodes was made after the root, so its gradient
+    is there by then).  shared_ids: the graph's parameter nodes (the matrices W)."""
+    cls = graph.node_class
+    out = []
+    k = len(pending)
+    while k:
+        k -= 1
+        n = pending[k]
+        out.append(n)
+        kind = _candidate(n, cls)
+        if kind is None:
+            continue
+        found = _match(n, kind, _single_templates, (), cls, graph, shared_ids, _NO_DEPTH)
+        if found is None:
+            continue
+        outs = found[1][1]
+        j = k - len(outs) + 1
+        if j < 0 or pending[j] is not outs[0]:
+            continue                            # nodes of others among its own: node by node
+        k = j
+        out[-1] = m = Member(graph, found[1][0], outs)
+        m.program = found[0].program
+        regions[n] = m
     out.reverse()
     return out

@@ -29,6 +29,7 @@ from ..ops.namespace import array_namespace
 
 _NP = array_namespace(np)
 _sigmoid, _tanh = OPS["sigmoid"].fwd, OPS["tanh"].fwd
+_matmul = np.matmul        # the matmul op's kernel (xp.matmul)
 _XENT = OPS["cross_entropy"]
 _xent, _xent_vjp = _XENT.fwd, _XENT.vjps_for(2)[0]
 
@@ -44,8 +45,9 @@ XENT = "xent"        # cross-entropy of logits S[a] and class ids S[b]: one loss
 
 class Member:
     """One member of a fused batch: `inputs` are its externals (what the agenda waits for),
-    `outs` the region's nodes in instruction order (a topological order)."""
-    __slots__ = ("inputs", "outs", "_value", "_graph")
+    `outs` the region's nodes in instruction order (a topological order); in an unbatched
+    graph `program` is its Program (lstm_fusion.fuse_single)."""
+    __slots__ = ("inputs", "outs", "_value", "_graph", "program")
 
     def __init__(self, graph, inputs, outs):
         self.inputs, self.outs, self._value, self._graph = inputs, outs, None, graph
@@ -216,6 +218,107 @@ class Program(FusedLayout):
         for kind, a, b, _ in self.instrs:
             need.append(need[a] or (b is not None and need[b]))
         return need
+
+
+    # --- one member, in an unbatched graph -----------------------------------------------------
+    # The same instructions on the member's own vectors: each one the node's own kernel on the
+    # node's own operands (W x as matmul(W, x), not a row of X @ W.T), so every value is the
+    # one the node-by-node forward computes, bit for bit; and the backward the nodes' own VJP
+    # formulas in the order the node-by-node sweep runs them (reverse creation order, inputs in
+    # order, a gradient added to what reached the input before), so the gradients are too.
+    def run1(self, m):
+        S = [x._value for x in m.inputs]
+        outs = m.outs
+        j = 0
+        for kind, a, b, p in self.instrs:
+            x = S[a]
+            if kind is PICK:
+                y = x[p]
+            elif kind is MUL:
+                y = x * S[b]
+            elif kind is ADD:
+                y = x + S[b]
+            elif kind is SIG:
+                y = _sigmoid(_NP, x)
+            elif kind is TANH:
+                y = _tanh(_NP, x)
+            elif kind is MV:
+                y = _matmul(x, S[b])
+            else:                                   # XENT: the node's op with its attributes
+                node = outs[j]
+                y = node.op.fwd(_NP, x, S[b], **node.attrs)
+                if y.__class__ is not np.ndarray:
+                    y = np.asarray(y)
+            outs[j]._value = y
+            S.append(y)
+            j += 1
+
+    def vjp1(self, m, grads):
+        """The backward of one member of an unbatched graph: the gradients that reached its
+        nodes are taken from `grads`, its externals' added there."""
+        outs, ext = m.outs, m.inputs
+        pop = grads.pop
+        D = [pop(o, None) for o in outs]
+        for d in D:
+            if d is not None:
+                break
+        else:
+            return
+        E = len(ext)
+        get = grads.get
+
+        def give(slot, g):
+            if slot < E:
+                x = ext[slot]
+                prev = get(x)
+                grads[x] = g if prev is None else prev + g
+            else:
+                prev = D[slot - E]
+                D[slot - E] = g if prev is None else prev + g
+
+        def needs(slot):
+            return (ext[slot] if slot < E else outs[slot - E]).requires_grad
+
+        instrs = self.instrs
+        for j in range(len(instrs) - 1, -1, -1):
+            d = D[j]
+            if d is None:
+                continue
+            kind, a, b, p = instrs[j]
+            node = outs[j]
+            if kind is SIG:
+                if needs(a):
+                    y = node._value
+                    give(a, d * y * (1 - y))
+            elif kind is TANH:
+                if needs(a):
+                    y = node._value
+                    give(a, d * (1 - y * y))
+            elif kind is MUL:
+                x, y = node.inputs
+                if x.requires_grad:
+                    give(a, d * y._value)
+                if y.requires_grad:
+                    give(b, d * x._value)
+            elif kind is ADD:
+                x, y = node.inputs
+                if x.requires_grad:
+                    give(a, d)
+                if y.requires_grad:
+                    give(b, d)
+            elif kind is MV:                        # matmul(W, x): the op's two VJPs
+                W, x = node.inputs
+                if W.requires_grad:
+                    give(a, d[:, None] * x._value)
+                if x.requires_grad:
+                    give(b, _matmul(W._value.T, d[:, None])[:, 0])
+            else:                                   # PICK, XENT: the node's own VJP
+                part = {}
+                _node_vjp(_NP, node, d, part)
+                for x, s in zip(node.inputs, (a, b)):
+                    g = part.pop(x, None)
+                    if g is not None:
+                        give(s, g)
 
 
 _scatters = {}
