@@ -1,0 +1,259 @@
+"""The LSTM step, the Tree-LSTM cell and the output layer fused in UNBATCHED graphs
+(lstm_fusion.fuse_single, regions.Program.run1 / vjp1, ComputationGraph._evaluate_fused and
+backward_from): one region per step instead of its nodes one by one.  A fused region runs the
+nodes' own kernels and VJP formulas in the node-by-node order, so everything here is compared
+with the node-by-node path (lstm_fusion.FUSE_UNBATCHED = False) for exact equality: losses,
+every parameter's gradient, the weights after several trainer updates, values and gradients
+of inner nodes -- and the cases that must not fuse are checked to be left alone."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+import compgraph.dynet as dy
+from compgraph.dynet import lstm_fusion, plans
+
+from .test_lstm_fusion import H, _build, _data, _model, _step, _three_term_build
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "benchmarks"))
+import dynet_programs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_plans(monkeypatch):
+    """No replayed plan (plans.py) in these graphs unless a test asks: the graphs run the
+    fused or the node-by-node evaluation, nothing else."""
+    monkeypatch.setattr(plans, "evaluate", lambda graph: False)
+
+
+def _regions():
+    return list(dy.cg()._regions.values())
+
+
+def _train(fused, monkeypatch, build, steps=3, seed=0, float64=False):
+    """(losses, gradients of the last step, final weights, regions per graph) of `steps`
+    SimpleSGD updates on build(P)."""
+    monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+    m, P = _model(seed)
+    if not float64:
+        _float32(m)
+    trainer = dy.SimpleSGDTrainer(m, learning_rate=0.2)
+    losses, counts = [], []
+    for _ in range(steps):
+        dy.renew_cg()
+        loss = build(P)
+        losses.append(loss.value())
+        loss.backward()
+        counts.append(len(_regions()))
+        grads = [p.grad_as_array().copy() for p in m._all()]
+        trainer.update()
+    return losses, grads, [p.as_array().copy() for p in m._all()], counts
+
+
+def _float32(m):
+    for p in m._all():                         # _model made them float64: back to DyNet's
+        p._value = p._value.astype(np.float32)
+        p._grad = np.zeros_like(p._value)
+
+
+def _bitwise(monkeypatch, build, **kw):
+    l0, g0, w0, c0 = _train(False, monkeypatch, build, **kw)
+    l1, g1, w1, c1 = _train(True, monkeypatch, build, **kw)
+    assert c0 == [0] * len(c0)
+    assert l1 == l0                            # exactly: the same kernels in the same order
+    for a, b in zip(g0 + w0, g1 + w1):
+        np.testing.assert_array_equal(b, a)
+    return c1
+
+
+@pytest.mark.parametrize("variant", ["plain", "permuted", "swapped"])
+@pytest.mark.parametrize("float64", [False, True])
+def test_fused_training_equals_node_by_node_bit_for_bit(monkeypatch, variant, float64):
+    data = _data(5, n=3)
+    words = sum(len(w) for w, _ in data)
+    counts = _bitwise(monkeypatch, lambda P: _build(P, data, variant), float64=float64)
+    # every step is one region, and every output layer with its loss another
+    assert counts == [2 * words] * 3
+
+
+def test_an_inner_node_used_outside_its_region(monkeypatch):
+    """A loss on a gate (f): its gradient reaches the inner node from outside the region."""
+    data = _data(6, n=3)
+    words = sum(len(w) for w, _ in data)
+    assert _bitwise(monkeypatch, lambda P: _build(P, data, use_gate=True)) == [2 * words] * 3
+
+
+def test_other_nodes_among_a_steps_nodes_are_not_fused(monkeypatch):
+    """The interleaved variant makes nodes of its own among the step's: such a cell stays
+    node by node (the reverse sweep could not run its region at once); its affine transform
+    (made before them) and the output layers are still fused."""
+    data = _data(7, n=3)
+    words = sum(len(w) for w, _ in data)
+    counts = _bitwise(monkeypatch, lambda P: _build(P, data, "interleaved"))
+    assert counts == [2 * words] * 3
+    assert {m.program.name for m in _regions()} == {lstm_fusion.LOSS, lstm_fusion.AFFINE}
+
+
+def test_gates_of_two_vectors_and_a_three_term_cell(monkeypatch):
+    data = _data(8, n=3)
+    words = sum(len(w) for w, _ in data)
+    assert _bitwise(monkeypatch, lambda P: _three_term_build(P, data)) == [words] * 3
+    # o from another affine: not the idiom, no cell fused (affine transforms alone are)
+    assert _bitwise(monkeypatch, lambda P: _three_term_build(P, data, True)) != [0] * 3
+    assert lstm_fusion.CELL not in {m.program.name for m in _regions()}
+
+
+def _partial_run(P, read_early):
+    """A graph some of whose values are read before it is complete, with intermediates'
+    values and full gradients asked for afterwards."""
+    Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+    h = c = dy.zeros(H)
+    gates, cs = [], []
+    for k, w in enumerate([3, 1, 4, 1, 5, 9, 2, 6]):
+        h, c, g = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, "plain")
+        gates.append(g)
+        cs.append(c)
+        if read_early and k == 2:
+            g[1].value()                        # mid-step: the region's nodes partly computed
+    loss = dy.sum_elems(h) + dy.sum_elems(dy.cmult(gates[1][0], gates[5][3]))
+    v = loss.value()
+    loss.backward(full=True)
+    return (v, [g[2].npvalue() for g in gates], [c.npvalue() for c in cs],
+            [g[0].gradient() for g in gates], [c.gradient() for c in cs],
+            [p.grad_as_array().copy() for p in (P["Wx"], P["Wh"], P["b"], P["emb"])])
+
+
+@pytest.mark.parametrize("read_early", [False, True])
+def test_values_and_full_gradients_of_inner_nodes(monkeypatch, read_early):
+    m, P = _model(9)
+    _float32(m)                 # (float64 ones meet dy.zeros' float32 h: that step stays apart)
+    out = []
+    for fused in (False, True):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        for p in m._all():
+            p._zero_grad()
+        dy.renew_cg()
+        out.append(_partial_run(P, read_early))
+        names = [r.program.name for r in _regions()]
+        # read early: step 2 was cut after its affine transform, fused alone then
+        assert names.count(lstm_fusion.CELL) == (0 if not fused else 7 if read_early else 8)
+        assert names.count(lstm_fusion.AFFINE) == (1 if fused and read_early else 0)
+    (v0, *rest0), (v1, *rest1) = out
+    assert v1 == v0
+    for xs, ys in zip(rest0, rest1):
+        for x, y in zip(xs, ys):
+            np.testing.assert_array_equal(y, x)
+
+
+def test_a_plain_backward_of_a_partly_read_graph(monkeypatch):
+    """backward() (not full) of a graph whose value was read mid-way: the regions fused in
+    the second evaluation and the nodes computed in the first, in one sweep."""
+    def run(fused):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        m, P = _model(10)
+        dy.renew_cg()
+        Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+        h = c = dy.zeros(H)
+        for k, w in enumerate([2, 7, 1, 8, 2, 8]):
+            h, c, _ = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, "plain")
+            if k == 1:
+                dy.sum_elems(h).value()
+        loss = dy.sum_elems(h)
+        v = loss.value()
+        loss.backward()
+        return v, len(_regions()), [p.grad_as_array().copy() for p in m._all()]
+    v0, n0, g0 = run(False)
+    v1, n1, g1 = run(True)
+    assert (n0, n1) == (0, 6) and v1 == v0
+    for a, b in zip(g0, g1):
+        np.testing.assert_array_equal(b, a)
+
+
+def test_autobatched_immediate_and_anomaly_graphs_fuse_nothing_this_way(monkeypatch):
+    m, P = _model(11)
+    data = _data(11, n=2)
+    for kw in (dict(autobatching=True), dict(immediate_compute=True)):
+        dy.renew_cg(**kw)
+        _build(P, data).value()
+        assert _regions() == []
+    with dy.detect_anomaly() if hasattr(dy, "detect_anomaly") else _anomaly():
+        dy.renew_cg()
+        _build(P, data).value()
+        assert _regions() == []
+
+
+class _anomaly:
+    def __enter__(self):
+        from compgraph import state
+        self.old, state.ANOMALY = state.ANOMALY, True
+
+    def __exit__(self, *exc):
+        from compgraph import state
+        state.ANOMALY = self.old
+
+
+@pytest.mark.parametrize("workload", ["tagger-per-sentence", "treelstm-autobatch"])
+def test_the_benchmarks_programs_unbatched(monkeypatch, workload):
+    """The side-by-side benchmark's tagger and Tree-LSTM (run unbatched here), a few
+    updates: the same losses and weights bit for bit; the Tree-LSTM's cells are fused."""
+    _, _, _, setup, step = dynet_programs.WORKLOADS[workload]
+    results = []
+    for fused in (False, True):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        st = setup(dy, np.random.default_rng(0))
+        if workload != "tagger-per-sentence":
+            st.per_graph = 4 if hasattr(st, "per_graph") else None
+        losses, names = [], set()
+        for i in range(3):
+            dy.renew_cg(autobatching=False)
+            loss, _ = step(dy, st, i)
+            losses.append(loss.value())
+            loss.backward()
+            names |= {m.program.name for m in _regions()}
+            st.trainer.update()
+        results.append((losses, [p.as_array().copy() for p in st.pc._all()], names))
+    (l0, w0, n0), (l1, w1, n1) = results
+    assert n0 == set() and lstm_fusion.CELL in n1 and lstm_fusion.LOSS in n1
+    assert l1 == l0
+    for a, b in zip(w0, w1):
+        np.testing.assert_array_equal(b, a)
+
+
+def test_replayed_plans_are_kept(monkeypatch):
+    """A graph whose structure has a plan runs the plan (plans.py), not the fusion: the
+    two never both run for one graph, and the results stay the node-by-node ones."""
+    monkeypatch.undo()                          # the real plans.evaluate
+    for d in (plans._trie, plans._seen, plans._plans, plans._size_count):
+        d.clear()
+    monkeypatch.setattr(plans, "_FOLD_AT", 0)
+    monkeypatch.setattr(plans, "_fold", [True])
+    monkeypatch.setattr(plans, "_PLAN_AT", 2)
+    data = _data(12, n=1)
+    replayed, fused = [], []
+
+    def build(P):
+        return _build(P, data)
+    for flag in (False, True):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", flag)
+        for d in (plans._trie, plans._seen, plans._plans, plans._size_count):
+            d.clear()
+        m, P = _model(12)
+        trainer = dy.SimpleSGDTrainer(m, learning_rate=0.2)
+        losses = []
+        for _ in range(5):
+            dy.renew_cg()
+            loss = build(P)
+            losses.append(loss.value())
+            loss.backward()
+            replayed.append(dy.cg()._plan is not None)
+            fused.append(len(_regions()))
+            trainer.update()
+        results = (losses, [p.as_array().copy() for p in m._all()])
+        if flag:
+            assert results[0] == base[0]
+            for a, b in zip(base[1], results[1]):
+                np.testing.assert_array_equal(b, a)
+        base = results
+    assert any(replayed[5:]) and fused[5] > 0
+    assert all(f == 0 for f, r in zip(fused, replayed) if r)
