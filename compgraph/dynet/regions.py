@@ -219,106 +219,121 @@ class Program(FusedLayout):
             need.append(need[a] or (b is not None and need[b]))
         return need
 
-
     # --- one member, in an unbatched graph -----------------------------------------------------
     # The same instructions on the member's own vectors: each one the node's own kernel on the
     # node's own operands (W x as matmul(W, x), not a row of X @ W.T), so every value is the
     # one the node-by-node forward computes, bit for bit; and the backward the nodes' own VJP
     # formulas in the order the node-by-node sweep runs them (reverse creation order, inputs in
     # order, a gradient added to what reached the input before), so the gradients are too.
+    # Both are generated straight-line code, once per Program (an interpreted loop over the
+    # instructions costs about as much as the node-by-node path it replaces).
+    _single = None
+
     def run1(self, m):
-        S = [x._value for x in m.inputs]
-        outs = m.outs
-        j = 0
-        for kind, a, b, p in self.instrs:
-            x = S[a]
-            if kind is PICK:
-                y = x[p]
-            elif kind is MUL:
-                y = x * S[b]
-            elif kind is ADD:
-                y = x + S[b]
-            elif kind is SIG:
-                y = _sigmoid(_NP, x)
-            elif kind is TANH:
-                y = _tanh(_NP, x)
-            elif kind is MV:
-                y = _matmul(x, S[b])
-            else:                                   # XENT: the node's op with its attributes
-                node = outs[j]
-                y = node.op.fwd(_NP, x, S[b], **node.attrs)
-                if y.__class__ is not np.ndarray:
-                    y = np.asarray(y)
-            outs[j]._value = y
-            S.append(y)
-            j += 1
+        """Compute one member of an unbatched graph: every node of it gets its value."""
+        if self._single is None:
+            self._single = _single_code(len(self.shared), self.instrs)
+        self._single[0](m)
 
     def vjp1(self, m, grads):
         """The backward of one member of an unbatched graph: the gradients that reached its
         nodes are taken from `grads`, its externals' added there."""
-        outs, ext = m.outs, m.inputs
-        pop = grads.pop
-        D = [pop(o, None) for o in outs]
-        for d in D:
-            if d is not None:
-                break
+        if self._single is None:
+            self._single = _single_code(len(self.shared), self.instrs)
+        self._single[1](m, grads)
+
+
+_singles = {}
+
+
+def _single_code(E, instrs):
+    """(forward, backward) of one member, generated for a Program's instructions.
+
+    Externals are e0..e{E-1}, the instructions' nodes o0..o{n-1}; a slot s is e{s} when s < E,
+    else o{s-E}.  Forward: v{slot} values.  Backward: d{j} the gradient of o{j} (None: none
+    reached it), an external's gradient added to grads when the external requires one, as
+    autobatch._node_vjp does."""
+    key = (E, tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs))
+    f = _singles.get(key)
+    if f is not None:
+        return f
+    n = len(instrs)
+    node = [f"e{s}" for s in range(E)] + [f"o{j}" for j in range(n)]
+    ext = ", ".join(node[:E]) + ","
+    outs = ", ".join(node[E:]) + ","
+    fw = ["def run1(m):", f"    {ext} = m.inputs", f"    {outs} = m.outs"]
+    fw += [f"    v{s} = e{s}._value" for s in range(E)]
+    for j, (kind, a, b, _) in enumerate(instrs):
+        v = f"v{E + j}"
+        if kind is PICK:
+            fw.append(f"    {v} = v{a}[P{j}]")
+        elif kind is MUL:
+            fw.append(f"    {v} = v{a} * v{b}")
+        elif kind is ADD:
+            fw.append(f"    {v} = v{a} + v{b}")
+        elif kind is SIG:
+            fw.append(f"    {v} = sigmoid(NP, v{a})")
+        elif kind is TANH:
+            fw.append(f"    {v} = tanh(NP, v{a})")
+        elif kind is MV:
+            fw.append(f"    {v} = matmul(v{a}, v{b})")
+        else:                                   # XENT: the node's op with its attributes
+            fw += [f"    {v} = o{j}.op.fwd(NP, v{a}, v{b}, **o{j}.attrs)",
+                   f"    if {v}.__class__ is not ndarray:", f"        {v} = asarray({v})"]
+        fw.append(f"    o{j}._value = {v}")
+    bw = ["def vjp1(m, grads):", f"    {outs} = m.outs", "    pop = grads.pop"]
+    bw += [f"    d{j} = pop(o{j}, None)" for j in range(n)]
+    bw += ["    if " + " and ".join(f"d{j} is None" for j in range(n)) + ":", "        return",
+           f"    {ext} = m.inputs", "    get = grads.get"]
+
+    def give(slot, expr):
+        # the gradient `expr` for `slot`, when its node requires one (added to what is there)
+        x = node[slot]
+        lines = [f"if {x}.requires_grad:", f"    g = {expr}"]
+        if slot < E:
+            lines += [f"    p = get({x})", f"    grads[{x}] = g if p is None else p + g"]
         else:
-            return
-        E = len(ext)
-        get = grads.get
-
-        def give(slot, g):
-            if slot < E:
-                x = ext[slot]
-                prev = get(x)
-                grads[x] = g if prev is None else prev + g
-            else:
-                prev = D[slot - E]
-                D[slot - E] = g if prev is None else prev + g
-
-        def needs(slot):
-            return (ext[slot] if slot < E else outs[slot - E]).requires_grad
-
-        instrs = self.instrs
-        for j in range(len(instrs) - 1, -1, -1):
-            d = D[j]
-            if d is None:
-                continue
-            kind, a, b, p = instrs[j]
-            node = outs[j]
-            if kind is SIG:
-                if needs(a):
-                    y = node._value
-                    give(a, d * y * (1 - y))
-            elif kind is TANH:
-                if needs(a):
-                    y = node._value
-                    give(a, d * (1 - y * y))
-            elif kind is MUL:
-                x, y = node.inputs
-                if x.requires_grad:
-                    give(a, d * y._value)
-                if y.requires_grad:
-                    give(b, d * x._value)
-            elif kind is ADD:
-                x, y = node.inputs
-                if x.requires_grad:
-                    give(a, d)
-                if y.requires_grad:
-                    give(b, d)
-            elif kind is MV:                        # matmul(W, x): the op's two VJPs
-                W, x = node.inputs
-                if W.requires_grad:
-                    give(a, d[:, None] * x._value)
-                if x.requires_grad:
-                    give(b, _matmul(W._value.T, d[:, None])[:, 0])
-            else:                                   # PICK, XENT: the node's own VJP
-                part = {}
-                _node_vjp(_NP, node, d, part)
-                for x, s in zip(node.inputs, (a, b)):
-                    g = part.pop(x, None)
-                    if g is not None:
-                        give(s, g)
+            d = f"d{slot - E}"
+            lines += [f"    {d} = g if {d} is None else {d} + g"]
+        return lines
+    for j in range(n - 1, -1, -1):
+        kind, a, b, _ = instrs[j]
+        d, y = f"d{j}", f"o{j}._value"
+        body = []
+        if kind is SIG:
+            body += give(a, f"{d} * {y} * (1 - {y})")
+        elif kind is TANH:
+            body += give(a, f"{d} * (1 - {y} * {y})")
+        elif kind is MUL:
+            body += give(a, f"{d} * {node[b]}._value")
+            body += give(b, f"{d} * {node[a]}._value")
+        elif kind is ADD:
+            body += give(a, d)
+            body += give(b, d)
+        elif kind is MV:                        # matmul(W, x): the op's two VJPs
+            body += give(a, f"{d}[:, None] * {node[b]}._value")
+            body += give(b, f"matmul({node[a]}._value.T, {d}[:, None])[:, 0]")
+        elif kind is PICK:                      # getitem's VJP: zeros with d at the range
+            body += [f"if {node[a]}.requires_grad:",
+                     f"    z = zeros({node[a]}._value.shape, dtype={d}.dtype)",
+                     f"    z[P{j}] = {d}"]
+            body += give(a, "z")[1:]
+        else:                                   # XENT: the node's own VJP (the class needs none)
+            body += ["part = {}", f"node_vjp(NP, o{j}, {d}, part)", f"z = part.get({node[a]})",
+                     "if z is not None:"]
+            body += give(a, "z")[1:]
+        bw.append(f"    if {d} is not None:")
+        bw += ["        " + line for line in body]
+    env = {"NP": _NP, "sigmoid": _sigmoid, "tanh": _tanh, "matmul": _matmul,
+           "ndarray": np.ndarray, "asarray": np.asarray, "zeros": np.zeros,
+           "node_vjp": _node_vjp}
+    env.update({f"P{j}": p for j, (_, _, _, p) in enumerate(instrs) if p is not None})
+    code = "\n".join(fw) + "\n\n" + "\n".join(bw) + "\n"
+    exec(compile(code, "<compgraph region, one member>", "exec"), env)
+    if len(_singles) > 1000:
+        _singles.clear()
+    f = _singles[key] = (env["run1"], env["vjp1"])
+    return f
 
 
 _scatters = {}
