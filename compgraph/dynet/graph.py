@@ -23,7 +23,7 @@ from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause, lstm_fusion, plans
-from .regions import Member
+from .regions import Member, add_outer
 from .plans import _trie   # (cleared, never rebound)
 
 
@@ -409,16 +409,18 @@ class ComputationGraph(BatchingGraph):
         seed = np.ones(root.shape, root.dtype) if gradient is None else np.asarray(gradient, root.dtype)
         grads = {root: seed}
         pop, region = grads.pop, regions.get
+        outer = {}          # parameter -> the (d, x) of its W x products in regions
         for node in reversed(self.nodes[:root._index + 1]):
             if node.op is None:
                 continue
             m = region(node)
             if m is not None:
-                m.program.vjp1(m, grads)
+                m.program.vjp1(m, grads, outer)
                 continue
             g = pop(node, None)
             if g is not None:
                 _node_vjp(_NP, node, g, grads)
+        add_outer(grads, outer)
         out = {}
         for x, g in grads.items():
             if x.op is None:

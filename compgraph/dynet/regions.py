@@ -232,28 +232,42 @@ class Program(FusedLayout):
     def run1(self, m):
         """Compute one member of an unbatched graph: every node of it gets its value."""
         if self._single is None:
-            self._single = _single_code(len(self.shared), self.instrs)
+            self._single = _single_code(self.shared, self.instrs)
         self._single[0](m)
 
-    def vjp1(self, m, grads):
+    def vjp1(self, m, grads, outer):
         """The backward of one member of an unbatched graph: the gradients that reached its
-        nodes are taken from `grads`, its externals' added there."""
+        nodes are taken from `grads`, its externals' added there -- except a shared matrix's
+        (a parameter W of W x): its (d, x) pairs are appended to outer[W] (see add_outer)."""
         if self._single is None:
-            self._single = _single_code(len(self.shared), self.instrs)
-        self._single[1](m, grads)
+            self._single = _single_code(self.shared, self.instrs)
+        self._single[1](m, grads, outer)
+
+
+def add_outer(grads, outer):
+    """The gradients of the matrices of the sweep's W x products, sum_t d_t x_t^T, as one
+    product D^T X each, added to grads: a W of an LSTM is used once a step, and the outer
+    product and sum of a (4H, H) matrix per step cost more than the rest of the step's
+    backward.  The sum's rounding differs from the node-by-node path's step-by-step sum as
+    an autobatched graph's does (the same D^T X); every other gradient is bit for bit."""
+    for W, (ds, xs) in outer.items():
+        g = np.array(ds).T @ np.array(xs)
+        p = grads.get(W)
+        grads[W] = g if p is None else p + g
 
 
 _singles = {}
 
 
-def _single_code(E, instrs):
+def _single_code(shared, instrs):
     """(forward, backward) of one member, generated for a Program's instructions.
 
     Externals are e0..e{E-1}, the instructions' nodes o0..o{n-1}; a slot s is e{s} when s < E,
     else o{s-E}.  Forward: v{slot} values.  Backward: d{j} the gradient of o{j} (None: none
     reached it), an external's gradient added to grads when the external requires one, as
     autobatch._node_vjp does."""
-    key = (E, tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs))
+    E = len(shared)
+    key = (shared, tuple((k, a, b, None if p is None else (p.start, p.stop)) for k, a, b, p in instrs))
     f = _singles.get(key)
     if f is not None:
         return f
@@ -281,7 +295,7 @@ def _single_code(E, instrs):
             fw += [f"    {v} = o{j}.op.fwd(NP, v{a}, v{b}, **o{j}.attrs)",
                    f"    if {v}.__class__ is not ndarray:", f"        {v} = asarray({v})"]
         fw.append(f"    o{j}._value = {v}")
-    bw = ["def vjp1(m, grads):", f"    {outs} = m.outs", "    pop = grads.pop"]
+    bw = ["def vjp1(m, grads, outer):", f"    {outs} = m.outs", "    pop = grads.pop"]
     bw += [f"    d{j} = pop(o{j}, None)" for j in range(n)]
     bw += ["    if " + " and ".join(f"d{j} is None" for j in range(n)) + ":", "        return",
            f"    {ext} = m.inputs", "    get = grads.get"]
@@ -311,7 +325,13 @@ def _single_code(E, instrs):
             body += give(a, d)
             body += give(b, d)
         elif kind is MV:                        # matmul(W, x): the op's two VJPs
-            body += give(a, f"{d}[:, None] * {node[b]}._value")
+            if a < E and shared[a]:             # a parameter's W: its product deferred
+                x = node[a]
+                body += [f"if {x}.requires_grad:", f"    p = outer.get({x})", "    if p is None:",
+                         f"        outer[{x}] = ([{d}], [{node[b]}._value])", "    else:",
+                         f"        p[0].append({d})", f"        p[1].append({node[b]}._value)"]
+            else:
+                body += give(a, f"{d}[:, None] * {node[b]}._value")
             body += give(b, f"matmul({node[a]}._value.T, {d}[:, None])[:, 0]")
         elif kind is PICK:                      # getitem's VJP: zeros with d at the range
             body += [f"if {node[a]}.requires_grad:",

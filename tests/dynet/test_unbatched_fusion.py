@@ -2,9 +2,11 @@
 (lstm_fusion.fuse_single, regions.Program.run1 / vjp1, ComputationGraph._evaluate_fused and
 backward_from): one region per step instead of its nodes one by one.  A fused region runs the
 nodes' own kernels and VJP formulas in the node-by-node order, so everything here is compared
-with the node-by-node path (lstm_fusion.FUSE_UNBATCHED = False) for exact equality: losses,
-every parameter's gradient, the weights after several trainer updates, values and gradients
-of inner nodes -- and the cases that must not fuse are checked to be left alone."""
+with the node-by-node path (lstm_fusion.FUSE_UNBATCHED = False) for exact equality -- losses,
+values and gradients of inner nodes, every gradient but the matrices' -- except the gradient
+of a parameter matrix W, whose per-step outer products are summed as one D^T X
+(regions.add_outer): equal up to the rounding of that sum, and the weights after several
+updates up to what it carried forward.  The cases that must not fuse are left alone."""
 import pathlib
 import sys
 
@@ -31,24 +33,27 @@ def _regions():
     return list(dy.cg()._regions.values())
 
 
+MATRICES = ("Wx", "Wh", "Wo")      # the W of W x products: their sums over steps are one D^T X
+
+
 def _train(fused, monkeypatch, build, steps=3, seed=0, float64=False):
-    """(losses, gradients of the last step, final weights, regions per graph) of `steps`
-    SimpleSGD updates on build(P)."""
+    """(losses, each step's gradients by parameter, final weights, regions per graph) of
+    `steps` SimpleSGD updates on build(P)."""
     monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
     m, P = _model(seed)
     if not float64:
         _float32(m)
     trainer = dy.SimpleSGDTrainer(m, learning_rate=0.2)
-    losses, counts = [], []
+    losses, grads, counts = [], [], []
     for _ in range(steps):
         dy.renew_cg()
         loss = build(P)
         losses.append(loss.value())
         loss.backward()
         counts.append(len(_regions()))
-        grads = [p.grad_as_array().copy() for p in m._all()]
+        grads.append({k: p.grad_as_array().copy() for k, p in P.items()})
         trainer.update()
-    return losses, grads, [p.as_array().copy() for p in m._all()], counts
+    return losses, grads, {k: p.as_array().copy() for k, p in P.items()}, counts
 
 
 def _float32(m):
@@ -57,22 +62,39 @@ def _float32(m):
         p._grad = np.zeros_like(p._value)
 
 
-def _bitwise(monkeypatch, build, **kw):
-    l0, g0, w0, c0 = _train(False, monkeypatch, build, **kw)
-    l1, g1, w1, c1 = _train(True, monkeypatch, build, **kw)
+def _close(b, a, float64):
+    """Equal up to the rounding of a sum taken in another order (a D^T X)."""
+    rtol = 1e-12 if float64 else 2e-5
+    np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol * max(1.0, np.abs(a).max()))
+
+
+def _equal(monkeypatch, build, float64=False, **kw):
+    """Fused against node by node: the first graph's loss and every gradient but the
+    matrices' bit for bit (the same kernels in the same order), the matrices' up to the
+    rounding of their sum over steps; later losses and the trained weights up to the rounding
+    those updates carried forward."""
+    l0, g0, w0, c0 = _train(False, monkeypatch, build, float64=float64, **kw)
+    l1, g1, w1, c1 = _train(True, monkeypatch, build, float64=float64, **kw)
     assert c0 == [0] * len(c0)
-    assert l1 == l0                            # exactly: the same kernels in the same order
-    for a, b in zip(g0 + w0, g1 + w1):
-        np.testing.assert_array_equal(b, a)
+    assert l1[0] == l0[0]
+    for k in g0[0]:
+        if k in MATRICES:
+            _close(g1[0][k], g0[0][k], float64)
+        else:
+            np.testing.assert_array_equal(g1[0][k], g0[0][k])
+    _close(np.array(l1), np.array(l0), float64)
+    for k in w0:
+        _close(w1[k], w0[k], float64)
+        _close(g1[-1][k], g0[-1][k], float64)
     return c1
 
 
 @pytest.mark.parametrize("variant", ["plain", "permuted", "swapped"])
 @pytest.mark.parametrize("float64", [False, True])
-def test_fused_training_equals_node_by_node_bit_for_bit(monkeypatch, variant, float64):
+def test_fused_training_equals_node_by_node(monkeypatch, variant, float64):
     data = _data(5, n=3)
     words = sum(len(w) for w, _ in data)
-    counts = _bitwise(monkeypatch, lambda P: _build(P, data, variant), float64=float64)
+    counts = _equal(monkeypatch, lambda P: _build(P, data, variant), float64=float64)
     # every step is one region, and every output layer with its loss another
     assert counts == [2 * words] * 3
 
@@ -81,7 +103,7 @@ def test_an_inner_node_used_outside_its_region(monkeypatch):
     """A loss on a gate (f): its gradient reaches the inner node from outside the region."""
     data = _data(6, n=3)
     words = sum(len(w) for w, _ in data)
-    assert _bitwise(monkeypatch, lambda P: _build(P, data, use_gate=True)) == [2 * words] * 3
+    assert _equal(monkeypatch, lambda P: _build(P, data, use_gate=True)) == [2 * words] * 3
 
 
 def test_other_nodes_among_a_steps_nodes_are_not_fused(monkeypatch):
@@ -90,7 +112,7 @@ def test_other_nodes_among_a_steps_nodes_are_not_fused(monkeypatch):
     (made before them) and the output layers are still fused."""
     data = _data(7, n=3)
     words = sum(len(w) for w, _ in data)
-    counts = _bitwise(monkeypatch, lambda P: _build(P, data, "interleaved"))
+    counts = _equal(monkeypatch, lambda P: _build(P, data, "interleaved"))
     assert counts == [2 * words] * 3
     assert {m.program.name for m in _regions()} == {lstm_fusion.LOSS, lstm_fusion.AFFINE}
 
@@ -98,9 +120,9 @@ def test_other_nodes_among_a_steps_nodes_are_not_fused(monkeypatch):
 def test_gates_of_two_vectors_and_a_three_term_cell(monkeypatch):
     data = _data(8, n=3)
     words = sum(len(w) for w, _ in data)
-    assert _bitwise(monkeypatch, lambda P: _three_term_build(P, data)) == [words] * 3
+    assert _equal(monkeypatch, lambda P: _three_term_build(P, data)) == [words] * 3
     # o from another affine: not the idiom, no cell fused (affine transforms alone are)
-    assert _bitwise(monkeypatch, lambda P: _three_term_build(P, data, True)) != [0] * 3
+    assert _equal(monkeypatch, lambda P: _three_term_build(P, data, True)) != [0] * 3
     assert lstm_fusion.CELL not in {m.program.name for m in _regions()}
 
 
@@ -152,6 +174,7 @@ def test_a_plain_backward_of_a_partly_read_graph(monkeypatch):
     def run(fused):
         monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
         m, P = _model(10)
+        _float32(m)
         dy.renew_cg()
         Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
         h = c = dy.zeros(H)
@@ -162,12 +185,17 @@ def test_a_plain_backward_of_a_partly_read_graph(monkeypatch):
         loss = dy.sum_elems(h)
         v = loss.value()
         loss.backward()
-        return v, len(_regions()), [p.grad_as_array().copy() for p in m._all()]
+        names = [r.program.name for r in _regions()]
+        assert set(names) <= {lstm_fusion.CELL}
+        return v, len(names), {k: p.grad_as_array().copy() for k, p in P.items()}
     v0, n0, g0 = run(False)
     v1, n1, g1 = run(True)
     assert (n0, n1) == (0, 6) and v1 == v0
-    for a, b in zip(g0, g1):
-        np.testing.assert_array_equal(b, a)
+    for k in g0:
+        if k in MATRICES:
+            _close(g1[k], g0[k], False)
+        else:
+            np.testing.assert_array_equal(g1[k], g0[k])
 
 
 def test_autobatched_immediate_and_anomaly_graphs_fuse_nothing_this_way(monkeypatch):
@@ -215,9 +243,10 @@ def test_the_benchmarks_programs_unbatched(monkeypatch, workload):
         results.append((losses, [p.as_array().copy() for p in st.pc._all()], names))
     (l0, w0, n0), (l1, w1, n1) = results
     assert n0 == set() and lstm_fusion.CELL in n1 and lstm_fusion.LOSS in n1
-    assert l1 == l0
+    assert l1[0] == l0[0]
+    _close(np.array(l1), np.array(l0), False)
     for a, b in zip(w0, w1):
-        np.testing.assert_array_equal(b, a)
+        _close(b, a, False)
 
 
 def test_replayed_plans_are_kept(monkeypatch):
@@ -251,9 +280,10 @@ def test_replayed_plans_are_kept(monkeypatch):
             trainer.update()
         results = (losses, [p.as_array().copy() for p in m._all()])
         if flag:
-            assert results[0] == base[0]
+            assert results[0][0] == base[0][0]
+            _close(np.array(results[0]), np.array(base[0]), False)
             for a, b in zip(base[1], results[1]):
-                np.testing.assert_array_equal(b, a)
+                _close(b, a, False)
         base = results
     assert any(replayed[5:]) and fused[5] > 0
     assert all(f == 0 for f, r in zip(fused, replayed) if r)
