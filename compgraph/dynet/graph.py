@@ -367,8 +367,19 @@ class ComputationGraph(BatchingGraph):
         return node
 
     def evaluate(self, target=None):
-        """BatchingGraph.evaluate; a fresh unbatched graph evaluated whole, whose structure
-        was seen before, runs its generated forward (plans.py)."""
+        """BatchingGraph.evaluate; an unbatched graph with LSTM or Tree-LSTM cells runs them
+        as fused regions (lstm_fusion.fuse_single), and else a fresh graph evaluated whole,
+        whose structure was seen before, runs its generated forward (plans.py).  The cells
+        come first: fused, the per-sentence tagger runs ~30% faster than its replayed plan
+        (benchmarks/RESULTS.md, branch dyfuse1), so such a graph is not planned at all."""
+        found = None
+        if not self.autobatch and not self._reruns and lstm_fusion.FUSE_UNBATCHED \
+                and not state.ANOMALY:
+            end = len(self.nodes) if target is None else target._index + 1
+            if end - self._frontier >= 13:          # (an LSTM step's region is 17 nodes)
+                found = self._find_regions(end)
+                if found[3]:
+                    return self._run_fused(*found)
         if self._counted and self._frontier == 0 and not self._reruns:
             n = len(self.nodes)
             if n > 1 and (target is None or target._index == n - 1) and not state.ANOMALY:
@@ -376,23 +387,28 @@ class ComputationGraph(BatchingGraph):
                 st = self._st
                 if st is not None and plans.size(st) == n and plans.evaluate(self):
                     return
-        if not self.autobatch and not self._reruns and lstm_fusion.FUSE_UNBATCHED \
-                and not state.ANOMALY:
-            end = len(self.nodes) if target is None else target._index + 1
-            if end - self._frontier >= 13:          # (an LSTM step's region is 17 nodes)
-                self._evaluate_fused(end)
-                return
+        if found is not None:
+            return self._run_fused(*found)
         BatchingGraph.evaluate(self, target)
 
-    def _evaluate_fused(self, end):
-        """BatchingGraph.evaluate of an unbatched graph with the LSTM idioms run as fused
-        regions of one member (lstm_fusion.fuse_single, regions.Program.run1): the nodes'
-        own kernels, a region's nodes in one go; backward_from runs their backward."""
-        start, self._frontier = self._frontier, end
-        pending = [n for n in self.nodes[start:end] if n._value is None]
+    def _find_regions(self, end):
+        """(end, the pending nodes up to end with the fused regions as Members, root ->
+        Member, whether a cell is among them): lstm_fusion.fuse_single, nothing run yet."""
+        pending = [n for n in self.nodes[self._frontier:end] if n._value is None]
         params = {node._id for node in self._params.values()}
+        regions = {}
+        items = lstm_fusion.fuse_single(self, pending, params, regions)
+        cell = lstm_fusion.CELL
+        return end, items, regions, any([m.program.name is cell for m in regions.values()])
+
+    def _run_fused(self, end, items, regions, _):
+        """BatchingGraph.evaluate of an unbatched graph up to end, the regions found run as
+        one member each (regions.Program.run1: the nodes' own kernels, a region's nodes in
+        one go); backward_from runs their backward."""
+        self._frontier = end
+        self._regions.update(regions)
         compute = self.compute
-        for n in lstm_fusion.fuse_single(self, pending, params, self._regions):
+        for n in items:
             if n.__class__ is Member:
                 n.program.run1(n)
             else:

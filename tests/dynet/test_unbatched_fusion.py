@@ -249,41 +249,52 @@ def test_the_benchmarks_programs_unbatched(monkeypatch, workload):
         _close(b, a, False)
 
 
-def test_replayed_plans_are_kept(monkeypatch):
-    """A graph whose structure has a plan runs the plan (plans.py), not the fusion: the
-    two never both run for one graph, and the results stay the node-by-node ones."""
-    monkeypatch.undo()                          # the real plans.evaluate
+def _plan_run(monkeypatch, build, fused, graphs=5):
+    """(losses, final weights, [replayed], [regions]) of `graphs` updates with plans written
+    at the second sight of a structure (plans.py)."""
+    monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
     for d in (plans._trie, plans._seen, plans._plans, plans._size_count):
         d.clear()
+    m, P = _model(12)
+    _float32(m)
+    trainer = dy.SimpleSGDTrainer(m, learning_rate=0.2)
+    losses, replayed, fused = [], [], []
+    for _ in range(graphs):
+        dy.renew_cg()
+        loss = build(P)
+        losses.append(loss.value())
+        loss.backward()
+        replayed.append(dy.cg()._plan is not None)
+        fused.append([r.program.name for r in _regions()])
+        trainer.update()
+    return losses, [p.as_array().copy() for p in m._all()], replayed, fused
+
+
+@pytest.mark.parametrize("cells", [True, False])
+def test_cells_are_fused_before_plans_and_other_graphs_keep_their_plans(monkeypatch, cells):
+    """A graph with LSTM cells runs them fused, never a replayed plan (plans.py: slower for
+    it); a graph without cells keeps its plan (its lone affine transforms are not worth
+    one).  Either way the results are the node-by-node ones (up to the matrices' sums)."""
+    monkeypatch.undo()                          # the real plans.evaluate
     monkeypatch.setattr(plans, "_FOLD_AT", 0)
     monkeypatch.setattr(plans, "_fold", [True])
     monkeypatch.setattr(plans, "_PLAN_AT", 2)
     data = _data(12, n=1)
-    replayed, fused = [], []
-
-    def build(P):
-        return _build(P, data)
-    for flag in (False, True):
-        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", flag)
-        for d in (plans._trie, plans._seen, plans._plans, plans._size_count):
-            d.clear()
-        m, P = _model(12)
-        trainer = dy.SimpleSGDTrainer(m, learning_rate=0.2)
-        losses = []
-        for _ in range(5):
-            dy.renew_cg()
-            loss = build(P)
-            losses.append(loss.value())
-            loss.backward()
-            replayed.append(dy.cg()._plan is not None)
-            fused.append(len(_regions()))
-            trainer.update()
-        results = (losses, [p.as_array().copy() for p in m._all()])
-        if flag:
-            assert results[0][0] == base[0][0]
-            _close(np.array(results[0]), np.array(base[0]), False)
-            for a, b in zip(base[1], results[1]):
-                _close(b, a, False)
-        base = results
-    assert any(replayed[5:]) and fused[5] > 0
-    assert all(f == 0 for f, r in zip(fused, replayed) if r)
+    if cells:
+        def build(P):
+            return _build(P, data)
+    else:
+        def build(P):
+            return _three_term_build(P, data, o_from_other_affine=True)
+    l0, w0, r0, f0 = _plan_run(monkeypatch, build, False)
+    l1, w1, r1, f1 = _plan_run(monkeypatch, build, True)
+    assert any(r0) and f0 == [[]] * 5               # node by node: planned and replayed
+    if cells:
+        assert not any(r1) and all(lstm_fusion.CELL in f for f in f1)
+    else:
+        assert r1 == r0 and all(f == [] for f, r in zip(f1, r1) if r)
+        assert any(f for f, r in zip(f1, r1) if not r)   # fused affines until the plan
+    assert l1[0] == l0[0]
+    _close(np.array(l1), np.array(l0), False)
+    for a, b in zip(w0, w1):
+        _close(b, a, False)
