@@ -376,7 +376,8 @@ class ComputationGraph(BatchingGraph):
         if not self.autobatch and not self._reruns and lstm_fusion.FUSE_UNBATCHED \
                 and not state.ANOMALY:
             end = len(self.nodes) if target is None else target._index + 1
-            if end - self._frontier >= 13:          # (an LSTM step's region is 17 nodes)
+            # (a structure with a plan has no cells: not searched again)
+            if end - self._frontier >= 13 and not plans.has_plan(self._st):
                 found = self._find_regions(end)
                 if found[3]:
                     return self._run_fused(*found)

@@ -123,6 +123,14 @@ def general_token(graph, st, t):
     return (st, "G", t.op, ak, t.requires_grad, tuple(refs))
 
 
+def has_plan(st):
+    """Whether structure state st has a plan written (None: a graph not folded has none)."""
+    if st is None:
+        return False
+    p = _plans.get(st)
+    return p is not None and p is not _NONE
+
+
 def evaluate(graph):
     """Compute every node of a fresh graph whose structure state is known; False: the caller
     computes it node by node (this structure's first time, or it could not be planned)."""
