@@ -368,11 +368,12 @@ class ComputationGraph(BatchingGraph):
 
     def evaluate(self, target=None):
         """BatchingGraph.evaluate; an unbatched graph with LSTM or Tree-LSTM cells runs them
-        as fused regions (lstm_fusion.fuse_single), and else a fresh graph evaluated whole,
-        whose structure was seen before, runs its generated forward (plans.py).  The cells
-        come first: fused, the per-sentence tagger runs ~30% faster than its replayed plan
-        (benchmarks/RESULTS.md, branch dyfuse1), so such a graph is not planned at all."""
-        found = None
+        as fused regions (lstm_fusion.fuse_single; its output layers and affine transforms
+        too), and else a fresh graph evaluated whole, whose structure was seen before, runs
+        its generated forward (plans.py).  The cells come first: fused, the per-sentence
+        tagger runs ~30% faster than its replayed plan (benchmarks/RESULTS.md, branch
+        dyfuse1), so such a graph is not planned at all.  A graph without cells is not fused:
+        lone affine transforms (xor's) are no faster fused than node by node."""
         if not self.autobatch and not self._reruns and lstm_fusion.FUSE_UNBATCHED \
                 and not state.ANOMALY:
             end = len(self.nodes) if target is None else target._index + 1
@@ -388,8 +389,6 @@ class ComputationGraph(BatchingGraph):
                 st = self._st
                 if st is not None and plans.size(st) == n and plans.evaluate(self):
                     return
-        if found is not None:
-            return self._run_fused(*found)
         BatchingGraph.evaluate(self, target)
 
     def _find_regions(self, end):
