@@ -227,7 +227,7 @@ def test_the_benchmarks_programs_unbatched(monkeypatch, workload):
         monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
         st = setup(dy, np.random.default_rng(0))
         if workload != "tagger-per-sentence":
-            st.per_graph = 4 if hasattr(st, "per_graph") else None
+            st.per_graph = 4                    # 4 trees a graph (32 in the benchmark)
         losses, names = [], set()
         for i in range(3):
             dy.renew_cg(autobatching=False)
@@ -293,3 +293,63 @@ def test_cells_are_fused_before_plans_and_other_graphs_keep_their_plans(monkeypa
     _close(np.array(l1), np.array(l0), False)
     for a, b in zip(w0, w1):
         _close(b, a, False)
+
+
+def test_cg_revert_after_a_fused_evaluation(monkeypatch):
+    """Steps evaluated fused, then reverted to a checkpoint in the middle of a step and
+    built again: the dropped regions are never run backward, the kept nodes' gradients are
+    the node-by-node ones."""
+    def run(fused):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        m, P = _model(13)
+        _float32(m)
+        dy.renew_cg()
+        Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+        h = c = dy.zeros(H)
+        for w in (1, 2, 3):
+            h, c, _ = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, "plain")
+        g = dy.affine_transform([b, Wx, dy.lookup(P["emb"], 4), Wh, h])
+        dy.cg_checkpoint()                     # inside a step: after its affine transform
+        h2, c2 = h, c
+        for w in (5, 6):
+            h2, c2, _ = _step(dy.lookup(P["emb"], w), h2, c2, Wx, Wh, b, "plain")
+        dy.sum_elems(h2).value()               # fused: 3 steps, the affine, 2 steps
+        n = len(_regions())
+        dy.cg_revert()
+        i = dy.logistic(dy.pick_range(g, 0, H))
+        loss = dy.sum_elems(dy.cmult(i, c)) + dy.sum_elems(h)
+        v = loss.value()
+        loss.backward()
+        return v, n, {k: p.grad_as_array().copy() for k, p in P.items()}
+    v0, n0, g0 = run(False)
+    v1, n1, g1 = run(True)
+    assert (n0, n1) == (0, 6) and v1 == v0
+    for k in g0:
+        if k in MATRICES:
+            _close(g1[k], g0[k], False)
+        else:
+            np.testing.assert_array_equal(g1[k], g0[k])
+
+
+def test_a_parameter_set_between_forward_and_backward(monkeypatch):
+    """set_value() after the forward: the backward uses the values the forward used (DyNet's
+    rule, graph.hold), fused as node by node."""
+    def run(fused):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        m, P = _model(14)
+        _float32(m)
+        data = _data(14, n=1)
+        dy.renew_cg()
+        loss = _build(P, data)
+        v = loss.value()
+        P["Wh"].set_value(np.full((4 * H, H), 0.5, np.float32))
+        loss.backward()
+        return v, len(_regions()), {k: p.grad_as_array().copy() for k, p in P.items()}
+    v0, n0, g0 = run(False)
+    v1, n1, g1 = run(True)
+    assert n0 == 0 and n1 > 0 and v1 == v0
+    for k in g0:
+        if k in MATRICES:
+            _close(g1[k], g0[k], False)
+        else:
+            np.testing.assert_array_equal(g1[k], g0[k])
