@@ -512,28 +512,33 @@ class _Kernel:
         env["renew"] = renew
         if self.scratch:
             env["S"] = np.empty(self.scratch, self.dt)
-        key, parts = [], []
+        # the guard: a chain of comparisons with literals and held objects (no tuple built,
+        # no id() calls), cheapest first; EXACT is False while a rebound parameter array
+        # has another Numba type than the traced one (rebind below)
+        conds = ["EXACT"]
         for k, a in enumerate(self.args):
             v = a._value
-            parts.append(f"a{k}.__class__, (x{k} := a{k}._value).shape, x{k}.strides, "
-                         f"x{k}.dtype, a{k}.requires_grad")
-            key += [a.__class__, v.shape, v.strides, v.dtype, a.requires_grad]
+            env[f"C{k}"], env[f"D{k}"] = a.__class__, v.dtype
+            conds += [f"a{k}.__class__ is C{k}", f"x{k}.shape == {v.shape!r}",
+                      f"x{k}.strides == {v.strides!r}", f"x{k}.dtype is D{k}",
+                      f"a{k}.requires_grad is {a.requires_grad}"]
         leaf_ids = {id(x) for x in leaves}
         for k, e in enumerate(self.externals):
             if id(e) in self.const:
                 continue
             env[f"E{k}"] = e
             if id(e) in leaf_ids:
-                # a parameter, updated in place: checked by the identity of its array and
-                # passed as that array, one comparison instead of three attribute reads
+                # a parameter, updated in place: checked by the identity of its array (held
+                # here, so that no other array can take its id) and passed as that array
                 env[f"V{k}"] = e._value
-                parts.append(f"id(E{k}._value), E{k}.requires_grad")
-                key += [id(e._value), e.requires_grad]
+                conds += [f"E{k}._value is V{k}", f"E{k}.requires_grad"]
             else:
-                parts.append(f"E{k}._value.shape, E{k}._value.strides, E{k}._value.dtype, "
-                             f"E{k}.requires_grad")
-                key += [e._value.shape, e._value.strides, e._value.dtype, e.requires_grad]
-        env["KEY"] = tuple(key)
+                v = e._value
+                env[f"D{k}e"] = v.dtype
+                conds += [f"(y{k} := E{k}._value).shape == {v.shape!r}",
+                          f"y{k}.strides == {v.strides!r}", f"y{k}.dtype is D{k}e",
+                          f"E{k}.requires_grad is {e.requires_grad}"]
+        env["EXACT"] = True
         env["rebind"] = self._rebinder(env, leaf_ids, numba)
         groups = self.opt.param_groups
         for gi, group in enumerate(groups):
@@ -552,11 +557,13 @@ class _Kernel:
                  f"    if len(args) != {len(self.args)}: return None",
                  f"    {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "    pass",
                  "    try:",
-                 f"        if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) == KEY: run = ep",
-                 "        elif rebind(args): run = kernel",
-                 "        else: return None",
+                 "        " + "; ".join(f"x{k} = a{k}._value" for k in range(len(self.args)))
+                 if self.args else "        pass",
                  "    except AttributeError:            # an argument that is not a Tensor",
                  "        return None",
+                 f"    if {' and '.join(conds)}: run = ep",
+                 "    elif rebind(args): run = kernel",
+                 "    else: return None",
                  # (the test of _plain_sgd, inline: a call costs more than the test)
                  "    if " + " or ".join(f"group{gi}['momentum'] or group{gi}['weight_decay'] or "
                                          f"group{gi}['maximize']" for gi in range(len(groups)))
@@ -585,13 +592,11 @@ class _Kernel:
         """rebind(args): after the guard failed, whether the same kernel still applies --
         every tensor of the traced shape, dtype and requires_grad -- with parameters whose
         arrays were replaced (p.data = ..., load_state_dict(assign=True)); if so the new
-        arrays are held and the key renewed: to the traced one with the new arrays' ids
-        where those have the traced Numba types (layout, alignment, writability), so later
-        calls take the entry point again; to one that never matches otherwise, so every call
-        comes here and Numba's dispatcher (which compiles for any layout) makes it."""
+        arrays are held (the guard's identities), and EXACT says whether they all have the
+        traced Numba types (layout, alignment, writability): then later calls take the
+        entry point again; otherwise every call comes here and Numba's dispatcher (which
+        compiles for any layout) makes it.  An input of other strides comes here too."""
         args = [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad) for a in self.args]
-        arg_key = [x for a in self.args for x in
-                   (a.__class__, a._value.shape, a._value.strides, a._value.dtype, a.requires_grad)]
         exts = [(k, e, (e._value.shape, e._value.dtype, e.requires_grad), numba.typeof(e._value))
                 for k, e in enumerate(self.externals) if id(e) not in self.const]
 
@@ -601,15 +606,12 @@ class _Kernel:
                 return False
             if any((e._value.shape, e._value.dtype, e.requires_grad) != m for _, e, m, _ in exts):
                 return False
-            key, exact = list(arg_key), True
+            exact = True
             for k, e, m, typ in exts:
                 exact = exact and numba.typeof(e._value) == typ
                 if id(e) in leaf_ids:
                     env[f"V{k}"] = e._value
-                    key += [id(e._value), e.requires_grad]
-                else:
-                    key += [e._value.shape, e._value.strides, e._value.dtype, e.requires_grad]
-            env["KEY"] = tuple(key) if exact else ()
+            env["EXACT"] = exact
             return True
         return rebind
 
