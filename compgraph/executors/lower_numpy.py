@@ -472,6 +472,13 @@ class _Lowering:
                 self.emit(f"np.copyto({dst}, {gs})")
             elif ins[0].shape[0] == 1:             # the sum of one row is the row
                 self.emit(f"np.copyto({dst}, {gs}[0])")
+            elif gs in self.fortran:
+                # a Fortran-ordered gradient's column sums: NumPy's axis-0 reduction of it
+                # takes twice the C-ordered one's time; BLAS's gemv with ones is ~5x faster
+                # (its own summation order: within rounding of the sum)
+                ones = f"ones_{ins[0].shape[0]}_{x.dtype.name}"
+                self.env[ones] = np.ones(ins[0].shape[0], x.dtype)
+                self.emit(f"np.dot({gs}.T, {ones}, out={dst})")
             else:
                 self.emit(f"np.add.reduce({gs}, axis=0, out={dst})")
             return (dst, 1.0)
