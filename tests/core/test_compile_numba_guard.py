@@ -124,3 +124,12 @@ def test_losses_and_held_grads_are_not_overwritten_by_later_calls():
         np.testing.assert_allclose(g.numpy(), wg, rtol=RTOL, atol=1e-6)
         np.testing.assert_allclose(a, wa, rtol=RTOL, atol=1e-6)
     assert len({id(g) for g in grads}) == len(grads)
+
+
+def test_the_guarded_call_is_the_entry_point_of_the_traced_signature():
+    models, eager, native = _pair(17)
+    for x, t in _batches(8, steps=2):
+        native(x, t)
+    env = _fast_globals(native)
+    assert "run = ep" in env["__source__"] and ".strides == " in env["__source__"]
+    assert env["ep"] is next(iter(env["kernel"].overloads.values())).entry_point
