@@ -13,7 +13,11 @@ written as the source of one `numba.njit(cache=True)` kernel:
   weight gradient is written by the BLAS product itself into the .grad buffer;
 * the loops vectorize: float division has NumPy's semantics (error_model="numpy": inf and
   nan, no check per division) and a float32 tanh is plain arithmetic (tanh32 below), where
-  math.tanh would be one libm call per element.
+  math.tanh would be one libm call per element;
+* the kernel's temporaries are slices of one scratch buffer made with the plan (an
+  np.empty per temporary per call was a tenth of xor's step), and a replay that passes the
+  guard calls the compiled signature's entry point itself, not Numba's dispatcher, which
+  would type every argument again: the guard pins those types (see wrapper()).
 
 Shapes, dtypes and folded constants are literals in the source, so one source is one
 signature; the source is written to $XDG_CACHE_HOME/compgraph/numba/<hash>.py and imported

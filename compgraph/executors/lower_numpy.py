@@ -21,6 +21,11 @@ What makes it cheap, compared with the general writer in replay.py:
   BLAS gemm with k = 1 straight into .grad (2x NumPy's broadcast multiply), and the mean's
   1/n is put on the output gradient before its product with the weight, not on the larger
   gradient after it;
+* buffers follow their operands' memory order: a batch's linear output is the
+  Fortran-ordered (W @ X^T)^T, so tanh's buffer, its VJP's and the hidden gradient are
+  Fortran-ordered too (a ufunc reading across the order into a C buffer takes 3-4x a
+  contiguous pass); the products then read them in another BLAS layout, which sums in
+  another order: those gradients agree with eager's within rounding, not bit for bit;
 * the optimizer is not called: zero_grad(set_to_none=True) and SGD's update (no momentum,
   weight decay or maximize; the group's lr is read on every call, so schedulers work) are
   written inline: the weight gradient goes straight into the .grad buffer and the update is
