@@ -392,7 +392,7 @@ class _Lowering:
         dtype, as eager code's 0-d arrays are; a scale that is not a power of two is put
         on the array at once, where eager code puts it, since (g * s) * a and (g * a) * s
         round differently (a power of two commutes exactly: it changes the exponent only).
-        So the lowered step is bitwise the eager step."""
+        So the scales round as eager code's do."""
         name, scale = g
         dt = t.dtype.type
         new = float(dt(scale) * dt(c))
