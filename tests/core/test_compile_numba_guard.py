@@ -133,3 +133,18 @@ def test_the_guarded_call_is_the_entry_point_of_the_traced_signature():
     env = _fast_globals(native)
     assert "run = ep" in env["__source__"] and ".strides == " in env["__source__"]
     assert env["ep"] is next(iter(env["kernel"].overloads.values())).entry_point
+
+
+def test_a_grad_held_after_the_parameter_let_go_of_it_is_not_overwritten():
+    """g = p.grad; p.grad = None: only the caller holds that .grad now, and the next step
+    must not write into it (PyTorch's step makes a new one)."""
+    models, eager, native = _pair(18)
+    batches = _batches(8, steps=3)
+    native(*batches[0])
+    eager(*batches[0])
+    g = models[1][0].weight.grad
+    models[1][0].weight.grad = None
+    kept = g.numpy().copy()
+    native(*batches[1])
+    np.testing.assert_array_equal(g.numpy(), kept)
+    assert models[1][0].weight.grad is not g
