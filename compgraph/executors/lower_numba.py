@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..tensor import _make
-from .lower_numpy import _Lowering, folded_constants, sgd_step
+from .lower_numpy import folded_constants, sgd_step
 
 JIT_EXTRA = "pip install 'compgraph[jit]'"
 _TINY = 256          # weight elements: below this a product is explicit loops, not BLAS
@@ -472,7 +472,7 @@ class _Kernel:
                 continue
             n = math.prod(shape)
             allocs.append(f"    {name} = S[{self.scratch}:{self.scratch + n}].reshape({shape})")
-            self.scratch += -(-n // 16) * 16   # each slice starts a 64-byte line (float32)
+            self.scratch += -(-n // 16) * 16   # slices start 16 elements apart: whole vectors
         if self.scratch:
             ins.append("S")
         source = "\n".join([
@@ -489,15 +489,15 @@ class _Kernel:
         return self.wrapper(kernel, leaves, params, ins), source
 
     def wrapper(self, kernel, leaves, params, ins):
-        """The Python side: the guard (one tuple comparison), the .grad buffers, the call.
+        """The Python side: the guard (one chain of comparisons), the .grad buffers, the call.
 
         A replay that passes the guard calls the compiled signature's entry point directly:
         Numba's dispatcher would work out the type of each of the kernel's arguments again
         (~20 ns each).  That is safe because the guard pins every type the entry point was
         compiled for: each argument's shape, strides and dtype (hence its layout), and each
         parameter's array by identity (arrays held here, so no other can take their ids).
-        After rebind() the dispatcher makes the call, once; its new key lets the entry point
-        take the later ones only where the new arrays have the traced Numba types."""
+        After rebind() the dispatcher makes the call; the entry point takes the later ones
+        again only where the new arrays have the traced Numba types (EXACT)."""
         numba = require_numba()
         env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "DT": self.dt,
                "arr": np.array}
@@ -588,7 +588,8 @@ class _Kernel:
         values = {"a": lambda k: self.args[k]._value, "e": lambda k: self.externals[k]._value,
                   "G": lambda k: env[f"G{k}"], "l": lambda k: float(groups[k]["lr"]),
                   "S": lambda k: env["S"]}
-        sig = tuple(numba.typeof(values[n[0]](0 if n == "S" else int(n[2:] if n[0] == "l" else n[1:])))
+        slot = {"S": lambda n: 0, "l": lambda n: int(n[2:])}
+        sig = tuple(numba.typeof(values[n[0]](slot.get(n[0], lambda n: int(n[1:]))(n)))
                     for n in ins)
         env["ep"] = kernel.compile(sig)
         return env["fast"]

@@ -63,7 +63,7 @@ def test_a_parameter_replaced_by_a_fortran_array_is_read_as_one():
         _agree(models)
     held = [v for k, v in _fast_globals(native).items() if k.startswith("V")]
     assert any(v is models[1][0].weight._value for v in held)   # the native path took it
-    assert _fast_globals(native)["EXACT"] is False   # ... through the dispatcher, never the entry point
+    assert _fast_globals(native)["EXACT"] is False     # ... by the dispatcher, not the entry point
 
 
 def test_a_replaced_contiguous_parameter_goes_back_to_the_entry_point():
