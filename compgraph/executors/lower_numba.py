@@ -13,7 +13,11 @@ written as the source of one `numba.njit(cache=True)` kernel:
   weight gradient is written by the BLAS product itself into the .grad buffer;
 * the loops vectorize: float division has NumPy's semantics (error_model="numpy": inf and
   nan, no check per division) and a float32 tanh is plain arithmetic (tanh32 below), where
-  math.tanh would be one libm call per element.
+  math.tanh would be one libm call per element;
+* the kernel's temporaries are slices of one scratch buffer made with the plan (an
+  np.empty per temporary per call was a tenth of xor's step), and a replay that passes the
+  guard calls the compiled signature's entry point itself, not Numba's dispatcher, which
+  would type every argument again: the guard pins those types (see wrapper()).
 
 Shapes, dtypes and folded constants are literals in the source, so one source is one
 signature; the source is written to $XDG_CACHE_HOME/compgraph/numba/<hash>.py and imported
@@ -36,7 +40,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..tensor import _make
-from .lower_numpy import _Lowering, folded_constants, sgd_step
+from .lower_numpy import folded_constants, sgd_step
 
 JIT_EXTRA = "pip install 'compgraph[jit]'"
 _TINY = 256          # weight elements: below this a product is explicit loops, not BLAS
@@ -114,8 +118,14 @@ class _Kernel:
         name = f"w{self.n}"
         self.n += 1
         if shape is not None:
-            self.allocs.append(f"    {name} = np.empty({tuple(shape)}, np.{self.dt.name})")
+            self.alloc(name, shape)
         return name
+
+    def alloc(self, name, shape):
+        """An array variable of the kernel's dtype, written before it is read on every call:
+        a slice of the scratch buffer S (allocated once, with the plan), not an np.empty per
+        call (Numba's allocation is ~25 ns each: on xor's eleven, a tenth of the step)."""
+        self.allocs.append((name, tuple(shape)))
 
     def flush(self):
         if self.group is None:
@@ -182,7 +192,7 @@ class _Kernel:
                 self.helpers.add(_TANH32)
             if shape == ():
                 return self.emit(f"{v} = {expr}")
-            self.allocs.append(f"    {v} = np.empty({shape}, np.{self.dt.name})")
+            self.alloc(v, shape)
             return self.loop(shape, f"{v}[{_idx(shape)}] = {expr}")
         if op == "linear" and not t.attrs and len(ins) == 3 and ins[0].ndim in (1, 2) \
                 and ins[1].ndim == 2 and ins[2].ndim == 1:
@@ -202,7 +212,7 @@ class _Kernel:
         v, (m, n) = self.names[id(t)], t.inputs[1].shape
         if t.inputs[0].ndim == 1:
             if m * n <= _TINY:
-                self.allocs.append(f"    {v} = np.empty(({m},), np.{self.dt.name})")
+                self.alloc(v, (m,))
                 self.emit(f"for i in range({m}):", f"    s = {b}[i]",
                           f"    for j in range({n}):", f"        s += {W}[i, j] * {x}[j]",
                           f"    {v}[i] = s")
@@ -212,7 +222,7 @@ class _Kernel:
             return
         rows = t.inputs[0].shape[0]
         if m * n <= _TINY:
-            self.allocs.append(f"    {v} = np.empty(({rows}, {m}), np.{self.dt.name})")
+            self.alloc(v, (rows, m))
             self.emit(f"for r in range({rows}):", f"    for i in range({m}):",
                       f"        s = {b}[i]", f"        for j in range({n}):",
                       f"            s += {W}[i, j] * {x}[r, j]", f"        {v}[r, i] = s")
@@ -232,7 +242,7 @@ class _Kernel:
     def xent(self, t):
         z, k = (self.names[id(y)] for y in t.inputs)
         v, (rows, c) = self.names[id(t)], t.inputs[0].shape
-        self.allocs.append(f"    {v}_p = np.empty(({rows}, {c}), np.{self.dt.name})")
+        self.alloc(f"{v}_p", (rows, c))
         # every class index is checked before anything is written (NumPy would wrap
         # negative ones, Numba would read outside the row)
         self.emit(f"for r in range({rows}):",
@@ -455,6 +465,16 @@ class _Kernel:
         ins += [f"G{j}" for j in range(len(leaves))]
         ins += [f"lr{gi}" for gi in range(len(opt.param_groups))]
         res = self.names[id(self.out)]
+        allocs, self.scratch = [], 0
+        for name, shape in self.allocs:
+            if name == res:                # the result leaves the call: an array of its own
+                allocs.append(f"    {name} = np.empty({shape}, np.{self.dt.name})")
+                continue
+            n = math.prod(shape)
+            allocs.append(f"    {name} = S[{self.scratch}:{self.scratch + n}].reshape({shape})")
+            self.scratch += -(-n // 16) * 16   # slices start 16 elements apart: whole vectors
+        if self.scratch:
+            ins.append("S")
         source = "\n".join([
             '"""A training step compiled by compgraph (executors/lower_numba.py)."""',
             "import math", "import numpy as np", "import numba",
@@ -463,21 +483,49 @@ class _Kernel:
             # eager code) does, instead of a check per division that keeps LLVM from
             # vectorizing the loop
             "@numba.njit(cache=True, nogil=True, error_model='numpy')",
-            f"def kernel({', '.join(ins)}):"] + self.allocs + self.lines
+            f"def kernel({', '.join(ins)}):"] + allocs + self.lines
             + [f"    return {res}", ""])
         kernel = _load(source)
         return self.wrapper(kernel, leaves, params, ins), source
 
     def wrapper(self, kernel, leaves, params, ins):
-        """The Python side: the guard (one tuple comparison), the .grad buffers, the call."""
-        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "DT": self.dt}
-        G = [np.empty_like(x._value) for x in leaves]
-        GT = [_make(a) for a in G]
-        env.update(Gs=G, GTs=GT, renew=_Lowering._renew(G, GT))
-        key, parts = [], []
+        """The Python side: the guard (one chain of comparisons), the .grad buffers, the call.
+
+        A replay that passes the guard calls the compiled signature's entry point directly:
+        Numba's dispatcher would work out the type of each of the kernel's arguments again
+        (~20 ns each).  That is safe because the guard pins every type the entry point was
+        compiled for: each argument's shape, strides and dtype (hence its layout), and each
+        parameter's array by identity (arrays held here, so no other can take their ids).
+        After rebind() the dispatcher makes the call; the entry point takes the later ones
+        again only where the new arrays have the traced Numba types (EXACT)."""
+        numba = require_numba()
+        env = {"np": np, "kernel": kernel, "rc": sys.getrefcount, "DT": self.dt,
+               "arr": np.array}
+        for j, x in enumerate(leaves):
+            env[f"G{j}"] = np.empty_like(x._value)
+            env[f"GT{j}"] = _make(env[f"G{j}"])
+            env[f"P{j}"] = x
+
+        def renew():
+            """A new buffer for each .grad (or its array) someone else holds, so that the
+            step does not overwrite what they hold (as PyTorch's step makes a new .grad)."""
+            for j, x in enumerate(leaves):
+                if sys.getrefcount(env[f"GT{j}"]) > 3 or sys.getrefcount(env[f"G{j}"]) > 3:
+                    env[f"G{j}"] = np.empty_like(env[f"G{j}"])
+                    x._grad = env[f"GT{j}"] = _make(env[f"G{j}"])
+        env["renew"] = renew
+        if self.scratch:
+            env["S"] = np.empty(self.scratch, self.dt)
+        # the guard: a chain of comparisons with literals and held objects (no tuple built,
+        # no id() calls), cheapest first; EXACT is False while a rebound parameter array
+        # has another Numba type than the traced one (rebind below)
+        conds = ["EXACT"]
         for k, a in enumerate(self.args):
-            parts.append(f"a{k}.__class__, a{k}._value.shape, a{k}._value.dtype, a{k}.requires_grad")
-            key += [a.__class__, a._value.shape, a._value.dtype, a.requires_grad]
+            v = a._value
+            env[f"C{k}"], env[f"D{k}"] = a.__class__, v.dtype
+            conds += [f"a{k}.__class__ is C{k}", f"x{k}.shape == {v.shape!r}",
+                      f"x{k}.strides == {v.strides!r}", f"x{k}.dtype is D{k}",
+                      f"a{k}.requires_grad is {a.requires_grad}"]
         leaf_ids = {id(x) for x in leaves}
         for k, e in enumerate(self.externals):
             if id(e) in self.const:
@@ -485,84 +533,91 @@ class _Kernel:
             env[f"E{k}"] = e
             if id(e) in leaf_ids:
                 # a parameter, updated in place: checked by the identity of its array (held
-                # here, so that no other array can take its id) and passed as that array,
-                # one comparison instead of three attribute reads per call
+                # here, so that no other array can take its id) and passed as that array
                 env[f"V{k}"] = e._value
-                parts.append(f"id(E{k}._value), E{k}.requires_grad")
-                key += [id(e._value), e.requires_grad]
+                conds += [f"E{k}._value is V{k}", f"E{k}.requires_grad"]
             else:
-                parts.append(f"E{k}._value.shape, E{k}._value.dtype, E{k}.requires_grad")
-                key += [e._value.shape, e._value.dtype, e.requires_grad]
-        env["KEY"] = tuple(key)
-        env["rebind"] = self._rebinder(env, leaf_ids)
+                v = e._value
+                env[f"D{k}e"] = v.dtype
+                conds += [f"(y{k} := E{k}._value).shape == {v.shape!r}",
+                          f"y{k}.strides == {v.strides!r}", f"y{k}.dtype is D{k}e",
+                          f"E{k}.requires_grad is {e.requires_grad}"]
+        env["EXACT"] = True
+        env["rebind"] = self._rebinder(env, leaf_ids, numba)
         groups = self.opt.param_groups
         for gi, group in enumerate(groups):
             env[f"group{gi}"] = group
-        for j, x in enumerate(leaves):
-            env[f"P{j}"] = x
         others = [p for p in params if id(p) not in self.leaf_slot]
         env["others"] = others
         call = []
         for name in ins:
-            call.append({"a": f"{name}._value",
+            call.append({"a": f"x{name[1:]}",
                          "e": f"V{name[1:]}" if f"V{name[1:]}" in env else f"E{name[1:]}._value",
-                         "G": f"Gs[{name[1:]}]", "l": f"group{name[2:]}['lr']"}[name[0]])
-        res = "np.array(loss, dtype=DT)" if self.out.shape == () else "loss"
+                         "G": name, "l": f"group{name[2:]}['lr']", "S": "S"}[name[0]])
+        res = "arr(loss, DT)" if self.out.shape == () else "loss"
         argn = ", ".join(f"a{k}" for k in range(len(self.args)))
+        n = len(leaves)
         lines = ["def fast(*args):",
                  f"    if len(args) != {len(self.args)}: return None",
                  f"    {argn}{',' if len(self.args) == 1 else ''} = args" if self.args else "    pass",
-                 f"    if ({', '.join(parts)}{',' if len(parts) == 1 else ''}) != KEY "
-                 "and not rebind(args): return None",
+                 "    try:",
+                 "        " + "; ".join(f"x{k} = a{k}._value" for k in range(len(self.args)))
+                 if self.args else "        pass",
+                 "    except AttributeError:            # an argument that is not a Tensor",
+                 "        return None",
+                 f"    if {' and '.join(conds)}: run = ep",
+                 "    elif rebind(args): run = kernel",
+                 "    else: return None",
                  # (the test of _plain_sgd, inline: a call costs more than the test)
                  "    if " + " or ".join(f"group{gi}['momentum'] or group{gi}['weight_decay'] or "
                                          f"group{gi}['maximize']" for gi in range(len(groups)))
-                 + ": return None"]
-        for j in range(len(leaves)):       # a .grad someone else holds: a new buffer
-            lines.append(f"    if rc(GTs[{j}]) > 3 or rc(Gs[{j}]) > 3: renew({j})")
-        lines.append(f"    loss = kernel({', '.join(call)})")
-        lines += [f"    P{j}._grad = GTs[{j}]" for j in range(len(leaves))]
+                 + ": return None",
+                 ] + [f"    P{j}._grad = GT{j}" for j in range(n)] + [
+                 # then the references to a .grad tensor are this module's, P._grad's and
+                 # rc's argument; to its array this module's, the tensor's and rc's
+                 "    if " + " or ".join(f"rc(GT{j}) > 3 or rc(G{j}) > 3" for j in range(n))
+                 + ": renew()",
+                 f"    loss = run({', '.join(call)})"]
         if others:
             lines.append("    for p in others: p._grad = None")
         lines.append(f"    return {res}")
-        exec(compile("\n".join(lines) + "\n", "<compgraph.compile numba>", "exec"), env)
+        env["__source__"] = "\n".join(lines) + "\n"   # (for profile_compiled.py and tests)
+        exec(compile(env["__source__"], "<compgraph.compile numba>", "exec"), env)
         # compile (or load from the disk cache) now, for the traced argument types, so the
         # first replay is not the one that waits for Numba
         values = {"a": lambda k: self.args[k]._value, "e": lambda k: self.externals[k]._value,
-                  "G": lambda k: G[k], "l": lambda k: float(groups[k]["lr"])}
-        numba = require_numba()
-        kernel.compile(tuple(numba.typeof(values[n[0]](int(n[2:] if n[0] == "l" else n[1:])))
-                             for n in ins))
+                  "G": lambda k: env[f"G{k}"], "l": lambda k: float(groups[k]["lr"]),
+                  "S": lambda k: env["S"]}
+        slot = {"S": lambda n: 0, "l": lambda n: int(n[2:])}
+        sig = tuple(numba.typeof(values[n[0]](slot.get(n[0], lambda n: int(n[1:]))(n)))
+                    for n in ins)
+        env["ep"] = kernel.compile(sig)
         return env["fast"]
 
-
-    def _rebinder(self, env, leaf_ids):
+    def _rebinder(self, env, leaf_ids, numba):
         """rebind(args): after the guard failed, whether the same kernel still applies --
         every tensor of the traced shape, dtype and requires_grad -- with parameters whose
         arrays were replaced (p.data = ..., load_state_dict(assign=True)); if so the new
-        arrays are held and the key renewed, so later calls take the one comparison again.
-        (Numba's dispatch compiles once more for an array of another memory layout.)"""
+        arrays are held (the guard's identities), and EXACT says whether they all have the
+        traced Numba types (layout, alignment, writability): then later calls take the
+        entry point again; otherwise every call comes here and Numba's dispatcher (which
+        compiles for any layout) makes it.  An input of other strides comes here too."""
         args = [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad) for a in self.args]
-        exts = [(k, e, (e._value.shape, e._value.dtype, e.requires_grad))
+        exts = [(k, e, (e._value.shape, e._value.dtype, e.requires_grad), numba.typeof(e._value))
                 for k, e in enumerate(self.externals) if id(e) not in self.const]
 
         def rebind(given):
-            try:
-                if [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad)
-                        for a in given] != args:
-                    return False
-            except AttributeError:
+            if [(a.__class__, a._value.shape, a._value.dtype, a.requires_grad)
+                    for a in given] != args:
                 return False
-            if any((e._value.shape, e._value.dtype, e.requires_grad) != m for _, e, m in exts):
+            if any((e._value.shape, e._value.dtype, e.requires_grad) != m for _, e, m, _ in exts):
                 return False
-            key = [x for a in args for x in a]
-            for k, e, m in exts:
+            exact = True
+            for k, e, m, typ in exts:
+                exact = exact and numba.typeof(e._value) == typ
                 if id(e) in leaf_ids:
                     env[f"V{k}"] = e._value
-                    key += [id(e._value), e.requires_grad]
-                else:
-                    key += list(m)
-            env["KEY"] = tuple(key)
+            env["EXACT"] = exact
             return True
         return rebind
 
