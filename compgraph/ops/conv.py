@@ -28,6 +28,7 @@ import weakref
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShapeError
 from .table import defop, fmt
 
@@ -153,19 +154,34 @@ def _sub(geo, shape, w_shape):
     return _ConvGeometry(shape, w_shape, geo.stride, geo.padding, geo.dilation, geo.groups)
 
 
+def _chunk_map(xp, fn, geo, chunks):
+    """[fn(i, j) for each image chunk (i, j)], in chunk order.  On NumPy, with several
+    intra-op threads and a large convolution, each thread takes a contiguous run of the
+    chunks (BLAS held at one thread meanwhile): the chunks, and so every number, are the
+    same as on one thread; only who computes them changes."""
+    n = 1
+    if getattr(xp, "is_numpy", False):
+        n = parallel.parts(len(chunks), geo.n * geo.c * geo.kh * geo.kw * geo.ho * geo.wq)
+    if n == 1:
+        return [fn(i, j) for i, j in chunks]
+    runs = parallel.run_blas(lambda a, b: [fn(i, j) for i, j in chunks[a:b]], len(chunks), n)
+    return [r for run in runs for r in run]
+
+
 def _conv2d(xp, x, w, stride, padding, dilation, groups):
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, dilation, groups)
     chunks = _image_chunks(geo, x.dtype.itemsize)
     if len(chunks) == 1:
         return geo.output(xp, xp.matmul(geo.weight(xp, w), geo.columns(xp, x)))
-    wm, out = geo.weight(xp, w), None
-    for i, j in chunks:
+    wm = geo.weight(xp, w)
+    out = xp.empty((geo.n, geo.o, geo.ho, geo.wo), dtype=xp.result_type(x.dtype, w.dtype))
+
+    def chunk(i, j):
         sub = _sub(geo, x[i:j].shape, w.shape)
         prod = xp.matmul(wm, sub.columns(xp, x[i:j]))
-        if out is None:
-            out = xp.empty((geo.n, geo.o, geo.ho, geo.wo), dtype=prod.dtype)
         out[i:j] = xp.transpose(prod.reshape(geo.o, j - i, geo.ho, geo.wq)[..., :geo.wo],
                                 (1, 0, 2, 3))
+    _chunk_map(xp, chunk, geo, chunks)
     return out
 
 
@@ -175,27 +191,27 @@ def _conv2d_input_grad(xp, g, w, x_shape, stride, padding, dilation, groups):
     chunks = _image_chunks(geo, g.dtype.itemsize)
     if len(chunks) == 1:
         return geo.col2im(xp, xp.matmul(wt, geo.grad_rows(xp, g)))
-    out = None
-    for i, j in chunks:
+    out = xp.empty(tuple(x_shape), dtype=xp.result_type(g.dtype, w.dtype))
+
+    def chunk(i, j):
         sub = _sub(geo, (j - i,) + tuple(x_shape[1:]), w.shape)
-        part = sub.col2im(xp, xp.matmul(wt, sub.grad_rows(xp, g[i:j])))
-        if out is None:
-            out = xp.empty(tuple(x_shape), dtype=part.dtype)
-        out[i:j] = part
+        out[i:j] = sub.col2im(xp, xp.matmul(wt, sub.grad_rows(xp, g[i:j])))
+    _chunk_map(xp, chunk, geo, chunks)
     return out
 
 
 def _conv2d_weight_grad(xp, x, g, w_shape, stride, padding, dilation, groups):
     geo = _ConvGeometry(x.shape, w_shape, stride, padding, dilation, groups)
-    dw = None
-    for i, j in _image_chunks(geo, x.dtype.itemsize):
+
+    def chunk(i, j):
         sub = geo if j - i == geo.n else _sub(geo, x[i:j].shape, w_shape)
-        part = xp.matmul(sub.grad_rows(xp, g[i:j]),
+        return xp.matmul(sub.grad_rows(xp, g[i:j]),
                          xp.transpose(sub.columns(xp, x[i:j]), (0, 2, 1)))
-        if dw is None:
-            dw = part
-        else:
-            dw += part
+    # the chunks' products are summed here, in chunk order, whichever thread made them
+    parts = _chunk_map(xp, chunk, geo, _image_chunks(geo, x.dtype.itemsize))
+    dw = parts[0]
+    for part in parts[1:]:
+        dw += part
     return dw.reshape(w_shape)
 
 

@@ -1,0 +1,233 @@
+"""Intra-op threads: the heavy NumPy kernels that are not BLAS products run on several cores.
+
+OpenBLAS spreads a matrix product over its own threads, but NumPy's ufuncs, copies and
+reductions run on the calling thread only.  They release the GIL inside their loops, so
+a kernel over a large array can be cut into contiguous chunks along its leading axis,
+each chunk computed with ``out=`` slices on its own Python thread.  Chunks are chosen so
+that every element is computed exactly as in the one-thread kernel (row-wise work, whole
+rows per chunk): results are bitwise the same whatever the thread count.
+
+``set_num_threads(n)`` sets the size of this pool and, where threadpoolctl is installed,
+the BLAS library's threads, as ``torch.set_num_threads`` does for PyTorch.  With one
+thread no kernel dispatches to the pool at all.  The default is OMP_NUM_THREADS where it
+is set, otherwise the number of cores this process may run on.
+
+Core-level: imports nothing from compgraph."""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+# Below this many elements a kernel runs in one piece: handing a chunk to another thread
+# costs ~20-40 us, the work on 64k float32 elements of a cheap ufunc about as much.
+MIN_ELEMENTS = 1 << 16
+
+
+def _default_threads():
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_threads = _default_threads()
+_interop = _threads
+_pool = None
+_pool_lock = threading.Lock()
+_local = threading.local()   # .inside: this thread is running a chunk already
+
+
+def _check_count(name, n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name}: the number of threads must be a positive integer, got {n!r}")
+    return n
+
+
+def get_num_threads():
+    """The number of threads the intra-op kernels use."""
+    return _threads
+
+
+def set_num_threads(n):
+    """Use n threads in compgraph's kernels, as torch.set_num_threads does for PyTorch.
+
+    The matrix products are split over the same threads (large ones, by rows), so the
+    BLAS library is set to one thread (where threadpoolctl is installed): OpenBLAS's own
+    threads spin for a while after each product, and a spinning thread takes the core the
+    next elementwise kernel's second chunk needs (measured: two-thread mnist-cnn steps
+    no faster than one thread with OpenBLAS spinning beside the pool, and 2-7x slower
+    whenever another process wanted a core).  This pool's threads block when idle."""
+    global _threads, _pool
+    _check_count("set_num_threads", n)
+    with _pool_lock:
+        if n != _threads and _pool is not None:
+            _pool.shutdown(wait=True)
+            _pool = None
+        _threads = n
+    for controller in _blas_controllers():
+        controller.set_num_threads(1)
+
+
+def get_num_interop_threads():
+    """Kept for PyTorch programs: compgraph runs ops one after another, so this only
+    records the number set."""
+    return _interop
+
+
+def set_num_interop_threads(n):
+    global _interop
+    _interop = _check_count("set_num_interop_threads", n)
+
+
+def _executor():
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, _threads - 1),
+                                       thread_name_prefix="compgraph-intra-op")
+        return _pool
+
+
+def parts(rows, elements, min_elements=MIN_ELEMENTS):
+    """How many chunks to cut a kernel over `rows` rows of `elements` elements in all
+    into: 1 (run it inline) unless several threads are set and the work is large."""
+    if _threads == 1 or elements < min_elements or rows < 2 or getattr(_local, "inside", False):
+        return 1
+    return min(_threads, rows, elements // (min_elements // 2) or 1)
+
+
+def ranges(rows, n):
+    """rows cut into n contiguous (start, stop) ranges of nearly equal size."""
+    q, r = divmod(rows, n)
+    out, start = [], 0
+    for i in range(n):
+        stop = start + q + (1 if i < r else 0)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def _run_marked(fn, start, stop):
+    _local.inside = True
+    try:
+        return fn(start, stop)
+    finally:
+        _local.inside = False
+
+
+def run(fn, rows, n):
+    """fn(start, stop) over `rows` cut into n ranges, the first on this thread and the rest
+    on the pool; returns the results in order.  An exception in any chunk is raised here
+    after every chunk has finished (no chunk is left writing into an array)."""
+    spans = ranges(rows, n)
+    if n == 1:
+        return [fn(*spans[0])]
+    pool = _executor()
+    futures = [pool.submit(_run_marked, fn, a, b) for a, b in spans[1:]]
+    first_error, results = None, []
+    try:
+        results.append(_run_marked(fn, *spans[0]))
+    except BaseException as exc:      # noqa: B902 - re-raised below, after the others finish
+        first_error = exc
+    for future in futures:
+        try:
+            results.append(future.result())
+        except BaseException as exc:  # noqa: B902
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return results
+
+
+def rows_map(fn, rows, elements, min_elements=MIN_ELEMENTS):
+    """fn(start, stop) over row ranges of a kernel's leading axis: inline when one thread
+    or a small array, otherwise one range per thread.  Returns the list of results."""
+    return run(fn, rows, parts(rows, elements, min_elements))
+
+
+# BLAS products inside chunks: two chunks on two threads, each asking OpenBLAS for two
+# threads, oversubscribe the cores (OpenBLAS's threads spin while they wait), so while
+# the chunks of one kernel run, the BLAS library is held at one thread.  Setting it is a
+# C call of under a microsecond through threadpoolctl's controllers, made once per kernel.
+_blas = None                 # threadpoolctl's BLAS controllers, found on first use
+
+
+def _blas_controllers():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            found = ThreadpoolController().select(user_api="blas").lib_controllers
+            # NumPy's (and SciPy's) BLAS, not one that PyTorch bundles in the same process
+            _blas = [c for c in found if "/torch/" not in c.filepath.replace(os.sep, "/")]
+        except Exception:    # not installed, or no BLAS it knows: nothing to hold
+            _blas = []
+    return _blas
+
+
+class _BlasSingle:
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        self.saved = [(c, c.get_num_threads()) for c in _blas_controllers()]
+        for c, n in self.saved:
+            if n != 1:
+                c.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        for c, n in self.saved:
+            if n != 1:
+                c.set_num_threads(n)
+        return False
+
+
+def run_blas(fn, rows, n):
+    """run(), with the BLAS library held at one thread while several chunks run."""
+    if n == 1:
+        return run(fn, rows, 1)
+    with _BlasSingle():
+        return run(fn, rows, n)
+
+
+# --- matrix products ----------------------------------------------------------------------
+
+# A product is split when it has at least this many multiply-adds (~0.1-0.2 ms on one
+# core): below that the pool's hand-off (~60-80 us on this VM) eats the gain.
+MIN_GEMM_MACS = 1 << 22
+
+
+def _gemm_parts(m, k, n, split):
+    if _threads == 1 or m * k * n < MIN_GEMM_MACS or split < 2 or getattr(_local, "inside", False):
+        return 1
+    return min(_threads, split)
+
+
+def gemm_rows(a, b):
+    """a (M, K) @ b (K, N), NumPy 2-D arrays, its output rows computed on the pool's
+    threads when the product is large (BLAS held at one thread meanwhile)."""
+    m, k = a.shape
+    n = b.shape[1]
+    parts_ = _gemm_parts(m, k, n, m)
+    if parts_ == 1:
+        return a @ b
+    import numpy as np
+    out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
+    run_blas(lambda i, j: np.matmul(a[i:j], b, out=out[i:j]), m, parts_)
+    return out
+
+
+def gemm_cols(a, b):
+    """a (M, K) @ b (K, N) like gemm_rows, split by output columns instead (for a product
+    whose rows are few and columns many: W @ X^T over a batch)."""
+    m, k = a.shape
+    n = b.shape[1]
+    parts_ = _gemm_parts(m, k, n, n)
+    if parts_ == 1:
+        return a @ b
+    import numpy as np
+    out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
+    run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_)
+    return out
