@@ -231,3 +231,11 @@ def gemm_cols(a, b):
     out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
     run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_)
     return out
+
+
+def run_each(tasks, elements, min_elements=MIN_ELEMENTS):
+    """[task() for task in tasks], the tasks side by side on the pool's threads when the
+    work (`elements` in all) is large; each task is computed whole, as on one thread."""
+    n = parts(len(tasks), elements, min_elements)
+    runs = run(lambda a, b: [task() for task in tasks[a:b]], len(tasks), n)
+    return [r for part in runs for r in part]

@@ -301,10 +301,25 @@ def _argmax(xp, x, kernel, stride, padding, dilation):
 
 def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
     """Each window's maximum and the window-order index (i * kw + j) of its first maximum,
-    both (N, C, Ho, Wo); a NaN counts as the maximum, as numpy.argmax has it."""
-    xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
+    both (N, C, Ho, Wo); a NaN counts as the maximum, as numpy.argmax has it.  A large
+    NumPy input is cut by images over the intra-op threads (windows never span images)."""
     slices = _pool_slices(x, kernel, stride, padding, dilation)
     itype = np.int8 if len(slices) < 128 else np.int32
+    n = parallel.parts(x.shape[0], x.size) if getattr(xp, "is_numpy", False) else 1
+    if n == 1:
+        return _winners(xp, _pad2d(xp, x, padding, _lowest(x.dtype)), slices, itype)
+    best = np.empty(x.shape[:2] + _pool_geometry(x.shape, kernel, stride, padding, dilation),
+                    dtype=x.dtype)
+    idx = np.empty(best.shape, dtype=itype)
+
+    def chunk(i, j):
+        best[i:j], idx[i:j] = _winners(xp, _pad2d(xp, x[i:j], padding, _lowest(x.dtype)),
+                                       slices, itype)
+    parallel.run(chunk, x.shape[0], n)
+    return best, idx
+
+
+def _winners(xp, xpad, slices, itype):
     rs, cs = slices[0]
     best = xpad[:, :, rs, cs].copy()
     idx = xp.zeros(best.shape, dtype=itype)
@@ -315,7 +330,7 @@ def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
         # random masks.  Strictly greater keeps the first of tied maxima.
         xp.maximum(idx, (v > best) * itype(k), out=idx)
         xp.maximum(best, v, out=best)
-    if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
+    if xpad.dtype.kind == "f" and bool(xp.isnan(best).any()):
         # rare: redo with a NaN taking the window from any number, and keeping it
         rs, cs = slices[0]
         best = xpad[:, :, rs, cs].copy()
@@ -376,18 +391,23 @@ def _max_pool2d_vjp(xp, g, ans, x, **attrs):
 
 
 def _route(xp, g, idx, x_shape, kernel, stride, padding, dilation):
-    """g (N, C, Ho, Wo) placed at each window's winner idx on the (N, C, H, W) input grid."""
+    """g (N, C, Ho, Wo) placed at each window's winner idx on the (N, C, H, W) input grid
+    (by images over the intra-op threads when large and on NumPy)."""
     n, c, h, w = x_shape
-    x = _Shape(x_shape)
     (pt, pb), (pl, pr) = padding
     full = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
     # windows overlap when the stride is below the kernel's extent: then offsets add up
     tiles = all(d == 1 and s >= k for k, s, d in zip(kernel, stride, dilation))
-    for k, (rs, cs) in enumerate(_pool_slices(x, kernel, stride, padding, dilation)):
-        if tiles:
-            xp.multiply(g, idx == k, out=full[:, :, rs, cs])
-        else:
-            full[:, :, rs, cs] += g * (idx == k)
+    slices = _pool_slices(_Shape(x_shape), kernel, stride, padding, dilation)
+
+    def chunk(i, j):
+        fc, gc, ic = full[i:j], g[i:j], idx[i:j]
+        for k, (rs, cs) in enumerate(slices):
+            if tiles:
+                xp.multiply(gc, ic == k, out=fc[:, :, rs, cs])
+            else:
+                fc[:, :, rs, cs] += gc * (ic == k)
+    parallel.run(chunk, n, parallel.parts(n, full.size) if getattr(xp, "is_numpy", False) else 1)
     if pt or pb or pl or pr:
         return xp.ascontiguousarray(full[:, :, pt:pt + h, pl:pl + w])
     return full
