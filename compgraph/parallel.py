@@ -121,9 +121,9 @@ def run(fn, rows, n):
     """fn(start, stop) over `rows` cut into n ranges, the first on this thread and the rest
     on the pool; returns the results in order.  An exception in any chunk is raised here
     after every chunk has finished (no chunk is left writing into an array)."""
-    spans = ranges(rows, n)
     if n == 1:
-        return [fn(*spans[0])]
+        return [fn(0, rows)]
+    spans = ranges(rows, n)
     pool = _executor()
     futures = [pool.submit(_run_marked, fn, a, b) for a, b in spans[1:]]
     first_error, results = None, []
@@ -208,6 +208,8 @@ def _gemm_parts(m, k, n, split):
 def gemm_rows(a, b):
     """a (M, K) @ b (K, N), NumPy 2-D arrays, its output rows computed on the pool's
     threads when the product is large (BLAS held at one thread meanwhile)."""
+    if _threads == 1:
+        return a @ b
     m, k = a.shape
     n = b.shape[1]
     parts_ = _gemm_parts(m, k, n, m)
@@ -222,6 +224,8 @@ def gemm_rows(a, b):
 def gemm_cols(a, b):
     """a (M, K) @ b (K, N) like gemm_rows, split by output columns instead (for a product
     whose rows are few and columns many: W @ X^T over a batch)."""
+    if _threads == 1:
+        return a @ b
     m, k = a.shape
     n = b.shape[1]
     parts_ = _gemm_parts(m, k, n, n)
@@ -239,3 +243,55 @@ def run_each(tasks, elements, min_elements=MIN_ELEMENTS):
     n = parts(len(tasks), elements, min_elements)
     runs = run(lambda a, b: [task() for task in tasks[a:b]], len(tasks), n)
     return [r for part in runs for r in part]
+
+
+# --- optimizer updates: many same-shaped arrays, elementwise --------------------------------
+
+def foreach(tasks, min_elements=MIN_ELEMENTS):
+    """Run fn(*arrays) for each (fn, arrays) of `tasks`, where fn is an elementwise update
+    (in place) of same-shaped arrays: an optimizer's step over its parameters.
+
+    On one thread, or with little work, each fn gets its whole arrays, in order.  Otherwise
+    the elements of all the tasks are cut into one contiguous share per thread (a big
+    parameter cut across shares, small ones grouped) and each share runs on its thread:
+    one hand-off per step, and every element is computed by the same arithmetic as whole.
+    A task with a non-contiguous array runs whole."""
+    total = sum(arrays[0].size for _, arrays in tasks)
+    n = 1 if _threads == 1 else parts(max(total, 1), total, min_elements)
+    if n == 1:
+        for fn, arrays in tasks:
+            fn(*arrays)
+        return
+    flat, whole = [], []
+    for fn, arrays in tasks:
+        if all(a.flags.c_contiguous for a in arrays):
+            flat.append((fn, [a.reshape(-1) for a in arrays]))
+        else:
+            whole.append((fn, arrays))
+    share = -(-sum(a[0].size for _, a in flat) // n)
+    shares, current, room = [], [], share
+    for fn, arrays in flat:
+        start, size = 0, arrays[0].size
+        while start < size:
+            take = min(room, size - start)
+            current.append((fn, arrays, start, start + take))
+            start += take
+            room -= take
+            if room == 0:
+                shares.append(current)
+                current, room = [], share
+    if current:
+        shares.append(current)
+    if len(shares) < 2:
+        for fn, arrays in tasks:
+            fn(*arrays)
+        return
+
+    def run_share(a, b):
+        for items in shares[a:b]:
+            for fn, arrays, i, j in items:
+                fn(*(x[i:j] for x in arrays))
+        if a == 0:                    # the calling thread also takes the odd layouts
+            for fn, arrays in whole:
+                fn(*arrays)
+    run(run_share, len(shares), len(shares))

@@ -48,7 +48,7 @@ def _matmul_vjp_b(xp, g, ans, a, b):
 
 def _mm(xp, a, b):
     """a @ b for 2-D a and b; a large NumPy product by rows on the intra-op threads."""
-    if getattr(xp, "is_numpy", False):
+    if parallel.get_num_threads() > 1 and getattr(xp, "is_numpy", False):
         return parallel.gemm_rows(a, b)
     return a @ b
 
@@ -227,7 +227,10 @@ def _linear_fwd(xp, x, w, b):
     elif x.ndim == 2:
         # BLAS runs W @ X^T about 25% faster than X @ W^T on (out, in) weights; the
         # transposed result is a free view
-        out = (parallel.gemm_cols(w, x.T) if getattr(xp, "is_numpy", False) else w @ x.T).T
+        if parallel.get_num_threads() > 1 and getattr(xp, "is_numpy", False):
+            out = parallel.gemm_cols(w, x.T).T
+        else:
+            out = (w @ x.T).T
     else:
         out = xp.reshape(_mm(xp, _rows(xp, x), w.T), x.shape[:-1] + (w.shape[0],))
     if out.dtype == b.dtype:

@@ -210,3 +210,27 @@ def test_ranges_cover_rows_contiguously():
             assert spans[0][0] == 0 and spans[-1][1] == rows
             assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
             assert max(b - a for a, b in spans) - min(b - a for a, b in spans) <= 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda torch_, ps: torch_.optim.Adam(ps, lr=1e-2, weight_decay=0.1),
+    lambda torch_, ps: torch_.optim.Adam(ps, lr=1e-2, amsgrad=True, maximize=True),
+    lambda torch_, ps: torch_.optim.AdamW(ps, lr=1e-2),
+    lambda torch_, ps: torch_.optim.Adadelta(ps, lr=1.0, weight_decay=0.01),
+])
+def test_optimizer_updates_threads_bitwise_and_torch(monkeypatch, make):
+    shapes = [(600, 300), (7,), (300,), (64, 3, 3, 3), ()]     # one big, cut across threads
+    values = [_rand(s, 20 + k) for k, s in enumerate(shapes)]
+    grads = [[_rand(s, 40 + 10 * step + k) for k, s in enumerate(shapes)] for step in range(3)]
+
+    def train(lib):
+        params = [lib.tensor(v.copy(), requires_grad=True) for v in values]
+        opt = make(lib, params)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = lib.tensor(g)
+            opt.step()
+        return [p.detach().numpy() for p in params]
+    one, two = _both(lambda: train(cg), monkeypatch)
+    _assert_bitwise(one, two)
+    _close(two, train(torch), 1e-5)
