@@ -13,6 +13,7 @@ thread no kernel dispatches to the pool at all.  The default is OMP_NUM_THREADS 
 is set, otherwise the number of cores this process may run on.
 
 Core-level: imports nothing from compgraph."""
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -109,36 +110,60 @@ def ranges(rows, n):
     return out
 
 
-def _run_marked(fn, start, stop):
-    _local.inside = True
-    try:
-        return fn(start, stop)
-    finally:
-        _local.inside = False
+class _Job:
+    """The pieces of one kernel, taken one at a time by whichever thread is free: the
+    calling thread works through them itself and the pool's threads join when they get a
+    core.  On a busy machine a helper that starts late finds nothing left and the kernel
+    costs what it costs on one thread, instead of waiting for a helper's turn on a core."""
+    __slots__ = ("fn", "spans", "results", "take", "left", "lock", "done", "error")
+
+    def __init__(self, fn, spans):
+        self.fn, self.spans = fn, spans
+        self.results = [None] * len(spans)
+        self.take = itertools.count().__next__     # atomic: one piece to one thread
+        self.left = len(spans)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.error = None
+
+    def work(self):
+        inside, _local.inside = getattr(_local, "inside", False), True
+        try:
+            while True:
+                k = self.take()
+                if k >= len(self.spans):
+                    return
+                try:
+                    if self.error is None:
+                        self.results[k] = self.fn(*self.spans[k])
+                except BaseException as exc:   # noqa: B902 - raised by the caller
+                    with self.lock:
+                        self.error = self.error or exc
+                finally:
+                    with self.lock:
+                        self.left -= 1
+                        if not self.left:
+                            self.done.set()
+        finally:
+            _local.inside = inside
 
 
-def run(fn, rows, n):
-    """fn(start, stop) over `rows` cut into n ranges, the first on this thread and the rest
-    on the pool; returns the results in order.  An exception in any chunk is raised here
-    after every chunk has finished (no chunk is left writing into an array)."""
+def run(fn, rows, n, pieces=None):
+    """fn(start, stop) over `rows` cut into `pieces` contiguous ranges (default 4 per
+    thread), run by this thread and up to n - 1 of the pool's; returns the results in
+    range order.  Only the ranges depend on `pieces`, never on who runs them.  An
+    exception in any range is raised here once no range is running any more."""
     if n == 1:
         return [fn(0, rows)]
-    spans = ranges(rows, n)
+    job = _Job(fn, ranges(rows, min(rows, pieces or 4 * n)))
     pool = _executor()
-    futures = [pool.submit(_run_marked, fn, a, b) for a, b in spans[1:]]
-    first_error, results = None, []
-    try:
-        results.append(_run_marked(fn, *spans[0]))
-    except BaseException as exc:      # noqa: B902 - re-raised below, after the others finish
-        first_error = exc
-    for future in futures:
-        try:
-            results.append(future.result())
-        except BaseException as exc:  # noqa: B902
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
-    return results
+    for _ in range(n - 1):
+        pool.submit(job.work)
+    job.work()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    return job.results
 
 
 def rows_map(fn, rows, elements, min_elements=MIN_ELEMENTS):
@@ -184,12 +209,12 @@ class _BlasSingle:
         return False
 
 
-def run_blas(fn, rows, n):
+def run_blas(fn, rows, n, pieces=None):
     """run(), with the BLAS library held at one thread while several chunks run."""
     if n == 1:
         return run(fn, rows, 1)
     with _BlasSingle():
-        return run(fn, rows, n)
+        return run(fn, rows, n, pieces)
 
 
 # --- matrix products ----------------------------------------------------------------------
@@ -268,7 +293,7 @@ def foreach(tasks, min_elements=MIN_ELEMENTS):
             flat.append((fn, [a.reshape(-1) for a in arrays]))
         else:
             whole.append((fn, arrays))
-    share = -(-sum(a[0].size for _, a in flat) // n)
+    share = -(-sum(a[0].size for _, a in flat) // (4 * n))     # 4 shares per thread
     shares, current, room = [], [], share
     for fn, arrays in flat:
         start, size = 0, arrays[0].size
@@ -291,7 +316,7 @@ def foreach(tasks, min_elements=MIN_ELEMENTS):
         for items in shares[a:b]:
             for fn, arrays, i, j in items:
                 fn(*(x[i:j] for x in arrays))
-        if a == 0:                    # the calling thread also takes the odd layouts
+        if a == 0:                    # the first share also takes the odd layouts
             for fn, arrays in whole:
                 fn(*arrays)
-    run(run_share, len(shares), len(shares))
+    run(run_share, len(shares), n, len(shares))

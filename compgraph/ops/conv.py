@@ -164,7 +164,8 @@ def _chunk_map(xp, fn, geo, chunks):
         n = parallel.parts(len(chunks), geo.n * geo.c * geo.kh * geo.kw * geo.ho * geo.wq)
     if n == 1:
         return [fn(i, j) for i, j in chunks]
-    runs = parallel.run_blas(lambda a, b: [fn(i, j) for i, j in chunks[a:b]], len(chunks), n)
+    runs = parallel.run_blas(lambda a, b: [fn(i, j) for i, j in chunks[a:b]], len(chunks), n,
+                             len(chunks))
     return [r for run in runs for r in run]
 
 

@@ -27,9 +27,9 @@ class _Spy:
         self.split = 0
         real = parallel.run
 
-        def run(fn, rows, n):
+        def run(fn, rows, n, pieces=None):
             self.split += n > 1
-            return real(fn, rows, n)
+            return real(fn, rows, n, pieces)
         monkeypatch.setattr(parallel, "run", run)
 
 
@@ -191,16 +191,30 @@ def test_small_arrays_and_one_thread_run_inline():
 
 
 def test_an_error_in_a_chunk_is_raised_after_every_chunk_finished():
+    import threading
+    import time
     cg.set_num_threads(2)
-    done = []
+    lock, started, finished = threading.Lock(), [], []
 
     def chunk(i, j):
+        with lock:
+            started.append(i)
+        time.sleep(0.002)
+        with lock:
+            finished.append(i)
         if i == 0:
             raise KeyError("first chunk")
-        done.append((i, j))
     with pytest.raises(KeyError, match="first chunk"):
-        parallel.run(chunk, 10, 2)
-    assert done == [(5, 10)]
+        parallel.run(chunk, 16, 2)
+    with lock:                       # nothing still running once the error is raised
+        assert sorted(started) == sorted(finished) and 0 in started
+
+
+def test_every_piece_runs_once_whoever_takes_it():
+    cg.set_num_threads(2)
+    seen = parallel.run(lambda i, j: list(range(i, j)), 1000, 2, pieces=37)
+    assert [k for piece in seen for k in piece] == list(range(1000))
+    assert len(seen) == 37
 
 
 def test_ranges_cover_rows_contiguously():
