@@ -18,9 +18,11 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-# Below this many elements a kernel runs in one piece: handing a chunk to another thread
-# costs ~20-40 us, the work on 64k float32 elements of a cheap ufunc about as much.
-MIN_ELEMENTS = 1 << 16
+# Below this much work (elements times passes over them) a kernel runs in one piece: a
+# hand-off to a sleeping thread costs 30-40 us each way on this 2-core VM (60-80 us round
+# trip measured), a pass over 64k float32 elements ~10-30 us: a split pays from about
+# half a million element-passes (one pass over 1M elements: 0.6 -> 0.4 ms on 2 threads).
+MIN_ELEMENTS = 1 << 19
 
 
 def _default_threads():
@@ -92,8 +94,9 @@ def _executor():
 
 
 def parts(rows, elements, min_elements=MIN_ELEMENTS):
-    """How many chunks to cut a kernel over `rows` rows of `elements` elements in all
-    into: 1 (run it inline) unless several threads are set and the work is large."""
+    """How many threads a kernel over `rows` rows should use, `elements` being its work
+    (elements times the passes it makes over them): 1 (run it inline) unless several
+    threads are set and the work is large."""
     if _threads == 1 or elements < min_elements or rows < 2 or getattr(_local, "inside", False):
         return 1
     return min(_threads, rows, elements // (min_elements // 2) or 1)
@@ -219,9 +222,9 @@ def run_blas(fn, rows, n, pieces=None):
 
 # --- matrix products ----------------------------------------------------------------------
 
-# A product is split when it has at least this many multiply-adds (~0.1-0.2 ms on one
-# core): below that the pool's hand-off (~60-80 us on this VM) eats the gain.
-MIN_GEMM_MACS = 1 << 22
+# A product is split when it has at least this many multiply-adds (~0.4 ms on one core at
+# the ~40 GMAC/s OpenBLAS reaches here): below that the pool's hand-off eats the gain.
+MIN_GEMM_MACS = 1 << 24
 
 
 def _gemm_parts(m, k, n, split):
@@ -272,7 +275,7 @@ def run_each(tasks, elements, min_elements=MIN_ELEMENTS):
 
 # --- optimizer updates: many same-shaped arrays, elementwise --------------------------------
 
-def foreach(tasks, min_elements=MIN_ELEMENTS):
+def foreach(tasks, passes, min_elements=MIN_ELEMENTS):
     """Run fn(*arrays) for each (fn, arrays) of `tasks`, where fn is an elementwise update
     (in place) of same-shaped arrays: an optimizer's step over its parameters.
 
@@ -280,9 +283,10 @@ def foreach(tasks, min_elements=MIN_ELEMENTS):
     the elements of all the tasks are cut into one contiguous share per thread (a big
     parameter cut across shares, small ones grouped) and each share runs on its thread:
     one hand-off per step, and every element is computed by the same arithmetic as whole.
-    A task with a non-contiguous array runs whole."""
+    A task with a non-contiguous array runs whole.  `passes`: how many passes over its
+    elements an update makes (its work, for the pool)."""
     total = sum(arrays[0].size for _, arrays in tasks)
-    n = 1 if _threads == 1 else parts(max(total, 1), total, min_elements)
+    n = 1 if _threads == 1 else parts(max(total, 1), passes * total, min_elements)
     if n == 1:
         for fn, arrays in tasks:
             fn(*arrays)

@@ -161,7 +161,9 @@ def _chunk_map(xp, fn, geo, chunks):
     same as on one thread; only who computes them changes."""
     n = 1
     if getattr(xp, "is_numpy", False):
-        n = parallel.parts(len(chunks), geo.n * geo.c * geo.kh * geo.kw * geo.ho * geo.wq)
+        # the work: a multiply-add per column element and output channel of its group
+        n = parallel.parts(len(chunks), geo.n * geo.c * geo.kh * geo.kw * geo.ho * geo.wq
+                           * (geo.o // geo.groups))
     if n == 1:
         return [fn(i, j) for i, j in chunks]
     runs = parallel.run_blas(lambda a, b: [fn(i, j) for i, j in chunks[a:b]], len(chunks), n,
@@ -306,7 +308,8 @@ def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
     NumPy input is cut by images over the intra-op threads (windows never span images)."""
     slices = _pool_slices(x, kernel, stride, padding, dilation)
     itype = np.int8 if len(slices) < 128 else np.int32
-    n = parallel.parts(x.shape[0], x.size) if getattr(xp, "is_numpy", False) else 1
+    # ~4 passes per window offset over the output: about 4 over the input in all
+    n = parallel.parts(x.shape[0], 4 * x.size) if getattr(xp, "is_numpy", False) else 1
     if n == 1:
         return _winners(xp, _pad2d(xp, x, padding, _lowest(x.dtype)), slices, itype)
     best = np.empty(x.shape[:2] + _pool_geometry(x.shape, kernel, stride, padding, dilation),
@@ -408,7 +411,7 @@ def _route(xp, g, idx, x_shape, kernel, stride, padding, dilation):
                 xp.multiply(gc, ic == k, out=fc[:, :, rs, cs])
             else:
                 fc[:, :, rs, cs] += gc * (ic == k)
-    parallel.run(chunk, n, parallel.parts(n, full.size) if getattr(xp, "is_numpy", False) else 1)
+    parallel.run(chunk, n, parallel.parts(n, 2 * full.size) if getattr(xp, "is_numpy", False) else 1)
     if pt or pb or pl or pr:
         return xp.ascontiguousarray(full[:, :, pt:pt + h, pl:pl + w])
     return full

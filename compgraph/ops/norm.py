@@ -56,7 +56,7 @@ def _layer_norm(xp, x, w, b, nd, eps):
             xc *= rstd                              # xhat, in place: the output's buffer
             xc *= w.reshape(-1)
             xc += b.reshape(-1)
-        parallel.run(rows, x2.shape[0], parallel.parts(x2.shape[0], x2.size))
+        parallel.run(rows, x2.shape[0], parallel.parts(x2.shape[0], 5 * x2.size))   # 5 passes
         return out.reshape(x.shape)
     return _generic_xhat(xp, x, nd, eps)[0] * w + b
 
@@ -98,7 +98,7 @@ def _layer_norm_vjp(xp, g, ans, x, w, b, nd, eps):
             gw *= r
         # row-wise parts cut by rows over the intra-op threads; the two sums over rows stay
         # whole (cut by rows their rounding would change) and run side by side
-        parts = parallel.parts(n, x2.size)
+        parts = parallel.parts(n, 4 * x2.size)      # 4 to 7 passes in each part
         if parts == 1:
             normalise(0, n)
             db, dw = np.add.reduce(g2, axis=0), np.einsum("ij,ij->j", g2, xhat)
@@ -106,7 +106,7 @@ def _layer_norm_vjp(xp, g, ans, x, w, b, nd, eps):
         else:
             parallel.run(normalise, n, parts)
             db, dw = parallel.run_each([lambda: np.add.reduce(g2, axis=0),
-                                        lambda: np.einsum("ij,ij->j", g2, xhat)], x2.size)
+                                        lambda: np.einsum("ij,ij->j", g2, xhat)], 4 * x2.size)
             parallel.run(input_grad, n, parts)
         return [dx.reshape(x.shape), dw.reshape(w.shape), db.reshape(b.shape)]
     xhat, rstd, axes, d = _generic_xhat(xp, x, nd, eps)

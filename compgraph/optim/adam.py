@@ -62,7 +62,7 @@ class Adam(Optimizer):
                                            beta1, beta2, lr / (1 - beta1 ** t),
                                            math.sqrt(1 - beta2 ** t), eps), arrays))
         # elementwise, so the parameters' elements may be cut over the intra-op threads
-        parallel.foreach(tasks)
+        parallel.foreach(tasks, passes=12)
         return loss
 
 

@@ -178,7 +178,8 @@ class Adadelta(Optimizer):
             # elementwise, so the parameters' elements may be cut over the intra-op threads
             parallel.foreach([(update, (v, g, state["square_avg"], state["acc_delta"]))
                               for v, g, state in _updates(self, group,
-                                                          ("square_avg", "acc_delta"))])
+                                                          ("square_avg", "acc_delta"))],
+                             passes=14)
         return loss
 
 
