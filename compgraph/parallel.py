@@ -35,6 +35,13 @@ def _default_threads():
         return max(1, os.cpu_count() or 1)
 
 
+# True: compgraph splits its large matrix products over its own threads and holds the BLAS
+# library at one (see set_num_threads).  False: set_num_threads gives BLAS the n threads
+# and leaves products to it (better for workloads of many mid-size products on an idle
+# machine, where OpenBLAS's spinning threads answer in microseconds; worse for the rest:
+# see benchmarks/RESULTS.md, branch par16).  Read when set_num_threads is called.
+SPLIT_PRODUCTS = True
+
 _threads = _default_threads()
 _interop = _threads
 _pool = None
@@ -70,7 +77,7 @@ def set_num_threads(n):
             _pool = None
         _threads = n
     for controller in _blas_controllers():
-        controller.set_num_threads(1)
+        controller.set_num_threads(1 if SPLIT_PRODUCTS else n)
 
 
 def get_num_interop_threads():
@@ -228,7 +235,7 @@ MIN_GEMM_MACS = 1 << 24
 
 
 def _gemm_parts(m, k, n, split):
-    if _threads == 1 or m * k * n < MIN_GEMM_MACS or split < 2 or getattr(_local, "inside", False):
+    if _threads == 1 or not SPLIT_PRODUCTS or m * k * n < MIN_GEMM_MACS or split < 2 or getattr(_local, "inside", False):
         return 1
     return min(_threads, split)
 
@@ -245,7 +252,7 @@ def gemm_rows(a, b):
         return a @ b
     import numpy as np
     out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
-    run_blas(lambda i, j: np.matmul(a[i:j], b, out=out[i:j]), m, parts_)
+    run_blas(lambda i, j: np.matmul(a[i:j], b, out=out[i:j]), m, parts_, parts_)
     return out
 
 
@@ -261,7 +268,7 @@ def gemm_cols(a, b):
         return a @ b
     import numpy as np
     out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
-    run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_)
+    run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_, parts_)
     return out
 
 
