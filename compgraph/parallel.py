@@ -1,22 +1,24 @@
-"""Intra-op threads: the heavy NumPy kernels that are not BLAS products run on several cores.
+"""Intra-op threads: compgraph's heavy NumPy kernels run on several cores.
 
-OpenBLAS spreads a matrix product over its own threads, but NumPy's ufuncs, copies and
-reductions run on the calling thread only.  They release the GIL inside their loops, so
-a kernel over a large array can be cut into contiguous chunks along its leading axis,
-each chunk computed with ``out=`` slices on its own Python thread.  Chunks are chosen so
-that every element is computed exactly as in the one-thread kernel (row-wise work, whole
-rows per chunk): results are bitwise the same whatever the thread count.
+NumPy's ufuncs, copies and reductions run on the calling thread only, but they release
+the GIL inside their loops, so a kernel over a large array can be cut into contiguous
+pieces along its leading axis, each computed with ``out=`` slices on a Python thread.
+Pieces are chosen so that every element is computed exactly as in the one-thread kernel
+(row-wise work, whole rows per piece; a big product cut by output rows; an optimizer's
+elementwise update cut anywhere): results are bitwise the same whatever the thread count.
 
 ``set_num_threads(n)`` sets the size of this pool and, where threadpoolctl is installed,
 the BLAS library's threads, as ``torch.set_num_threads`` does for PyTorch.  With one
 thread no kernel dispatches to the pool at all.  The default is OMP_NUM_THREADS where it
 is set, otherwise the number of cores this process may run on.
 
-Core-level: imports nothing from compgraph."""
+Core-level: imports only compgraph.errors."""
 import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from .errors import ArgumentValueError
 
 # Below this much work (elements times passes over them) a kernel runs in one piece: a
 # hand-off to a sleeping thread costs 30-40 us each way on this 2-core VM (60-80 us round
@@ -51,7 +53,9 @@ _local = threading.local()   # .inside: this thread is running a chunk already
 
 def _check_count(name, n):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name}: the number of threads must be a positive integer, got {n!r}")
+        # a RuntimeError as well, as PyTorch raises
+        raise ArgumentValueError(f"{name}: the number of threads must be a positive "
+                                 f"integer, got {n!r}")
     return n
 
 
@@ -89,6 +93,16 @@ def get_num_interop_threads():
 def set_num_interop_threads(n):
     global _interop
     _interop = _check_count("set_num_interop_threads", n)
+
+
+def _forget_pool():
+    """In a forked child the pool's threads do not exist: make a new pool on first use."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _executor():
