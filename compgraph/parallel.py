@@ -41,8 +41,9 @@ def _default_threads():
 # library at one (see set_num_threads).  False: set_num_threads gives BLAS the n threads
 # and leaves products to it (better for workloads of many mid-size products on an idle
 # machine, where OpenBLAS's spinning threads answer in microseconds; worse for the rest:
-# see benchmarks/RESULTS.md, branch par16).  Read when set_num_threads is called.
-SPLIT_PRODUCTS = True
+# see benchmarks/RESULTS.md, branch par16).  Read when set_num_threads is called; the
+# environment variable COMPGRAPH_SPLIT_PRODUCTS=0 sets it False at import.
+SPLIT_PRODUCTS = os.environ.get("COMPGRAPH_SPLIT_PRODUCTS", "1").strip() != "0"
 
 _threads = _default_threads()
 _interop = _threads
