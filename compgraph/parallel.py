@@ -191,12 +191,6 @@ def run(fn, rows, n, pieces=None):
     return job.results
 
 
-def rows_map(fn, rows, elements, min_elements=MIN_ELEMENTS):
-    """fn(start, stop) over row ranges of a kernel's leading axis: inline when one thread
-    or a small array, otherwise one range per thread.  Returns the list of results."""
-    return run(fn, rows, parts(rows, elements, min_elements))
-
-
 # BLAS products inside chunks: two chunks on two threads, each asking OpenBLAS for two
 # threads, oversubscribe the cores (OpenBLAS's threads spin while they wait), so while
 # the chunks of one kernel run, the BLAS library is held at one thread.  Setting it is a
@@ -250,7 +244,8 @@ MIN_GEMM_MACS = 1 << 24
 
 
 def _gemm_parts(m, k, n, split):
-    if _threads == 1 or not SPLIT_PRODUCTS or m * k * n < MIN_GEMM_MACS or split < 2 or getattr(_local, "inside", False):
+    if (_threads == 1 or not SPLIT_PRODUCTS or m * k * n < MIN_GEMM_MACS or split < 2
+            or getattr(_local, "inside", False)):
         return 1
     return min(_threads, split)
 

@@ -411,7 +411,8 @@ def _route(xp, g, idx, x_shape, kernel, stride, padding, dilation):
                 xp.multiply(gc, ic == k, out=fc[:, :, rs, cs])
             else:
                 fc[:, :, rs, cs] += gc * (ic == k)
-    parallel.run(chunk, n, parallel.parts(n, 2 * full.size) if getattr(xp, "is_numpy", False) else 1)
+    threads = parallel.parts(n, 2 * full.size) if getattr(xp, "is_numpy", False) else 1
+    parallel.run(chunk, n, threads)
     if pt or pb or pl or pr:
         return xp.ascontiguousarray(full[:, :, pt:pt + h, pl:pl + w])
     return full
