@@ -26,6 +26,7 @@ def main(argv=None):
     import torch
     import models
     torch.set_num_threads(args.threads)
+    compgraph.set_num_threads(args.threads)      # its pool, as torch's (BLAS held at 1)
     for workload in args.workloads.split(","):
         print(f"\n### {workload}\n")
         models.train(compgraph, workload, quick=True)

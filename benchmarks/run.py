@@ -102,6 +102,10 @@ def set_threads(threads):
         pass
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    # compgraph the same way, through its torch-dialect call: its intra-op pool gets the
+    # threads, and it holds the BLAS library at one (it splits its products itself)
+    if "compgraph" in sys.modules:
+        sys.modules["compgraph"].set_num_threads(threads)
     return limiter
 
 
@@ -146,6 +150,8 @@ def environment_lines(args):
                     if "CPU capability usage" in line), "?")
         lines.append(f"torch {torch.__version__} (BLAS {blas}, CPU capability {cap}, "
                      f"{torch.get_num_threads()} threads)")
+    if "compgraph" in sys.modules:
+        lines.append(f"compgraph: {sys.modules['compgraph'].get_num_threads()} intra-op threads")
     blas_env = {var: os.environ.get(var) for var in
                 ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE")}
     lines.append("OpenBLAS environment: " + ", ".join(

@@ -33,6 +33,8 @@ from .tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
 from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: F401
                      HalfTensor, IntTensor, LongTensor, ShortTensor)
 from . import accelerator, onnx  # noqa: F401,E402
+from .parallel import (get_num_interop_threads, get_num_threads,  # noqa: F401,E402
+                       set_num_interop_threads, set_num_threads)
 
 # PyTorch's dtype aliases
 float = float32

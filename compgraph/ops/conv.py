@@ -28,6 +28,7 @@ import weakref
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShapeError
 from .table import defop, fmt
 
@@ -153,19 +154,37 @@ def _sub(geo, shape, w_shape):
     return _ConvGeometry(shape, w_shape, geo.stride, geo.padding, geo.dilation, geo.groups)
 
 
+def _chunk_map(xp, fn, geo, chunks):
+    """[fn(i, j) for each image chunk (i, j)], in chunk order.  On NumPy, with several
+    intra-op threads and a large convolution, each thread takes a contiguous run of the
+    chunks (BLAS held at one thread meanwhile): the chunks, and so every number, are the
+    same as on one thread; only who computes them changes."""
+    n = 1
+    if getattr(xp, "is_numpy", False):
+        # the work: a multiply-add per column element and output channel of its group
+        n = parallel.parts(len(chunks), geo.n * geo.c * geo.kh * geo.kw * geo.ho * geo.wq
+                           * (geo.o // geo.groups))
+    if n == 1:
+        return [fn(i, j) for i, j in chunks]
+    runs = parallel.run_blas(lambda a, b: [fn(i, j) for i, j in chunks[a:b]], len(chunks), n,
+                             len(chunks))
+    return [r for run in runs for r in run]
+
+
 def _conv2d(xp, x, w, stride, padding, dilation, groups):
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, dilation, groups)
     chunks = _image_chunks(geo, x.dtype.itemsize)
     if len(chunks) == 1:
         return geo.output(xp, xp.matmul(geo.weight(xp, w), geo.columns(xp, x)))
-    wm, out = geo.weight(xp, w), None
-    for i, j in chunks:
+    wm = geo.weight(xp, w)
+    out = xp.empty((geo.n, geo.o, geo.ho, geo.wo), dtype=xp.result_type(x.dtype, w.dtype))
+
+    def chunk(i, j):
         sub = _sub(geo, x[i:j].shape, w.shape)
         prod = xp.matmul(wm, sub.columns(xp, x[i:j]))
-        if out is None:
-            out = xp.empty((geo.n, geo.o, geo.ho, geo.wo), dtype=prod.dtype)
         out[i:j] = xp.transpose(prod.reshape(geo.o, j - i, geo.ho, geo.wq)[..., :geo.wo],
                                 (1, 0, 2, 3))
+    _chunk_map(xp, chunk, geo, chunks)
     return out
 
 
@@ -175,27 +194,27 @@ def _conv2d_input_grad(xp, g, w, x_shape, stride, padding, dilation, groups):
     chunks = _image_chunks(geo, g.dtype.itemsize)
     if len(chunks) == 1:
         return geo.col2im(xp, xp.matmul(wt, geo.grad_rows(xp, g)))
-    out = None
-    for i, j in chunks:
+    out = xp.empty(tuple(x_shape), dtype=xp.result_type(g.dtype, w.dtype))
+
+    def chunk(i, j):
         sub = _sub(geo, (j - i,) + tuple(x_shape[1:]), w.shape)
-        part = sub.col2im(xp, xp.matmul(wt, sub.grad_rows(xp, g[i:j])))
-        if out is None:
-            out = xp.empty(tuple(x_shape), dtype=part.dtype)
-        out[i:j] = part
+        out[i:j] = sub.col2im(xp, xp.matmul(wt, sub.grad_rows(xp, g[i:j])))
+    _chunk_map(xp, chunk, geo, chunks)
     return out
 
 
 def _conv2d_weight_grad(xp, x, g, w_shape, stride, padding, dilation, groups):
     geo = _ConvGeometry(x.shape, w_shape, stride, padding, dilation, groups)
-    dw = None
-    for i, j in _image_chunks(geo, x.dtype.itemsize):
+
+    def chunk(i, j):
         sub = geo if j - i == geo.n else _sub(geo, x[i:j].shape, w_shape)
-        part = xp.matmul(sub.grad_rows(xp, g[i:j]),
+        return xp.matmul(sub.grad_rows(xp, g[i:j]),
                          xp.transpose(sub.columns(xp, x[i:j]), (0, 2, 1)))
-        if dw is None:
-            dw = part
-        else:
-            dw += part
+    # the chunks' products are summed here, in chunk order, whichever thread made them
+    parts = _chunk_map(xp, chunk, geo, _image_chunks(geo, x.dtype.itemsize))
+    dw = parts[0]
+    for part in parts[1:]:
+        dw += part
     return dw.reshape(w_shape)
 
 
@@ -285,10 +304,26 @@ def _argmax(xp, x, kernel, stride, padding, dilation):
 
 def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
     """Each window's maximum and the window-order index (i * kw + j) of its first maximum,
-    both (N, C, Ho, Wo); a NaN counts as the maximum, as numpy.argmax has it."""
-    xpad = _pad2d(xp, x, padding, _lowest(x.dtype))
+    both (N, C, Ho, Wo); a NaN counts as the maximum, as numpy.argmax has it.  A large
+    NumPy input is cut by images over the intra-op threads (windows never span images)."""
     slices = _pool_slices(x, kernel, stride, padding, dilation)
     itype = np.int8 if len(slices) < 128 else np.int32
+    # ~4 passes per window offset over the output: about 4 over the input in all
+    n = parallel.parts(x.shape[0], 4 * x.size) if getattr(xp, "is_numpy", False) else 1
+    if n == 1:
+        return _winners(xp, _pad2d(xp, x, padding, _lowest(x.dtype)), slices, itype)
+    best = np.empty(x.shape[:2] + _pool_geometry(x.shape, kernel, stride, padding, dilation),
+                    dtype=x.dtype)
+    idx = np.empty(best.shape, dtype=itype)
+
+    def chunk(i, j):
+        best[i:j], idx[i:j] = _winners(xp, _pad2d(xp, x[i:j], padding, _lowest(x.dtype)),
+                                       slices, itype)
+    parallel.run(chunk, x.shape[0], n)
+    return best, idx
+
+
+def _winners(xp, xpad, slices, itype):
     rs, cs = slices[0]
     best = xpad[:, :, rs, cs].copy()
     idx = xp.zeros(best.shape, dtype=itype)
@@ -299,7 +334,7 @@ def _max_and_argmax(xp, x, kernel, stride, padding, dilation):
         # random masks.  Strictly greater keeps the first of tied maxima.
         xp.maximum(idx, (v > best) * itype(k), out=idx)
         xp.maximum(best, v, out=best)
-    if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
+    if xpad.dtype.kind == "f" and bool(xp.isnan(best).any()):
         # rare: redo with a NaN taking the window from any number, and keeping it
         rs, cs = slices[0]
         best = xpad[:, :, rs, cs].copy()
@@ -360,18 +395,24 @@ def _max_pool2d_vjp(xp, g, ans, x, **attrs):
 
 
 def _route(xp, g, idx, x_shape, kernel, stride, padding, dilation):
-    """g (N, C, Ho, Wo) placed at each window's winner idx on the (N, C, H, W) input grid."""
+    """g (N, C, Ho, Wo) placed at each window's winner idx on the (N, C, H, W) input grid
+    (by images over the intra-op threads when large and on NumPy)."""
     n, c, h, w = x_shape
-    x = _Shape(x_shape)
     (pt, pb), (pl, pr) = padding
     full = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
     # windows overlap when the stride is below the kernel's extent: then offsets add up
     tiles = all(d == 1 and s >= k for k, s, d in zip(kernel, stride, dilation))
-    for k, (rs, cs) in enumerate(_pool_slices(x, kernel, stride, padding, dilation)):
-        if tiles:
-            xp.multiply(g, idx == k, out=full[:, :, rs, cs])
-        else:
-            full[:, :, rs, cs] += g * (idx == k)
+    slices = _pool_slices(_Shape(x_shape), kernel, stride, padding, dilation)
+
+    def chunk(i, j):
+        fc, gc, ic = full[i:j], g[i:j], idx[i:j]
+        for k, (rs, cs) in enumerate(slices):
+            if tiles:
+                xp.multiply(gc, ic == k, out=fc[:, :, rs, cs])
+            else:
+                fc[:, :, rs, cs] += gc * (ic == k)
+    threads = parallel.parts(n, 2 * full.size) if getattr(xp, "is_numpy", False) else 1
+    parallel.run(chunk, n, threads)
     if pt or pb or pl or pr:
         return xp.ascontiguousarray(full[:, :, pt:pt + h, pl:pl + w])
     return full

@@ -1,6 +1,7 @@
 """Products: matmul (batched, NumPy semantics), mm, mv, dot, outer, einsum."""
 import math
 
+from .. import parallel
 from ..errors import ShapeError
 from .promote import common
 from .table import defop, dummy_rule, fmt
@@ -45,7 +46,20 @@ def _matmul_vjp_b(xp, g, ans, a, b):
     return xp.matmul(xp.swapaxes(a, -1, -2), g)
 
 
-defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_a, _matmul_vjp_b,
+def _mm(xp, a, b):
+    """a @ b for 2-D a and b; a large NumPy product by rows on the intra-op threads."""
+    if parallel.get_num_threads() > 1 and getattr(xp, "is_numpy", False):
+        return parallel.gemm_rows(a, b)
+    return a @ b
+
+
+def _matmul_fwd(xp, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        return _mm(xp, a, b)
+    return xp.matmul(a, b)
+
+
+defop("matmul", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b,
       shape=_matmul_shape, promote=common)
 
 
@@ -179,7 +193,7 @@ def _outer_rows(xp, g, x):
     x2 = xp.reshape(x, (rows, x.shape[-1]))
     if g2.shape[0] == 1:
         return g2.T * x2
-    return g2.T @ x2
+    return _mm(xp, g2.T, x2)
 
 
 def _rows(xp, a):
@@ -189,9 +203,11 @@ def _rows(xp, a):
 
 
 def _linear_vjp_x(xp, g, ans, x, w, b):
-    if g.ndim <= 2:
+    if g.ndim == 1:
         return xp.matmul(g, w)
-    return xp.reshape(_rows(xp, g) @ w, x.shape)
+    if g.ndim == 2:
+        return _mm(xp, g, w)
+    return xp.reshape(_mm(xp, _rows(xp, g), w), x.shape)
 
 
 def _linear_vjp_b(xp, g, ans, x, w, b):
@@ -211,9 +227,12 @@ def _linear_fwd(xp, x, w, b):
     elif x.ndim == 2:
         # BLAS runs W @ X^T about 25% faster than X @ W^T on (out, in) weights; the
         # transposed result is a free view
-        out = (w @ x.T).T
+        if parallel.get_num_threads() > 1 and getattr(xp, "is_numpy", False):
+            out = parallel.gemm_cols(w, x.T).T
+        else:
+            out = (w @ x.T).T
     else:
-        out = xp.reshape(_rows(xp, x) @ w.T, x.shape[:-1] + (w.shape[0],))
+        out = xp.reshape(_mm(xp, _rows(xp, x), w.T), x.shape[:-1] + (w.shape[0],))
     if out.dtype == b.dtype:
         out += b            # out is fresh: add in place, one allocation fewer
         return out

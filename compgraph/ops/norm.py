@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShapeError
 from .table import defop, fmt
 
@@ -26,12 +27,12 @@ def _fast(xp, x):
     return getattr(xp, "is_numpy", False) and x.dtype.kind == "f" and x.ndim > 0
 
 
-def _stats(x2, eps):
-    """Row means and 1/sqrt(var + eps) of a (rows, d) matrix, with x2 - mean as a fresh array."""
+def _stats(x2, eps, out):
+    """Row means and 1/sqrt(var + eps) of a (rows, d) matrix, with x2 - mean written to out."""
     d = x2.shape[1]
     mu = np.add.reduce(x2, axis=1, keepdims=True)
     mu /= d
-    xc = np.subtract(x2, mu)
+    xc = np.subtract(x2, mu, out=out)
     var = np.einsum("ij,ij->i", xc, xc)[:, None]     # sum of squares, no squared temporary
     var /= d
     var += eps
@@ -47,11 +48,16 @@ def _rows(a, nd):
 
 def _layer_norm(xp, x, w, b, nd, eps):
     if _fast(xp, x) and x.size:
-        xc, rstd = _stats(_rows(x, nd), eps)
-        xc *= rstd                                  # xhat, in place: the output's buffer
-        xc *= w.reshape(-1)
-        xc += b.reshape(-1)
-        return xc.reshape(x.shape)
+        x2 = _rows(x, nd)
+        out = np.empty_like(x2)
+
+        def rows(i, j):                             # every row alone: split over threads
+            xc, rstd = _stats(x2[i:j], eps, out[i:j])
+            xc *= rstd                              # xhat, in place: the output's buffer
+            xc *= w.reshape(-1)
+            xc += b.reshape(-1)
+        parallel.run(rows, x2.shape[0], parallel.parts(x2.shape[0], 5 * x2.size))   # 5 passes
+        return out.reshape(x.shape)
     return _generic_xhat(xp, x, nd, eps)[0] * w + b
 
 
@@ -70,22 +76,39 @@ def _generic_xhat(xp, x, nd, eps):
 
 def _layer_norm_vjp(xp, g, ans, x, w, b, nd, eps):
     if _fast(xp, x) and x.size and g.dtype == x.dtype:
-        g2 = _rows(g, nd)
-        xhat, rstd = _stats(_rows(x, nd), eps)
-        xhat *= rstd
-        d = xhat.shape[1]
-        db = np.add.reduce(g2, axis=0).reshape(b.shape)
-        dw = np.einsum("ij,ij->j", g2, xhat).reshape(w.shape)
-        dx = np.multiply(g2, w.reshape(-1))                      # g w
-        m1 = np.add.reduce(dx, axis=1, keepdims=True)
-        m2 = np.einsum("ij,ij->i", dx, xhat)[:, None]
-        m1 /= d
-        m2 /= d
-        dx -= m1
-        xhat *= m2
-        dx -= xhat
-        dx *= rstd
-        return [dx.reshape(x.shape), dw, db]
+        g2, x2 = _rows(g, nd), _rows(x, nd)
+        n, d = x2.shape
+        xhat, rstd = np.empty_like(x2), np.empty((n, 1), dtype=x2.dtype)
+        dx = np.empty(g2.shape, dtype=np.result_type(g2.dtype, w.dtype))
+
+        def normalise(i, j):
+            rstd[i:j] = _stats(x2[i:j], eps, xhat[i:j])[1]
+            xhat[i:j] *= rstd[i:j]
+
+        def input_grad(i, j):
+            xc, r = xhat[i:j], rstd[i:j]
+            gw = np.multiply(g2[i:j], w.reshape(-1), out=dx[i:j])   # g w
+            m1 = np.add.reduce(gw, axis=1, keepdims=True)
+            m2 = np.einsum("ij,ij->i", gw, xc)[:, None]
+            m1 /= d
+            m2 /= d
+            gw -= m1
+            xc *= m2                      # xhat is spent after dw: reuse it
+            gw -= xc
+            gw *= r
+        # row-wise parts cut by rows over the intra-op threads; the two sums over rows stay
+        # whole (cut by rows their rounding would change) and run side by side
+        parts = parallel.parts(n, 4 * x2.size)      # 4 to 7 passes in each part
+        if parts == 1:
+            normalise(0, n)
+            db, dw = np.add.reduce(g2, axis=0), np.einsum("ij,ij->j", g2, xhat)
+            input_grad(0, n)
+        else:
+            parallel.run(normalise, n, parts)
+            db, dw = parallel.run_each([lambda: np.add.reduce(g2, axis=0),
+                                        lambda: np.einsum("ij,ij->j", g2, xhat)], 4 * x2.size)
+            parallel.run(input_grad, n, parts)
+        return [dx.reshape(x.shape), dw.reshape(w.shape), db.reshape(b.shape)]
     xhat, rstd, axes, d = _generic_xhat(xp, x, nd, eps)
     gw = g * w
     dx = rstd * (gw - xp.sum(gw, axis=axes, keepdims=True) / d

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import parallel
 from .optimizer import Optimizer, _check, _check_betas, _grad_shape_error
 
 
@@ -30,6 +31,7 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure(closure)
+        tasks = []                  # (update, arrays) per parameter, run together below
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
@@ -49,37 +51,48 @@ class Adam(Optimizer):
                                              "exp_avg_sq": np.zeros_like(v)}
                     if amsgrad:
                         state["max_exp_avg_sq"] = np.zeros_like(v)
-                if wd:
-                    if decoupled:
-                        v *= 1 - lr * wd
-                    else:
-                        g = g + wd * v
+                if wd and not decoupled:
+                    g = g + wd * v
                 state["step"] += 1
                 t = state["step"]
-                m, s = state["exp_avg"], state["exp_avg_sq"]
-                # in place through one scratch array: the same arithmetic as
-                # m += (1 - beta1) * (g - m); s = beta2 s + (1 - beta2) g^2;
-                # v -= step_size * (m / denom), with one fresh array instead of seven
-                # (out= needs arrays: 0-d operands would give NumPy scalars)
-                scratch = np.empty_like(m)
-                np.subtract(g, m, out=scratch)
-                scratch *= 1 - beta1
-                m += scratch
-                s *= beta2
-                np.multiply(g, g, out=scratch)
-                scratch *= 1 - beta2
-                s += scratch
+                arrays = (v, g, state["exp_avg"], state["exp_avg_sq"])
                 if amsgrad:
-                    np.maximum(state["max_exp_avg_sq"], s, out=state["max_exp_avg_sq"])
-                    s = state["max_exp_avg_sq"]
-                step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(s, out=scratch)
-                denom /= math.sqrt(1 - beta2 ** t)
-                denom += eps
-                np.divide(m, denom, out=denom)
-                denom *= step_size
-                v -= denom
+                    arrays += (state["max_exp_avg_sq"],)
+                tasks.append((_adam_update(1 - lr * wd if wd and decoupled else None,
+                                           beta1, beta2, lr / (1 - beta1 ** t),
+                                           math.sqrt(1 - beta2 ** t), eps), arrays))
+        # elementwise, so the parameters' elements may be cut over the intra-op threads
+        parallel.foreach(tasks, passes=12)
         return loss
+
+
+def _adam_update(decay, beta1, beta2, step_size, bias2_root, eps):
+    """The in-place update of one parameter (or a flat slice of it and of its state)."""
+    def update(v, g, m, s, vmax=None):
+        if decay is not None:
+            v *= decay
+        # in place through one scratch array: the same arithmetic as
+        # m += (1 - beta1) * (g - m); s = beta2 s + (1 - beta2) g^2;
+        # v -= step_size * (m / denom), with one fresh array instead of seven
+        # (out= needs arrays: 0-d operands would give NumPy scalars)
+        scratch = np.empty_like(m)
+        np.subtract(g, m, out=scratch)
+        scratch *= 1 - beta1
+        m += scratch
+        s *= beta2
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - beta2
+        s += scratch
+        if vmax is not None:
+            np.maximum(vmax, s, out=vmax)
+            s = vmax
+        denom = np.sqrt(s, out=scratch)
+        denom /= bias2_root
+        denom += eps
+        np.divide(m, denom, out=denom)
+        denom *= step_size
+        v -= denom
+    return update
 
 
 class AdamW(Adam):

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ..errors import ArgumentValueError
+from .. import parallel
 from .optimizer import Optimizer, _check, _check_betas, _grad_shape_error
 
 
@@ -173,25 +174,35 @@ class Adadelta(Optimizer):
         loss = self._closure(closure)
         for group in self.param_groups:
             lr, rho, eps = group["lr"], group["rho"], group["eps"]
-            for v, g, state in _updates(self, group, ("square_avg", "acc_delta")):
-                sq, acc = state["square_avg"], state["acc_delta"]
-                # the same arithmetic in place through one scratch array (two fresh
-                # arrays per parameter instead of eight; out= needs arrays, not the
-                # scalars that 0-d operands give)
-                scratch = np.multiply(g, g, out=np.empty_like(sq))
-                scratch *= 1 - rho
-                sq *= rho
-                sq += scratch
-                delta = np.add(acc, eps, out=np.empty_like(acc))
-                np.sqrt(delta, out=delta)
-                np.add(sq, eps, out=scratch)
-                np.sqrt(scratch, out=scratch)
-                delta /= scratch
-                delta *= g
-                acc *= rho
-                np.multiply(delta, delta, out=scratch)
-                scratch *= 1 - rho
-                acc += scratch
-                delta *= lr
-                v -= delta
+            update = _adadelta_update(lr, rho, eps)
+            # elementwise, so the parameters' elements may be cut over the intra-op threads
+            parallel.foreach([(update, (v, g, state["square_avg"], state["acc_delta"]))
+                              for v, g, state in _updates(self, group,
+                                                          ("square_avg", "acc_delta"))],
+                             passes=14)
         return loss
+
+
+def _adadelta_update(lr, rho, eps):
+    """The in-place update of one parameter (or a flat slice of it and of its state)."""
+    def update(v, g, sq, acc):
+        # the same arithmetic in place through one scratch array (two fresh arrays per
+        # parameter instead of eight; out= needs arrays, not the scalars that 0-d operands
+        # give)
+        scratch = np.multiply(g, g, out=np.empty_like(sq))
+        scratch *= 1 - rho
+        sq *= rho
+        sq += scratch
+        delta = np.add(acc, eps, out=np.empty_like(acc))
+        np.sqrt(delta, out=delta)
+        np.add(sq, eps, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        delta /= scratch
+        delta *= g
+        acc *= rho
+        np.multiply(delta, delta, out=scratch)
+        scratch *= 1 - rho
+        acc += scratch
+        delta *= lr
+        v -= delta
+    return update
