@@ -494,7 +494,9 @@ class _Kernel:
         A replay that passes the guard calls the compiled signature's entry point directly:
         Numba's dispatcher would work out the type of each of the kernel's arguments again
         (~20 ns each).  That is safe because the guard pins every type the entry point was
-        compiled for: each argument's shape, strides and dtype (hence its layout), and each
+        compiled for: each argument's shape, strides, dtype and alignment (Numba types an
+        array as aligned or not, and code compiled for aligned data may use aligned vector
+        loads: a buffer at an odd byte offset must go through the dispatcher), and each
         parameter's array by identity (arrays held here, so no other can take their ids).
         After rebind() the dispatcher makes the call; the entry point takes the later ones
         again only where the new arrays have the traced Numba types (EXACT)."""
@@ -525,7 +527,7 @@ class _Kernel:
             env[f"C{k}"], env[f"D{k}"] = a.__class__, v.dtype
             conds += [f"a{k}.__class__ is C{k}", f"x{k}.shape == {v.shape!r}",
                       f"x{k}.strides == {v.strides!r}", f"x{k}.dtype is D{k}",
-                      f"a{k}.requires_grad is {a.requires_grad}"]
+                      f"x{k}.flags.aligned", f"a{k}.requires_grad is {a.requires_grad}"]
         leaf_ids = {id(x) for x in leaves}
         for k, e in enumerate(self.externals):
             if id(e) in self.const:
@@ -541,6 +543,7 @@ class _Kernel:
                 env[f"D{k}e"] = v.dtype
                 conds += [f"(y{k} := E{k}._value).shape == {v.shape!r}",
                           f"y{k}.strides == {v.strides!r}", f"y{k}.dtype is D{k}e",
+                          f"y{k}.flags.aligned",
                           f"E{k}.requires_grad is {e.requires_grad}"]
         env["EXACT"] = True
         env["rebind"] = self._rebinder(env, leaf_ids, numba)

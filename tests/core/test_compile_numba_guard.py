@@ -148,3 +148,20 @@ def test_a_grad_held_after_the_parameter_let_go_of_it_is_not_overwritten():
     native(*batches[1])
     np.testing.assert_array_equal(g.numpy(), kept)
     assert models[1][0].weight.grad is not g
+
+
+def test_a_misaligned_input_goes_through_the_dispatcher():
+    # same shape, strides and dtype as traced, but at an odd byte offset: Numba types it as
+    # unaligned, so the entry point compiled for aligned data must not take it
+    models, eager, native = _pair(12)
+    batches = _batches(8, steps=6)
+    for k, (x, t) in enumerate(batches):
+        if k >= 3:
+            a = x.numpy()
+            raw = np.zeros(a.nbytes + 1, np.uint8)
+            odd = np.frombuffer(raw[1:].data, np.float32).reshape(a.shape)
+            odd[...] = a
+            x = cg.from_numpy(odd)
+            assert not x.numpy().flags.aligned and x.numpy().strides == a.strides
+        np.testing.assert_allclose(native(x, t).item(), eager(x, t).item(), rtol=RTOL)
+        _agree(models)
