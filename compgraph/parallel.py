@@ -250,36 +250,34 @@ def _gemm_parts(m, k, n, split):
     return min(_threads, split)
 
 
-def gemm_rows(a, b):
-    """a (M, K) @ b (K, N), NumPy 2-D arrays, its output rows computed on the pool's
-    threads when the product is large (BLAS held at one thread meanwhile)."""
+def _gemm_split(a, b, by_columns):
+    """a (M, K) @ b (K, N), NumPy 2-D arrays, its output cut by rows (or columns) over the
+    pool's threads when the product is large (BLAS held at one thread meanwhile)."""
     if _threads == 1:
         return a @ b
     m, k = a.shape
     n = b.shape[1]
-    parts_ = _gemm_parts(m, k, n, m)
+    parts_ = _gemm_parts(m, k, n, n if by_columns else m)
     if parts_ == 1:
         return a @ b
     import numpy as np
     out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
-    run_blas(lambda i, j: np.matmul(a[i:j], b, out=out[i:j]), m, parts_, parts_)
+    if by_columns:
+        run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_, parts_)
+    else:
+        run_blas(lambda i, j: np.matmul(a[i:j], b, out=out[i:j]), m, parts_, parts_)
     return out
+
+
+def gemm_rows(a, b):
+    """a @ b with its output rows computed on the pool's threads when the product is large."""
+    return _gemm_split(a, b, False)
 
 
 def gemm_cols(a, b):
-    """a (M, K) @ b (K, N) like gemm_rows, split by output columns instead (for a product
-    whose rows are few and columns many: W @ X^T over a batch)."""
-    if _threads == 1:
-        return a @ b
-    m, k = a.shape
-    n = b.shape[1]
-    parts_ = _gemm_parts(m, k, n, n)
-    if parts_ == 1:
-        return a @ b
-    import numpy as np
-    out = np.empty((m, n), dtype=np.result_type(a.dtype, b.dtype))
-    run_blas(lambda i, j: np.matmul(a, b[:, i:j], out=out[:, i:j]), n, parts_, parts_)
-    return out
+    """a @ b split by output columns instead (for a product whose rows are few and columns
+    many: W @ X^T over a batch)."""
+    return _gemm_split(a, b, True)
 
 
 def run_each(tasks, elements, min_elements=MIN_ELEMENTS):
