@@ -17,6 +17,7 @@ import compgraph as cg
 import compgraph.nn as nn
 import compgraph.nn.functional as F
 from compgraph.errors import TraceError
+from tests.core.steps import training_step
 
 NUMPY_RTOL, NUMBA_RTOL = 1e-6, 1e-5
 # ops both lowerings cover, as steps of a chain h -> op(h[, side])
@@ -70,14 +71,7 @@ def _copies(make, n):
     return models
 
 
-def _step(model, opt, loss_fn):
-    def step(x, t):
-        opt.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+_step = training_step
 
 
 def _run(make, loss_fn, batches, backends, lr=0.05):

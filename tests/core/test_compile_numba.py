@@ -11,6 +11,7 @@ import compgraph as cg
 import compgraph.nn as nn
 import compgraph.nn.functional as F
 from compgraph.errors import BoundsError, UnsupportedError
+from tests.core.steps import training_step
 
 RTOL = 1e-5          # float32; the kernel computes its scalars in float64, eager in float32
 
@@ -20,14 +21,7 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
 
-def _step_fn(model, opt, loss_fn):
-    def step(x, t):
-        opt.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+_step_fn = training_step
 
 
 def _train(make_model, loss_fn, batches, lr):

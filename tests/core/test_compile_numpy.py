@@ -9,6 +9,7 @@ import compgraph as cg
 import compgraph.nn as nn
 import compgraph.nn.functional as F
 from compgraph.errors import BoundsError, TraceError
+from tests.core.steps import training_step
 
 RTOL = 1e-6          # float32; the lowered step rounds as eager code does, to an ulp or two
 
@@ -21,14 +22,7 @@ def _pair(make_model, lr=0.1, momentum=0.0):
     return models, opts
 
 
-def _step_fn(model, opt, loss_fn):
-    def step(x, t):
-        opt.zero_grad()
-        loss = loss_fn(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+_step_fn = training_step
 
 
 def _assert_same(models):

@@ -13,6 +13,7 @@ import pytest
 import compgraph as cg
 import compgraph.nn as nn
 import compgraph.nn.functional as F
+from tests.core.steps import training_step
 
 N_IN, N_HID, N_OUT = 96, 64, 7          # 64 x 96 = 6144 weight elements: above _SMALL
 
@@ -54,15 +55,8 @@ def _hand(weights, batches, lr):
 
 def _step(model, lr):
     """A training step over the model's parameters that require grad, plain SGD."""
-    opt = cg.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
-
-    def step(x, t):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return training_step(model, cg.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                                             lr=lr))
 
 
 def _train(model, batches, lr, compiled=True):

@@ -11,16 +11,10 @@ import compgraph as cg
 import compgraph.nn as nn
 import compgraph.nn.functional as F
 from compgraph.errors import BoundsError
+from tests.core.steps import training_step
 
 
-def _step_fn(model, opt):
-    def step(x, t):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), t)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+_step_fn = training_step
 
 
 def _pair(seed, hidden=nn.Tanh):
