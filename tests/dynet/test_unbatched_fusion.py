@@ -68,6 +68,15 @@ def _close(b, a, float64):
     np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol * max(1.0, np.abs(a).max()))
 
 
+def _grads_agree(fused, plain):
+    """Every gradient but the matrices' bit for bit, the matrices' up to rounding."""
+    for k in plain:
+        if k in MATRICES:
+            _close(fused[k], plain[k], False)
+        else:
+            np.testing.assert_array_equal(fused[k], plain[k])
+
+
 def _equal(monkeypatch, build, float64=False, **kw):
     """Fused against node by node: the first graph's loss and every gradient but the
     matrices' bit for bit (the same kernels in the same order), the matrices' up to the
@@ -187,11 +196,7 @@ def test_a_plain_backward_of_a_partly_read_graph(monkeypatch):
     v0, n0, g0 = run(False)
     v1, n1, g1 = run(True)
     assert (n0, n1) == (0, 6) and v1 == v0
-    for k in g0:
-        if k in MATRICES:
-            _close(g1[k], g0[k], False)
-        else:
-            np.testing.assert_array_equal(g1[k], g0[k])
+    _grads_agree(g1, g0)
 
 
 def test_autobatched_immediate_and_anomaly_graphs_fuse_nothing_this_way(monkeypatch):
@@ -324,11 +329,7 @@ def test_cg_revert_after_a_fused_evaluation(monkeypatch):
     v0, n0, g0 = run(False)
     v1, n1, g1 = run(True)
     assert (n0, n1) == (0, 6) and v1 == v0
-    for k in g0:
-        if k in MATRICES:
-            _close(g1[k], g0[k], False)
-        else:
-            np.testing.assert_array_equal(g1[k], g0[k])
+    _grads_agree(g1, g0)
 
 
 def test_a_parameter_set_between_forward_and_backward(monkeypatch):
@@ -348,8 +349,4 @@ def test_a_parameter_set_between_forward_and_backward(monkeypatch):
     v0, n0, g0 = run(False)
     v1, n1, g1 = run(True)
     assert n0 == 0 and n1 > 0 and v1 == v0
-    for k in g0:
-        if k in MATRICES:
-            _close(g1[k], g0[k], False)
-        else:
-            np.testing.assert_array_equal(g1[k], g0[k])
+    _grads_agree(g1, g0)
