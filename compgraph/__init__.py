@@ -5,6 +5,8 @@ Three ways in, one engine underneath:
   g = compgraph.Graph(); g.add(a, b)   the tutorial's explicit graph, forward(g)/backward(g)
   import compgraph.dynet as dy         DyNet-style lazy expressions with automatic batching
 """
+from . import heap
+heap.tune()              # array-sized blocks stay on the heap (heap.py: why)
 from . import backend, ops  # noqa: F401
 from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,  # noqa: F401
                        set_grad_enabled)
