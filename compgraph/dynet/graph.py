@@ -23,6 +23,7 @@ from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause, lstm_fusion, plans
+from .lstm_chain import Chain
 from .regions import Group, Member, add_outer
 from .plans import _trie   # (cleared, never rebound)
 
@@ -423,7 +424,7 @@ class ComputationGraph(BatchingGraph):
         for n in items:
             if n.__class__ is Member:
                 n.program.run1(n)
-            elif n.__class__ is Group:
+            elif n.__class__ is Group or n.__class__ is Chain:
                 n.run(self)
             else:
                 compute(n)
@@ -450,6 +451,8 @@ class ComputationGraph(BatchingGraph):
                     it.program.vjp1(it, grads, outer)
                 elif cls is Group:
                     it.backward(grads)
+                elif cls is Chain:
+                    it.backward(grads, outer)
                 else:
                     g = pop(it, None)
                     if g is not None:

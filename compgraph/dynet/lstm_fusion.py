@@ -32,6 +32,7 @@ import numpy as np
 
 from ..executors.rules import attrs_key
 from ..ops import OPS
+from . import lstm_chain
 from .regions import ADD, MUL, MV, PICK, SIG, TANH, XENT, Group, Member, Program
 
 _MUL, _ADD, _SIG, _TANH, _GETITEM, _MATMUL, _XENT = (
@@ -462,7 +463,7 @@ def fuse_single(graph, pending, shared_ids, regions):
         m.program = found[0].program
         regions[n] = m
     out.reverse()
-    return group_outputs(out, regions)
+    return lstm_chain.make_chains(group_outputs(out, regions), CELL)
 
 
 def group_outputs(items, regions):
@@ -488,7 +489,7 @@ def group_outputs(items, regions):
         outs = set()
         for m in members:
             outs.update(m.outs)
-        if any([x in outs for k in range(ks[0], ks[-1] + 1) for x in items[k].inputs]):
+        if any([x in outs for k in range(ks[0], ks[-1] + 1) for x in _inputs(items[k])]):
             continue                            # a node of the group used inside its span
         grp = Group(program, members)
         for k in ks[:-1]:
@@ -498,3 +499,12 @@ def group_outputs(items, regions):
             regions[m.outs[-1]] = grp
         grouped = True
     return [it for it in items if it is not None] if grouped else items
+
+
+def _inputs(item):
+    """What an item of group_outputs' list uses (None: a member moved into a later Group)."""
+    if item is None:
+        return ()
+    if item.__class__ is Group:
+        return [x for m in item.members for x in m.inputs]
+    return item.inputs
