@@ -425,3 +425,33 @@ def test_a_backward_from_an_earlier_node_after_a_fused_evaluation(monkeypatch):
     _close(v1, v0, False)
     assert np.abs(g0["Wx"]).max() > 0
     _grads_agree(g1, g0)
+
+
+def test_the_lstm_chain_and_a_gate_used_after_it(monkeypatch):
+    """A sentence's steps run as one lstm_chain.Chain; a loss on a gate made after the last
+    step sends a gradient to an inner node, which the chain leaves to the per-step regions:
+    the gradients are the node-by-node ones either way."""
+    from compgraph.dynet.lstm_chain import Chain
+
+    def run(fused, gate):
+        monkeypatch.setattr(lstm_fusion, "FUSE_UNBATCHED", fused)
+        m, P = _model(18)
+        _float32(m)
+        dy.renew_cg()
+        Wx, Wh, b = (dy.parameter(P[k]) for k in ("Wx", "Wh", "b"))
+        h = c = dy.zeros(H)
+        gates = []
+        for w in (3, 1, 4, 1, 5):
+            h, c, g = _step(dy.lookup(P["emb"], w), h, c, Wx, Wh, b, "plain")
+            gates.append(g)
+        loss = dy.sum_elems(h) + (dy.sum_elems(gates[2][1]) if gate else dy.sum_elems(c))
+        v = loss.value()
+        loss.backward()
+        chains = [it for it in dy.cg()._swept if it.__class__ is Chain]
+        return v, len(chains), {k: p.grad_as_array().copy() for k, p in P.items()}
+    for gate in (False, True):
+        v0, n0, g0 = run(False, gate)
+        v1, n1, g1 = run(True, gate)
+        assert (n0, n1) == (0, 1) and v1 == v0
+        assert np.abs(g0["Wh"]).max() > 0
+        _grads_agree(g1, g0)
