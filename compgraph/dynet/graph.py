@@ -23,7 +23,8 @@ from ..executors.rules import _key_cache as _attr_keys, attrs_key
 from ..ops.namespace import array_namespace
 from ..tensor import _NOATTRS, Tensor, _make, _next_id, apply, check_finite
 from . import gcpause, lstm_fusion, plans
-from .regions import Member, add_outer
+from .lstm_chain import Chain
+from .regions import Group, Member, add_outer
 from .plans import _trie   # (cleared, never rebound)
 
 
@@ -99,6 +100,10 @@ class ComputationGraph(BatchingGraph):
         self._st = plans.ROOT if self._counted and plans.folding() else None
         self._plan = None          # the plan whose forward computed this graph (plans.py)
         self._regions = {}         # root -> Member: the fused regions of an unbatched graph
+        # the items _run_fused ran, in creation order, while they cover every computed node
+        # from the first on (see backward_from); _swept_to: the end of what they cover
+        self._swept = []
+        self._swept_to = 0
 
     def _adopt(self, node):
         if node.__class__ is Tensor:               # made by the engine (Graph.var, _make)
@@ -394,23 +399,33 @@ class ComputationGraph(BatchingGraph):
     def _find_regions(self, end):
         """(end, the pending nodes up to end with the fused regions as Members, root ->
         Member, whether a cell is among them): lstm_fusion.fuse_single, nothing run yet."""
-        pending = [n for n in self.nodes[self._frontier:end] if n._value is None]
+        ops = [n for n in self.nodes[self._frontier:end] if n.op is not None]
+        pending = [n for n in ops if n._value is None]
         params = {node._id for node in self._params.values()}
         regions = {}
         items = lstm_fusion.fuse_single(self, pending, params, regions)
         cell = lstm_fusion.CELL
-        return end, items, regions, any([m.program.name is cell for m in regions.values()])
+        # whole: every op node of the span is pending, so the items are all of them
+        whole = len(pending) == len(ops)
+        return end, items, regions, any([m.program.name is cell for m in regions.values()]), whole
 
-    def _run_fused(self, end, items, regions, _):
+    def _run_fused(self, end, items, regions, _, whole):
         """BatchingGraph.evaluate of an unbatched graph up to end, the regions found run as
         one member each (regions.Program.run1: the nodes' own kernels, a region's nodes in
-        one go); backward_from runs their backward."""
+        one go), the output layers as one batch (regions.Group); backward_from runs their
+        backward."""
+        if whole and self._frontier == self._swept_to:
+            self._swept += items
+            self._swept_to = end
         self._frontier = end
         self._regions.update(regions)
+        self._transposed = {}       # (a Group's W.T copies: of this evaluation's weights)
         compute = self.compute
         for n in items:
             if n.__class__ is Member:
                 n.program.run1(n)
+            elif n.__class__ is Group or n.__class__ is Chain:
+                n.run(self)
             else:
                 compute(n)
 
@@ -424,18 +439,41 @@ class ComputationGraph(BatchingGraph):
         self.evaluate(root)
         seed = np.ones(root.shape, root.dtype) if gradient is None else np.asarray(gradient, root.dtype)
         grads = {root: seed}
-        pop, region = grads.pop, regions.get
+        pop = grads.pop
         outer = {}          # parameter -> the (d, x) of its W x products in regions
-        for node in reversed(self.nodes[:root._index + 1]):
-            if node.op is None:
-                continue
-            m = region(node)
-            if m is not None:
-                m.program.vjp1(m, grads, outer)
-                continue
-            g = pop(node, None)
-            if g is not None:
-                _node_vjp(_NP, node, g, grads)
+        if root._index == self._swept_to - 1 and not self._reruns:
+            # the items _run_fused ran cover every op node up to root: the sweep over them
+            # (a few dozen) is the sweep over the nodes (hundreds) without the regions' inner
+            # nodes, which would find no gradient of their own
+            for it in reversed(self._swept):
+                cls = it.__class__
+                if cls is Member:
+                    it.program.vjp1(it, grads, outer)
+                elif cls is Group:
+                    it.backward(grads)
+                elif cls is Chain:
+                    it.backward(grads, outer)
+                else:
+                    g = pop(it, None)
+                    if g is not None:
+                        _node_vjp(_NP, it, g, grads)
+        else:
+            region = regions.get
+            ran = set()     # the Groups run (one for all its members' roots)
+            for node in reversed(self.nodes[:root._index + 1]):
+                if node.op is None:
+                    continue
+                m = region(node)
+                if m is not None:
+                    if m.__class__ is Member:
+                        m.program.vjp1(m, grads, outer)
+                    elif m not in ran:
+                        ran.add(m)
+                        m.backward(grads)
+                    continue
+                g = pop(node, None)
+                if g is not None:
+                    _node_vjp(_NP, node, g, grads)
         add_outer(grads, outer)
         out = {}
         for x, g in grads.items():
@@ -529,6 +567,7 @@ class ComputationGraph(BatchingGraph):
         self._checkpoints = []
         self._fast_hits = {}
         self._regions = {}
+        self._swept = []
         self._st = self._plan = None
         self.release_batches()
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..executors.rules import attrs_key
 from ..ops import OPS
-from .regions import ADD, MUL, MV, PICK, SIG, TANH, XENT, Member, Program
+from . import lstm_chain
+from .regions import ADD, MUL, MV, PICK, SIG, TANH, XENT, Group, Member, Program
 
 _MUL, _ADD, _SIG, _TANH, _GETITEM, _MATMUL, _XENT = (
     OPS[n] for n in ("mul", "add", "sigmoid", "tanh", "getitem", "matmul", "cross_entropy"))
@@ -462,4 +463,48 @@ def fuse_single(graph, pending, shared_ids, regions):
         m.program = found[0].program
         regions[n] = m
     out.reverse()
-    return out
+    return lstm_chain.make_chains(group_outputs(out, regions), CELL)
+
+
+def group_outputs(items, regions):
+    """items (fuse_single's) with the output layers (LOSS regions) of one Program and the
+    same shared weights made one Group, at the place of the last of them; `regions` maps
+    each member's root to the Group then.  Only when the members use none of each other's
+    nodes and no item between the first and the last uses any of their nodes: then the
+    batch may run forward where the last one stood, and its backward there in the reverse
+    sweep, after every consumer of its nodes (see regions.Group)."""
+    places = {}
+    for k, it in enumerate(items):
+        if it.__class__ is Member and it.program.name is LOSS:
+            places.setdefault(it.program, []).append(k)
+    grouped = False
+    for program, ks in places.items():
+        if len(ks) < 2:
+            continue
+        members = [items[k] for k in ks]
+        g0 = members[0].inputs
+        if any([m.inputs[j] is not g0[j] for m in members
+                for j, s in enumerate(program.shared) if s]):
+            continue                            # other weights: not one product
+        outs = set()
+        for m in members:
+            outs.update(m.outs)
+        if any([x in outs for k in range(ks[0], ks[-1] + 1) for x in _inputs(items[k])]):
+            continue                            # a node of the group used inside its span
+        grp = Group(program, members)
+        for k in ks[:-1]:
+            items[k] = None
+        items[ks[-1]] = grp
+        for m in members:
+            regions[m.outs[-1]] = grp
+        grouped = True
+    return [it for it in items if it is not None] if grouped else items
+
+
+def _inputs(item):
+    """What an item of group_outputs' list uses (None: a member moved into a later Group)."""
+    if item is None:
+        return ()
+    if item.__class__ is Group:
+        return [x for m in item.members for x in m.inputs]
+    return item.inputs

@@ -53,6 +53,27 @@ class Member:
         self.inputs, self.outs, self._value, self._graph = inputs, outs, None, graph
 
 
+class Group:
+    """Members of one Program in an unbatched graph, run as one batch (Program.forward and
+    Program.vjp, as the autobatch agenda runs them): a sentence's output layers, each
+    W h_t + b and its loss, as one (T, H) @ W.T product and one batched cross-entropy
+    instead of T of each.  lstm_fusion.group_outputs says when that is safe: the members
+    use none of each other's nodes, and nothing between the first and the last uses any
+    of them (so the group can run forward at the last one's place, and backward there too,
+    when every gradient its nodes get has reached them)."""
+    __slots__ = ("program", "members", "batch")
+
+    def __init__(self, program, members):
+        self.program, self.members, self.batch = program, members, None
+
+    def run(self, graph):
+        S, done = self.program.forward(graph, self.members)
+        self.batch = Batch(self.members, None, self.program, (S, done))
+
+    def backward(self, grads):
+        self.program.vjp(_NP, self.batch, grads, False)
+
+
 class Program(FusedLayout):
     """A fused region's instructions; `shared[k]` says whether external k is the same node
     in every member (passed once), `roots` which instructions' nodes are used outside the
@@ -70,6 +91,14 @@ class Program(FusedLayout):
 
     # --- forward -----------------------------------------------------------------------------
     def run(self, graph, group):
+        S, done = self.forward(graph, group)
+        graph._batches.append(Batch(group, None, self, (S, done)))
+        graph._count(self, len(done), 1)
+        return done
+
+    def forward(self, graph, group):
+        """The group's slots S (externals, then one (B, ...) array per instruction) and its
+        nodes, every one with its row as its value."""
         S = []
         g0 = group[0].inputs
         for k, shared in enumerate(self.shared):
@@ -98,9 +127,7 @@ class Program(FusedLayout):
             cols[j] = [y[k, ...] for k in range(len(group))]
         done = []
         _scatter(len(cols))(group, cols, done)
-        graph._batches.append(Batch(group, None, self, (S, done)))
-        graph._count(self, len(done), 1)
-        return done
+        return S, done
 
     # --- backward ----------------------------------------------------------------------------
     def vjp(self, ns, batch, grads, keep_all):
