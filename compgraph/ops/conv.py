@@ -107,10 +107,15 @@ class _ConvGeometry:
             rows[..., :self.wo] = gt
         return rows.reshape(self.groups, self.o // self.groups, -1)
 
-    def output(self, xp, out):
-        """(groups, O/groups, N*Ho*Wq) product -> contiguous (N, O, Ho, Wo)."""
-        out = out.reshape(self.o, self.n, self.ho, self.wq)[..., :self.wo]
-        return xp.ascontiguousarray(xp.transpose(out, (1, 0, 2, 3)))
+    def output(self, xp, prod, bias, out):
+        """(groups, O/groups, N*Ho*Wq) product -> out (N, O, Ho, Wo), plus the bias
+        (O, 1, 1) if not None: added in the same pass that reorders the product."""
+        prod = xp.transpose(prod.reshape(self.o, self.n, self.ho, self.wq)[..., :self.wo],
+                            (1, 0, 2, 3))
+        if bias is None:
+            out[...] = prod
+        else:
+            xp.add(prod, bias, out=out)
 
     def col2im(self, xp, cols):
         """Sum columns (C*kh*kw, N*Ho*Wq) back onto the input grid: (N, C, H, W)."""
@@ -171,19 +176,21 @@ def _chunk_map(xp, fn, geo, chunks):
     return [r for run in runs for r in run]
 
 
-def _conv2d(xp, x, w, stride, padding, dilation, groups):
+def _conv2d(xp, x, w, stride, padding, dilation, groups, bias=None):
+    """The convolution, plus bias (O,) if given (added while the output is written)."""
     geo = _ConvGeometry(x.shape, w.shape, stride, padding, dilation, groups)
-    chunks = _image_chunks(geo, x.dtype.itemsize)
-    if len(chunks) == 1:
-        return geo.output(xp, xp.matmul(geo.weight(xp, w), geo.columns(xp, x)))
     wm = geo.weight(xp, w)
     out = xp.empty((geo.n, geo.o, geo.ho, geo.wo), dtype=xp.result_type(x.dtype, w.dtype))
+    if bias is not None:
+        bias = xp.reshape(bias, (-1, 1, 1))
+    chunks = _image_chunks(geo, x.dtype.itemsize)
+    if len(chunks) == 1:
+        geo.output(xp, xp.matmul(wm, geo.columns(xp, x)), bias, out)
+        return out
 
     def chunk(i, j):
         sub = _sub(geo, x[i:j].shape, w.shape)
-        prod = xp.matmul(wm, sub.columns(xp, x[i:j]))
-        out[i:j] = xp.transpose(prod.reshape(geo.o, j - i, geo.ho, geo.wq)[..., :geo.wo],
-                                (1, 0, 2, 3))
+        sub.output(xp, xp.matmul(wm, sub.columns(xp, x[i:j])), bias, out[i:j])
     _chunk_map(xp, chunk, geo, chunks)
     return out
 
@@ -206,16 +213,19 @@ def _conv2d_input_grad(xp, g, w, x_shape, stride, padding, dilation, groups):
 def _conv2d_weight_grad(xp, x, g, w_shape, stride, padding, dilation, groups):
     geo = _ConvGeometry(x.shape, w_shape, stride, padding, dilation, groups)
 
+    # The product is taken transposed, columns (K, L) @ rows^T (L, O/groups) -> (K, O/groups):
+    # OpenBLAS runs that orientation ~20% faster than rows @ columns^T at these shapes (a
+    # long reduction, a small output; measured 46 against 38 GMAC/s, 288 x 1248 x 64).
     def chunk(i, j):
         sub = geo if j - i == geo.n else _sub(geo, x[i:j].shape, w_shape)
-        return xp.matmul(sub.grad_rows(xp, g[i:j]),
-                         xp.transpose(sub.columns(xp, x[i:j]), (0, 2, 1)))
+        return xp.matmul(sub.columns(xp, x[i:j]),
+                         xp.transpose(sub.grad_rows(xp, g[i:j]), (0, 2, 1)))
     # the chunks' products are summed here, in chunk order, whichever thread made them
     parts = _chunk_map(xp, chunk, geo, _image_chunks(geo, x.dtype.itemsize))
     dw = parts[0]
     for part in parts[1:]:
         dw += part
-    return dw.reshape(w_shape)
+    return xp.ascontiguousarray(xp.transpose(dw, (0, 2, 1))).reshape(w_shape)
 
 
 def _conv_shape(x, w, stride, padding, dilation, groups):
@@ -243,13 +253,12 @@ defop("conv2d", _conv2d,
       shape=_conv_shape, check=True)
 
 
-# conv2d with its bias in the same node: the bias is added in place into the product's
-# fresh output, so the layer keeps one full-size array instead of two (the conv output
-# and the biased sum), and the bias gradient is one reduction over (N, Ho*Wo)
+# conv2d with its bias in the same node: the bias is added while the product is written
+# into the output (no pass of its own), so the layer keeps one full-size array instead of
+# two (the conv output and the biased sum), and the bias gradient is one reduction over
+# (N, Ho*Wo)
 def _conv2d_bias(xp, x, w, b, **attrs):
-    out = _conv2d(xp, x, w, **attrs)
-    out += xp.reshape(b, (-1, 1, 1))
-    return out
+    return _conv2d(xp, x, w, bias=b, **attrs)
 
 
 def _conv2d_bias_vjp_b(xp, g, ans, x, w, b, **a):
