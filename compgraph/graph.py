@@ -152,13 +152,6 @@ class Graph:
         -(logprob . gold)."""
         return apply(_CROSS_ENTROPY, F._pair(self.logsoftmax(pred), gold))
 
-    def __getattr__(self, name):
-        # every other function of compgraph works on graph nodes and records here
-        fn = getattr(F, name, None)
-        if fn is None or name.startswith("_"):
-            raise AttributeError(f"Graph has no method {name!r}")
-        return fn
-
     # --- running ------------------------------------------------------------------------------
     def compute(self, node):
         vals = [x._value for x in node.inputs]
@@ -289,3 +282,16 @@ def one_hot(label, num_classes):
     return (labels[..., None] == np.arange(num_classes)).astype(np.float64)
 
 
+def _functional_methods():
+    """Every other function of compgraph works on graph nodes and records here: g.tanh(x) is
+    F.tanh(x).  They are class attributes rather than a __getattr__ fallback, because CPython
+    does not specialize the attribute reads of a class with a __getattr__ (each costs some
+    25 ns more), and the graphs' record and run paths -- the DyNet dialect's
+    ComputationGraph above all -- read their own attributes several times per node."""
+    for name in dir(F):
+        fn = getattr(F, name)
+        if not name.startswith("_") and callable(fn) and not hasattr(Graph, name):
+            setattr(Graph, name, staticmethod(fn))
+
+
+_functional_methods()

@@ -31,9 +31,10 @@ from .plans import _trie   # (cleared, never rebound)
 _NP = array_namespace(np)
 _F32 = np.dtype(np.float32)
 _metas = {}      # record key -> (shape, dtype) of the result, for unbatched graphs
-_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id), unbatched graphs
+_plain_metas = {}      # _record_fast's key -> (Meta of the result, the key's id, odd), unbatched graphs
 _key_ids = itertools.count()
 _batched_metas = {}    # _record_fast's key -> (Meta, (signature, layout) or None, rule)
+_new = object.__new__  # a node without the type call's dispatch (no class here defines __new__)
 
 
 class Meta(tuple):
@@ -91,7 +92,10 @@ class ComputationGraph(BatchingGraph):
         self._backward_root = -1   # index of the node the last backward started from
         self._checkpoints = []
         self._kept = 0             # nodes cg_revert() left computed (see hold)
-        self._fast_hits = {}       # record key -> (Meta, signature id), see _record_fast
+        self._fast_hits = {}       # record key -> (Meta, signature id, odd), see _record_fast
+        # where _record_fast looks its keys up: unbatched, the keys of every graph (the
+        # key's id is the same everywhere); batched, this graph's (signature ids are its own)
+        self._hits = self._fast_hits if autobatch else _plain_metas
         self._sig_keys = []        # signature id -> (signature, layout)
         self._own_metas = set()    # ids of lifted shared nodes given a Meta of their own
         # the structure state of the nodes so far (plans.py; its size says how many nodes
@@ -236,14 +240,16 @@ class ComputationGraph(BatchingGraph):
         """Record a node: the hot path of building a DyNet graph, run once per node.
 
         The key is (op, attributes, the inputs' Metas): pointer hashes.  Its first
-        occurrence goes the general way (_record_keyed: the op's shape rule, which makes
-        DyNet's build-time checks, and the batching signature); after that, in this graph
-        and the next ones, a hit gives the result's Meta (and, when batching, its
-        signature's id) at once.  Anything unusual -- an input without a Meta (an eager
-        result, a constant made elsewhere), one from another graph, a dtype other than
-        float32 that apply would promote -- goes the general way too.  When batching, the
-        node's depth (1 + its deepest pending input's) is noted for the agenda."""
-        rg = batched = False
+        occurrence goes the general way (_miss: the op's shape rule, which makes DyNet's
+        build-time checks, and the batching signature); after that, in this graph and the
+        next ones, a hit gives the result's Meta and, unbatched, the key's id for the
+        structure token (plans.py) or, batched, its signature's id.  The hit also says
+        whether an input is not float32 where the op promotes: then a caller that has not
+        promoted yet (promoted=False) goes through apply.  Anything unusual -- an input
+        without a Meta (an eager result, a constant made elsewhere), one from another
+        graph -- goes the general way too.  One and two operands (nearly every node) are
+        written out; more go through the loop.  When batching, the node's depth (1 + its
+        deepest pending input's) is noted for the agenda."""
         if attrs:
             ak = _attr_keys.get(id(attrs))           # rules.attrs_key's memo, read inline
             ak = ak[1] if ak is not None and ak[0] is attrs else attrs_key(attrs)
@@ -251,50 +257,33 @@ class ComputationGraph(BatchingGraph):
                 return self._record_keyed(op, args, attrs, promoted)
         else:
             ak = ()
-        key = [op, ak]
-        batching = self.autobatch
-        depth = self._depth
-        d = 0
-        for a in args:
+        n = len(args)
+        if n == 1:
+            a = args[0]
             m = a._meta
-            if a._graph is not self:
-                if a._graph is not None:
-                    raise _stale(op.name)
-                if m is None or a.op is not None or a.requires_grad or a._index is not None:
-                    return self._record_keyed(op, args, attrs, promoted)
-            elif m is None:
-                return self._record_keyed(op, args, attrs, promoted)
-            if m[1] is not _F32 and not promoted and op.promote is not None:
-                return apply(op, args, attrs)       # not all float32: apply promotes first
-            key.append(m)
-            if a.requires_grad:
-                rg = True
-            if a.__class__ is BatchedExpression:
-                batched = True
-            if batching and a._value is None:
-                da = depth.get(a, 0)
-                if da > d:
-                    d = da
-        key = tuple(key)
-        if batching:
-            hit = self._fast_hits.get(key)
-            if hit is None:
-                hit = self._miss_batched(op, args, attrs, promoted, key)
-                if hit.__class__ is not tuple:
-                    return hit                       # made the general way
-            meta, sid = hit
+            if a._graph is not self or m is None:
+                return self._record_loop(op, args, attrs, promoted, ak)
+            key = (op, ak, m)
+            rg = a.requires_grad
+            cls = BatchedExpression if a.__class__ is BatchedExpression else Expression
+        elif n == 2:
+            a, b = args
+            m, mb = a._meta, b._meta
+            if a._graph is not self or b._graph is not self or m is None or mb is None:
+                return self._record_loop(op, args, attrs, promoted, ak)
+            key = (op, ak, m, mb)
+            rg = a.requires_grad or b.requires_grad
+            cls = BatchedExpression if a.__class__ is BatchedExpression \
+                or b.__class__ is BatchedExpression else Expression
         else:
-            hit = _plain_metas.get(key)
-            if hit is None:
-                t = self._record_keyed(op, args, attrs, promoted)
-                t._meta = intern_meta(*t._meta)
-                if len(_plain_metas) > 50000:
-                    _plain_metas.clear()
-                _plain_metas[key] = (t._meta, next(_key_ids))
-                return t
-            meta, kid = hit
-            sid = None
-        t = (BatchedExpression if batched else Expression).__new__(BatchedExpression if batched else Expression)
+            return self._record_loop(op, args, attrs, promoted, ak)
+        hit = self._hits.get(key)
+        if hit is None:
+            return self._miss(op, args, attrs, promoted, key)
+        meta, kid, odd = hit
+        if odd and not promoted:
+            return apply(op, args, attrs)            # not all float32: apply promotes first
+        t = _new(cls)
         t._value = None
         t._grad = None
         t.requires_grad = rg = rg and not op.nondiff and state.GRAD_ENABLED
@@ -309,45 +298,127 @@ class ComputationGraph(BatchingGraph):
         nodes = self.nodes
         t._index = len(nodes)
         nodes.append(t)
+        if self.autobatch:
+            depth = self._depth
+            d = 0
+            if a._value is None:
+                d = depth.get(a, 0)
+            if n == 2 and b._value is None:
+                db = depth.get(b, 0)
+                if db > d:
+                    d = db
+            self._note(t, d + 1, kid)
+            return t
         st = self._st
         if st is not None:
             # the structure's token (plans.py): the record key's id fixes the op, attributes
-            # and input shapes, the inputs' places in the graph the wiring (None: a constant
-            # from outside the graph, which the replay reads as an argument)
-            if len(args) == 2:
-                tok = (st, kid, rg, args[0]._index, args[1]._index)
-            elif len(args) == 1:
-                tok = (st, kid, rg, args[0]._index)
-            else:
-                tok = (st, kid, rg, *[a._index for a in args])
+            # and input shapes, the inputs' places in the graph the wiring
+            tok = (st, kid, rg, a._index, b._index) if n == 2 else (st, kid, rg, a._index)
             nxt = _trie.get(tok)
             self._st = nxt if nxt is not None else plans.step(tok)
-            return t
+        return t
+
+    def _note(self, t, d, sid):
+        """A batched graph's bookkeeping of a new node: its depth, and its signature's
+        count and total depth (sid None: the node runs alone)."""
+        self._depth[t] = d
         if sid is not None:
-            d += 1
-            depth[t] = d
             self._sigof[t] = sid
             self._sig_depth[sid] += d
             self._sig_count[sid] += 1
-        elif batching:
-            depth[t] = d + 1
+
+    def _record_loop(self, op, args, attrs, promoted, ak):
+        """_record_fast for any number of operands, and for operands from outside the graph
+        (a constant: a label, a mask; an eager result or another graph's node goes the
+        general way, the latter refused as stale)."""
+        rg = batched = False
+        key = [op, ak]
+        batching = self.autobatch
+        depth = self._depth
+        d = 0
+        for a in args:
+            m = a._meta
+            if a._graph is not self:
+                if a._graph is not None:
+                    raise _stale(op.name)
+                if m is None or a.op is not None or a.requires_grad or a._index is not None:
+                    return self._record_keyed(op, args, attrs, promoted)
+            elif m is None:
+                return self._record_keyed(op, args, attrs, promoted)
+            key.append(m)
+            if a.requires_grad:
+                rg = True
+            if a.__class__ is BatchedExpression:
+                batched = True
+            if batching and a._value is None:
+                da = depth.get(a, 0)
+                if da > d:
+                    d = da
+        key = tuple(key)
+        hit = self._hits.get(key)
+        if hit is None:
+            return self._miss(op, args, attrs, promoted, key)
+        meta, kid, odd = hit
+        if odd and not promoted:
+            return apply(op, args, attrs)            # not all float32: apply promotes first
+        t = _new(BatchedExpression if batched else Expression)
+        t._value = None
+        t._grad = None
+        t.requires_grad = rg = rg and not op.nondiff and state.GRAD_ENABLED
+        t.op = op
+        t.inputs = args
+        t.attrs = attrs
+        t._id = _next_id()
+        t._meta = meta
+        t._retain = False
+        t.name = None
+        t._graph = self
+        nodes = self.nodes
+        t._index = len(nodes)
+        nodes.append(t)
+        if batching:
+            self._note(t, d + 1, kid)
+            return t
+        st = self._st
+        if st is not None:
+            # (None in a token: a constant from outside the graph, which the replay reads
+            # as an argument)
+            tok = (st, kid, rg, *[a._index for a in args])
+            nxt = _trie.get(tok)
+            self._st = nxt if nxt is not None else plans.step(tok)
         return t
 
-    def _miss_batched(self, op, args, attrs, promoted, key):
+    def _miss(self, op, args, attrs, promoted, key):
+        """A record key not in the hits: the node made the general way (_record_keyed: the
+        op's shape rule, with DyNet's checks), and the key learnt for the next nodes --
+        unless apply had to promote the operands first, which it then does every time."""
+        odd = op.promote is not None and any(m[1] is not _F32 for m in key[2:])
+        if odd and not promoted:
+            return apply(op, args, attrs)
+        if self.autobatch:
+            return self._miss_batched(op, args, attrs, promoted, key, odd)
+        t = self._record_keyed(op, args, attrs, promoted)
+        t._meta = intern_meta(*t._meta)
+        if len(_plain_metas) > 50000:
+            _plain_metas.clear()
+        _plain_metas[key] = (t._meta, next(_key_ids), odd)
+        return t
+
+    def _miss_batched(self, op, args, attrs, promoted, key, odd):
         """A key new to this graph: (Meta, signature id) from an earlier graph's, or the
         node made the general way (which learns them for the next ones)."""
         known = _batched_metas.get(key)
         if known is not None and known[2] is op.batch:     # (the op's rule may be changed)
             meta, sig, _ = known
-            hit = self._fast_hits[key] = (meta, None if sig is None else self._intern(*sig))
-            return hit
+            self._fast_hits[key] = (meta, None if sig is None else self._intern(*sig), odd)
+            return self._record_fast(op, args, attrs, promoted)
         t = self._record_keyed(op, args, attrs, promoted)
         t._meta = meta = intern_meta(*t._meta)
         sid = self._sigof.get(t)
         if len(_batched_metas) > 50000:
             _batched_metas.clear()
         _batched_metas[key] = (meta, None if sid is None else self._sig_keys[sid], op.batch)
-        self._fast_hits[key] = (meta, sid)
+        self._fast_hits[key] = (meta, sid, odd)
         return t
 
     def _fuse(self, pending):
@@ -566,6 +637,8 @@ class ComputationGraph(BatchingGraph):
         self._last_grads = {}
         self._checkpoints = []
         self._fast_hits = {}
+        if self.autobatch:
+            self._hits = self._fast_hits
         self._regions = {}
         self._swept = []
         self._st = self._plan = None
