@@ -213,6 +213,7 @@ def _writes(method):
 class _AsExpression:
     """DyNet's Parameters and LookupParameters are Expressions: in arithmetic, value(),
     forward() and the rest they stand for their node in the current graph (updated)."""
+    _flat = None          # a Parameters in a FlatStore: (store, offset)
 
     def _node(self):
         return self.expr(True)
@@ -295,6 +296,7 @@ class Parameters(_AsExpression):
         self._name = name
         self._owner = owner
         self._updated = True
+        self._flat = None          # (FlatStore, offset) once its arrays are the store's views
 
     def expr(self, update=False):
         """The node of this parameter in the current graph; DyNet 2.1's default update=False
@@ -446,6 +448,111 @@ class LookupParameters(_AsExpression):
         return f"LookupParameter {self._name}"
 
 
+# --- the flat store of a collection's dense parameters ---------------------------------------------
+
+class FlatStore:
+    """The dense parameters of a root collection, their values and gradients as views of two
+    flat float32 arrays, in creation order: a trainer updates every one of them with one
+    NumPy call per step of its rule, zeroes their gradients with one fill and takes the
+    clipping norm with one dot, where a loop per parameter pays Python's and NumPy's call
+    overhead per parameter (most of the update of a small network: xor's 2-2-1 has four).
+
+    Each parameter's _value and _grad stay ordinary arrays of its shape (views), written in
+    place by set_value, populate and backward, so nothing outside sees the difference.  An
+    update does not write the values in place: the rule's result is a new flat array, and
+    rebind() points each parameter at its piece of it -- so whatever holds the old arrays
+    (the current graph's nodes, an autobatched graph's saved operands) keeps the values a
+    forward read, as DyNet's nodes do (graph.hold / reread), without a copy.  The gradients
+    stay in place.  A parameter updated on its own (a trainer of a subcollection, or with a
+    frozen neighbour) gets a new array of its own, which ready() gathers back; one whose
+    arrays were replaced by something else (another dtype, shape or layout) leaves the
+    store.  Only C-ordered float32 arrays join (a Fortran-ordered array from
+    parameters_from_numpy keeps its layout, which the products' roundings depend on)."""
+
+    def __init__(self):
+        self.params = []               # in buffer order
+        self.param_set = set()
+        self._layout = []              # (start, end, shape, is a vector), per parameter
+        self._views = []               # the arrays each parameter should hold: _value, _grad
+        self._gviews = []
+        self.size = 0
+        # the buffers parameters are added into (they grow by doubling); after an update the
+        # values are the rule's array, without room (_vbuf None: the next add makes room)
+        self._vbuf = self._gbuf = np.zeros(0, _F32)
+        self.values = self.grads = self._vbuf[:0]      # the used part: [:size]
+
+    @staticmethod
+    def _fits(p, shape=None):
+        v, g = p._value, p._grad
+        return (v.__class__ is np.ndarray and g.__class__ is np.ndarray and v.dtype == _F32
+                and g.dtype == _F32 and v.shape == g.shape and v.flags.c_contiguous
+                and (shape is None or v.shape == shape))
+
+    def add(self, p):
+        """Move p's arrays into the buffers; False when p keeps its own (see above)."""
+        if not self._fits(p):
+            return False
+        self.params.append(p)
+        self.param_set.add(p)
+        self._lay_out()
+        room = self._vbuf is None or self.size > self._vbuf.size
+        self._gather(max(2 * self._gbuf.size, self.size, 64) if room else None)
+        return True
+
+    def _lay_out(self):
+        """Each parameter's place in the buffers, one after the other."""
+        self._layout, start = [], 0
+        for p in self.params:
+            v = p._value
+            self._layout.append((start, start + v.size, v.shape, v.ndim == 1))
+            p._flat = (self, start)
+            start += v.size
+        self.size = start
+
+    def _gather(self, room=None):
+        """Every parameter's arrays copied into the buffers (new ones of `room` elements, or
+        the present ones) and replaced by views of them."""
+        if room is not None:
+            self._vbuf, self._gbuf = np.zeros(room, _F32), np.zeros(room, _F32)
+        vbuf, gbuf = self._vbuf, self._gbuf
+        self._views, self._gviews = [], []
+        for p, (start, end, shape, _) in zip(self.params, self._layout):
+            v, g = vbuf[start:end].reshape(shape), gbuf[start:end].reshape(shape)
+            v[...], g[...] = p._value, p._grad
+            p._value, p._grad = v, g
+            self._views.append(v)
+            self._gviews.append(g)
+        self.values, self.grads = vbuf[:self.size], gbuf[:self.size]
+
+    def ready(self):
+        """Whether every parameter holds its views of the buffers, after gathering those a
+        trainer updated on their own; a parameter whose arrays were replaced by others that
+        do not fit leaves the store (and makes this False: the collection's trainer then
+        updates each parameter on its own)."""
+        for p, v, g in zip(self.params, self._views, self._gviews):
+            if p._value is not v or p._grad is not g:
+                break
+        else:
+            return True
+        stay = [p for p, lay in zip(self.params, self._layout) if self._fits(p, lay[2])]
+        gone = len(stay) != len(self.params)
+        if gone:
+            for p in self.params:
+                p._flat = None
+            self.params, self.param_set = stay, set(stay)
+            self._lay_out()
+        self._gather(max(self.size, 64))
+        return not gone
+
+    def rebind(self, values):
+        """Every parameter's value becomes its piece of `values` (a new flat array)."""
+        self.values, self._vbuf = values, None
+        views = self._views = []
+        for p, (start, end, shape, vector) in zip(self.params, self._layout):
+            p._value = v = values[start:end] if vector else values[start:end].reshape(shape)
+            views.append(v)
+
+
 # --- the collection -----------------------------------------------------------------------------
 
 def _device(device, fn):
@@ -484,6 +591,9 @@ class ParameterCollection:
         self._name_cntr = {}          # parameter name -> next index
         self._collec_cntr = {}        # subcollection name -> next index
         self._weight_decay = 0.0
+        self._store = FlatStore()     # a subcollection's parameters join its root's
+        self._dense = 0               # Parameters among the members (of a root collection)
+        self._tables = []             # the LookupParameters among the members
 
     def _unique(self, name, counter):
         idx = counter.get(name, 0)
@@ -491,11 +601,30 @@ class ParameterCollection:
         return f"{self._name}{name}" + (f"_{idx}" if idx > 0 or not name else "")
 
     def _add(self, p):
+        table = p.__class__ is LookupParameters
         c = self
-        while c is not None:
+        while True:
             c._members.append(p)
+            if table:
+                c._tables.append(p)
+            if c._parent is None:
+                break
             c = c._parent
+        if p.__class__ is Parameters:
+            c._dense += 1
+            c._store.add(p)
         return p
+
+    def _flat_store(self):
+        """The store holding every dense parameter of this collection, ready to be updated
+        at once, or None: a subcollection's share its root's buffers with the others', and
+        a parameter that kept its own array (see FlatStore) is outside it."""
+        if self._parent is not None:
+            return None
+        store = self._store
+        if len(store.params) != self._dense or not store.ready():
+            return None
+        return store
 
     def add_parameters(self, dim, init=None, name="", device="", scale=1.0, mean=0.0, std=1.0):
         _device(device, "add_parameters")
@@ -558,6 +687,7 @@ class ParameterCollection:
         sub = ParameterCollection()
         sub._name = self._unique(name, self._collec_cntr) + "/"
         sub._parent = self
+        sub._store = None
         sub._weight_decay = self._weight_decay if weight_decay_lambda < 0 else float(weight_decay_lambda)
         return sub
 
@@ -568,7 +698,7 @@ class ParameterCollection:
         return [p for p in self._members if isinstance(p, Parameters)]
 
     def lookup_parameters_list(self):
-        return [p for p in self._members if isinstance(p, LookupParameters)]
+        return list(self._tables)
 
     def name(self):
         return self._name

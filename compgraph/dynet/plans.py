@@ -35,6 +35,7 @@ import numpy as np
 from .. import state
 from ..executors.replay import _Writer, builtins_compile
 from ..tensor import _make
+from . import plan_inline
 
 _ids = itertools.count(1)
 ROOT = 0                # the state of a graph with no node
@@ -198,7 +199,7 @@ class GraphPlan:
                     name = names[id(x)] = f"e{len(fetch)}"
                     fetch[name] = f"N[{t._index}].inputs[{p}]._value"
             names[id(t)] = f"v{t._index}"
-        writer = _Writer(names, 0, 0)
+        writer = _InlineWriter(names, 0, 0)
         env = writer.env
         env["ndarray"] = np.ndarray
         env["asarray"] = np.asarray
@@ -253,6 +254,26 @@ class GraphPlan:
         """{leaf: gradient} of the last node, as ComputationGraph.backward_from gives it."""
         gs = self._backward(nodes)
         return {nodes[i]: g for i, g in zip(self.grad_leaves, gs)}
+
+
+class _InlineWriter(_Writer):
+    """replay.py's writer, with the common ops written out as NumPy (plan_inline.py)."""
+
+    def __init__(self, names, n_args, n_externals):
+        super().__init__(names, n_args, n_externals)
+        self.env.update(plan_inline.ENV)
+
+    def _forward(self, t, lines, buffers=False):
+        names = self.names
+        code = plan_inline.forward(t, [names[id(x)] for x in t.inputs])
+        if code is None:
+            return super()._forward(t, lines, buffers)
+        lines.append(f"    {names[id(t)]} = {code}")
+
+    def _vjp(self, t, i, k, vjp, operands, attrs):
+        names = self.names
+        code = plan_inline.vjp(t, i, f"gv{k}", [names[id(x)] for x in t.inputs], f"v{k}")
+        return super()._vjp(t, i, k, vjp, operands, attrs) if code is None else code
 
 
 def _stand_in(x):

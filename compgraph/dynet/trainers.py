@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ArgumentValueError, GraphError
 from .graph import _Current
-from .params import ParameterCollection
+from .params import FlatStore, ParameterCollection
 
 _F32 = np.float32
 
@@ -90,10 +90,10 @@ class Trainer:
         """Deprecated in DyNet (learning-rate decay by epoch); kept as a no-op."""
 
     # --- the update ------------------------------------------------------------------------------
-    def _pieces(self):
+    def _pieces(self, members):
         """(parameter, value array, gradient rows, row ids or None) for every trainable one."""
         out = []
-        for p in self.model._all():
+        for p in members:
             if not p._updated:
                 continue
             value, grad, rows = p._grad_rows()
@@ -104,24 +104,44 @@ class Trainer:
             out.append((p, value, grad if rows is None else grad[rows], rows))
         return out
 
+    def _clip_scale(self, store):
+        """DyNet's clipping factor (float32): 1, or the threshold over the global norm.  The
+        norm is over every parameter's gradient, a frozen one's (set_updated(False)) too --
+        which update() never clears, so it keeps accumulating; the dense ones in the store
+        (see FlatStore) are one dot."""
+        if not self.clipping_enabled:
+            return _F32(1.0)
+        vdot = np.vdot
+        sq = 0.0
+        rest = self.model._members
+        if store is not None:
+            g = store.grads
+            sq = float(vdot(g, g))
+            rest = self.model._tables
+        if rest:
+            sq += sum([float(vdot(g, g)) for g in [p._grad for p in rest]])
+        norm = math.sqrt(sq)
+        if not math.isfinite(norm):
+            raise GraphError(f"{type(self).__name__}.update(): the gradient norm is {norm} "
+                             f"(DyNet raises too: magnitude of gradient is bad); "
+                             f"set_clip_threshold(0) skips the check")
+        if norm > self.clip_threshold:
+            self.clips += 1
+            self._since_status[0] += 1
+            return _F32(self.clip_threshold) / _F32(norm)
+        return _F32(1.0)
+
     def update(self):
-        pieces = self._pieces()
-        scale = _F32(1.0)
-        if self.clipping_enabled:
-            # DyNet's norm is over every parameter's gradient, a frozen one's (set_updated
-            # (False)) too -- which update() never clears, so it keeps accumulating
-            vdot = np.vdot
-            norm = math.sqrt(sum([float(vdot(g, g)) for g in [p._grad for p in self.model._all()]]))
-            if not math.isfinite(norm):
-                raise GraphError(f"{type(self).__name__}.update(): the gradient norm is {norm} "
-                                 f"(DyNet raises too: magnitude of gradient is bad); "
-                                 f"set_clip_threshold(0) skips the check")
-            if norm > self.clip_threshold:
-                scale = _F32(self.clip_threshold) / _F32(norm)
-                self.clips += 1
-                self._since_status[0] += 1
+        model = self.model
+        store = model._flat_store()
+        if store is not None and not all([p._updated for p in store.params]):
+            store = None          # a frozen parameter: each trainable one on its own
+        scale = self._clip_scale(store)
         self.updates += 1
         self._since_status[1] += 1
+        # the rate times the clipping factor, rounded to float32 once for every parameter
+        self._lr_scale = _F32(self.learning_rate) * scale
+        pieces = self._pieces(model._tables if store is not None else model._members)
         # a parameter changed in place would change the nodes of the current graph that hold
         # its array: dense updates make a new array instead, and for a table's rows (changed
         # in place) the graph first copies what it computed (graph.hold / reread)
@@ -129,24 +149,48 @@ class Trainer:
         sparse = [p for p, _, _, rows in pieces if rows is not None]
         if cg is not None and sparse:
             cg.hold(set(sparse))
-        # the rate times the clipping factor, rounded to float32 once for every parameter
-        self._lr_scale = _F32(self.learning_rate) * scale
         update = self._update
+        if store is not None and store.size:
+            # every dense parameter at once: the rules are elementwise, so each element gets
+            # the float32 operations it gets on its own
+            store.rebind(update(store, store.values, store.grads, None, scale))
+            store.grads.fill(0)
         for p, value, g, rows in pieces:
             if rows is None:
-                p._value = update(p, value, g, None, scale)
+                p._value = update(p, value, g, None, scale)    # (a store gathers it back)
             else:
                 value[rows] = update(p, value[rows], g, rows, scale)
             p._zero_grad()          # (each rule's result is a new array: g is not kept)
-        if cg is not None and pieces:
-            cg.reread({p for p, _, _, _ in pieces})
+        if cg is not None:
+            if store is not None:
+                cg.reread(store.param_set if not pieces else
+                          store.param_set | {p for p, _, _, _ in pieces})
+            elif pieces:
+                cg.reread({p for p, _, _, _ in pieces})
 
     def _slot(self, p, name, rows):
-        """Per-parameter optimizer state (momentum, squared gradients), row-aligned."""
+        """Per-parameter optimizer state (momentum, squared gradients), row-aligned.  A
+        parameter in a FlatStore has a view of the store's state, so that updating it alone
+        (a frozen neighbour) and all at once keep one state."""
+        if p.__class__ is FlatStore:     # (the store updated at once)
+            return self._flat_slot(p, name)
+        if p._flat is not None:
+            store, off = p._flat
+            return self._flat_slot(store, name)[off:off + p._value.size].reshape(p._value.shape)
         key = (id(p), name)
         s = self._state.get(key)
         if s is None:
             s = self._state[key] = np.zeros_like(p._value)
+        return s
+
+    def _flat_slot(self, store, name):
+        key = (id(store), name)
+        s = self._state.get(key)
+        if s is None or s.size != store.size:          # new, or the store grew since
+            grown = np.zeros(store.size, _F32)
+            if s is not None:
+                grown[:s.size] = s
+            s = self._state[key] = grown
         return s
 
     def _update(self, p, value, g, rows, scale):

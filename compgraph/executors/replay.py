@@ -325,8 +325,7 @@ class _Writer:
                 if t.op.vjp_all is not None:
                     expr = f"gall{k}[{i}]"
                 else:
-                    env[f"b{k}_{i}"] = vjps[i]
-                    expr = f"b{k}_{i}(np, gv{k}, v{k}, {operands}{attrs})"
+                    expr = self._vjp(t, i, k, vjps[i], operands, attrs)
                 lines.append(f"    t = {expr}")
                 got, want = _vjp_shape(t, i), x.shape
                 if got != want:        # broadcasting, undone as the engine would, decided now
@@ -341,6 +340,12 @@ class _Writer:
                     lines.append(f"    {name} = t")
                     has_grad.add(id(x))
         return {names[i] for i in has_grad if i in names}
+
+    def _vjp(self, t, i, k, vjp, operands, attrs):
+        """The code of the gradient of t's input i: a call of the op's VJP (a subclass may
+        write it out: compgraph/dynet/plan_inline.py)."""
+        self.env[f"b{k}_{i}"] = vjp
+        return f"b{k}_{i}(np, gv{k}, v{k}, {operands}{attrs})"
 
     def _compile(self, source):
         self.source = source
